@@ -1,0 +1,243 @@
+"""The measured cases: the log page through HTTP against the same SQL run directly.
+
+Each page case is a set of GET parameters for ``/bench/logs/``. Its SQL is not rebuilt here: it
+is captured while ``log_page`` runs in this process with the filter that the view's own form
+makes of those parameters (in the viewer's timezone), so HTTP and SQL do exactly the same query.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from bench.web import Client
+
+FILTER_KEYS = ("since", "until", "actor", "action")
+ACTOR_CASE = "tanaka"  # a department administrator: a typical person to look up
+ACTION_CASE = "account.password_changed"  # ~2 % of a contract's entries
+DEEP_FRACTION = 0.9
+ROW_MARKERS = (b'<tr class="success">', b'<tr class="failure">')
+
+
+@dataclasses.dataclass(frozen=True)
+class PageCase:
+    name: str
+    params: dict[str, str]
+    sql: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PageResult:
+    case: PageCase
+    http: list[float]
+    sql: list[float]
+    rows: int  # entries on the page
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvResult:
+    params: dict[str, str]
+    rows: int
+    seconds: float
+    megabytes: float
+    sql_rows_per_s: float  # the export's query alone, fetched by psycopg
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: the value below which p % of the samples fall."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# --- building the cases -------------------------------------------------------------------
+
+
+def _local_day(account: Any, days_ago: int) -> datetime.datetime:
+    """Midnight ``days_ago`` days back in the viewer's timezone, as the form's input gives it."""
+    local = datetime.datetime.now(account.zone) - datetime.timedelta(days=days_ago)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")  # what a datetime-local input sends
+
+
+def log_filter_of(account: Any, params: dict[str, str]) -> Any:
+    """What the view makes of these parameters: its own form, in the viewer's timezone."""
+    from django.utils import timezone
+
+    from mamori.accounts.selectors import accounts_visible_to
+    from mamori.audit.forms import LogFilterForm
+
+    data = {k: v for k, v in params.items() if k in FILTER_KEYS}
+    with timezone.override(account.zone):
+        form = LogFilterForm(data, accounts=list(accounts_visible_to(account).order_by("name")))
+        if not form.is_valid():
+            raise ValueError(f"the log filter rejects {data}: {form.errors.as_text()}")
+        return form.log_filter()
+
+
+def page_sql(account: Any, params: dict[str, str]) -> str:
+    """The exact SQL text ``log_page`` sends for these parameters, literals included."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mamori.audit.selectors import Cursor, log_page
+
+    log_filter = log_filter_of(account, params)
+    with CaptureQueriesContext(connection) as queries:
+        log_page(account, log_filter, before=Cursor.decode(params.get("before")))
+    (query,) = queries.captured_queries
+    return query["sql"]
+
+
+def _deep_cursor(account: Any) -> str:
+    """The cursor of the entry DEEP_FRACTION of the way back in the contract's history."""
+    from mamori.audit.models import LogEntry
+    from mamori.audit.selectors import Cursor
+
+    entries = LogEntry.objects.filter(contract_id=account.contract_id)
+    offset = int(entries.count() * DEEP_FRACTION)
+    entry = entries.order_by("-created_at", "-id").only("created_at")[offset]
+    return Cursor.of(entry).encode()
+
+
+def page_cases(account: Any) -> list[PageCase]:
+    from mamori.accounts.models import Account
+
+    actor = Account.objects.get(contract_id=account.contract_id, name=ACTOR_CASE)
+    year_ago = _local_day(account, 365)
+    cases = {
+        "first page": {},
+        f"page {DEEP_FRACTION:.0%} back": {"before": _deep_cursor(account)},
+        f"actor={ACTOR_CASE}": {"actor": str(actor.pk)},
+        f"action={ACTION_CASE}": {"action": ACTION_CASE},
+        "1 week, 1 year ago": {"since": _stamp(year_ago),
+                               "until": _stamp(year_ago + datetime.timedelta(days=7))},
+    }
+    return [PageCase(name, params, page_sql(account, params)) for name, params in cases.items()]
+
+
+def csv_params(account: Any) -> dict[str, str]:
+    """The last year: the biggest export an auditor routinely asks for."""
+    return {"since": _stamp(_local_day(account, 365))}
+
+
+def export_sql(account: Any, params: dict[str, str]) -> tuple[str, tuple[Any, ...]]:
+    """The export's query as ``log_export_rows`` builds it (it returns an iterator, not SQL)."""
+    from mamori.audit.selectors import EXPORT_FIELDS, log_entries_filtered
+
+    queryset = (
+        log_entries_filtered(account, log_filter_of(account, params))
+        .order_by("-created_at", "-id")
+        .values_list(*EXPORT_FIELDS)
+    )
+    return queryset.query.sql_with_params()
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+def sql_connection(url: str) -> psycopg.Connection:
+    """Like Django's: client-side binding, never prepared, so every run is planned afresh."""
+    return psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
+                           prepare_threshold=None)
+
+
+def _timed(action: Callable[[], object], runs: int, warmup: int) -> tuple[list[float], object]:
+    result: object = None
+    for _ in range(warmup):
+        result = action()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    return times, result
+
+
+def _rows_on_page(body: bytes) -> int:
+    if b'class="log"' not in body:
+        raise RuntimeError("the answer is not the log page (logged out?)")
+    return sum(body.count(marker) for marker in ROW_MARKERS)
+
+
+def measure_page(client: Client, path: str, conn: psycopg.Connection, case: PageCase,
+                 runs: int, warmup: int) -> PageResult:
+    def run_sql() -> int:
+        with conn.cursor() as cur:
+            cur.execute(case.sql)
+            return len(cur.fetchall())
+
+    sql_times, sql_rows = _timed(run_sql, runs, warmup)
+    http_times, body = _timed(lambda: client.get(path, case.params), runs, warmup)
+    shown = _rows_on_page(body)  # type: ignore[arg-type]
+    if shown != min(sql_rows, 50):  # type: ignore[call-overload]
+        raise RuntimeError(f"{case.name}: the page shows {shown} rows, the SQL gives {sql_rows}")
+    return PageResult(case, http_times, sql_times, shown)
+
+
+def measure_csv(client: Client, path: str, conn: psycopg.Connection, account: Any,
+                params: dict[str, str], runs: int) -> CsvResult:
+    """Median of ``runs`` full downloads after one warm-up; rows are counted in the body."""
+    downloads = []
+    client.get(path, params)
+    for _ in range(runs):
+        started = time.perf_counter()
+        body = client.get(path, params)
+        downloads.append((time.perf_counter() - started, body))
+    seconds, body = sorted(downloads, key=lambda d: d[0])[len(downloads) // 2]
+    rows = body.count(b"\n") - 1  # the header; no field of ours holds a newline
+    sql, sql_params = export_sql(account, params)
+    with conn.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute(sql, sql_params)
+        fetched = len(cur.fetchall())
+        sql_seconds = time.perf_counter() - started
+    if fetched != rows:
+        raise RuntimeError(f"the CSV has {rows} rows, its query {fetched}")
+    return CsvResult(params, rows, seconds, len(body) / 1e6, fetched / sql_seconds)
+
+
+def request_queries(account: Any, path: str) -> list[tuple[float, str]]:
+    """Every query one request runs, timed, in this process through Django's test client."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    timed: list[tuple[float, str]] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timed.append((time.perf_counter() - started, sql))
+
+    client = DjangoClient(HTTP_HOST="127.0.0.1")
+    client.force_login(account)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # whitenoise: no collected static files; not needed here
+        client.get(path)  # warm: the first request of a process loads templates and translations
+        timed.clear()
+        with connection.execute_wrapper(wrapper):
+            response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code} in process")
+    return timed
+
+
+def summary(result: PageResult) -> dict[str, float]:
+    http_p95, sql_p95 = percentile(result.http, 95), percentile(result.sql, 95)
+    return {
+        "http_p50": statistics.median(result.http) * 1000, "http_p95": http_p95 * 1000,
+        "sql_p50": statistics.median(result.sql) * 1000, "sql_p95": sql_p95 * 1000,
+        "ratio": http_p95 / sql_p95,
+    }

@@ -1,0 +1,47 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class LoginForm(forms.Form):
+    domain = forms.CharField(label=_("Usage domain"), max_length=63)
+    account = forms.CharField(label=_("Account"), max_length=150)
+    password = forms.CharField(label=_("Password"), max_length=4096, widget=forms.PasswordInput)
+
+    def __init__(self, *args: object, fixed_domain: str | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if fixed_domain is not None:
+            del self.fields["domain"]
+        self.fields["account"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class PasswordSetForm(forms.Form):
+    new_password = forms.CharField(
+        label=_("New password"), max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False,
+    )
+    confirmation = forms.CharField(
+        label=_("Confirm password"), max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False,
+    )
+
+
+class PasswordChangeForm(PasswordSetForm):
+    current_password = forms.CharField(
+        label=_("Current password"), max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}), strip=False,
+    )
+    field_order = ["current_password", "new_password", "confirmation"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100)
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires after"),
+        coerce=int,
+        initial=90,
+        choices=[
+            (7, _("7 days")), (30, _("30 days")), (90, _("90 days")), (180, _("180 days")),
+            (366, _("1 year")),
+        ],
+    )

@@ -1,0 +1,110 @@
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class AccountManager(BaseUserManager["Account"]):
+    pass
+
+
+class Account(AbstractBaseUser):
+    """A user's login to the panel, with privilege, language and timezone."""
+
+    class Privilege(models.TextChoices):
+        SYSTEM_ADMIN = "system_admin", _("System administrator")
+        DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+        OPERATOR = "operator", _("Operator")
+        CUSTOM_ADMIN = "custom_admin", _("Custom administrator")
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="accounts"
+    )
+    user = models.OneToOneField(
+        "directory.User", on_delete=models.PROTECT, related_name="account"
+    )
+    name = models.CharField(_("account name"), max_length=150)
+    privilege = models.CharField(
+        _("admin privilege"), max_length=32, choices=Privilege.choices
+    )
+    support_option = models.BooleanField(_("support option"), default=False)
+    receive_notice_mail = models.BooleanField(_("receive notice mail"), default=False)
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES)
+    timezone = models.CharField(_("timezone"), max_length=64, default="Asia/Tokyo")
+    is_active = models.BooleanField(_("enabled"), default=True)
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    USERNAME_FIELD = "name"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = AccountManager()
+
+    class Meta:
+        verbose_name = _("Mamori account")
+        verbose_name_plural = _("Mamori accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "name"], name="account_name_unique_in_contract"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class ApiToken(models.Model):
+    """A bearer token an account made for API clients; only its SHA-256 is stored."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class LoginFailure(models.Model):
+    """One failed login, kept for throttling by account name and by IP address."""
+
+    domain = models.CharField(max_length=63)
+    account_name = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["domain", "account_name", "created_at"]),
+            models.Index(fields=["ip", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain}/{self.account_name}"

@@ -1,0 +1,81 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LogEntry(models.Model):
+    """One operation-log entry: who did what to which object, when, from where.
+
+    Entries are written only by ``mamori.audit.services.log_record`` and never changed; each one's
+    ``digest`` chains it to the contract's previous entry (``seq`` - 1).
+    """
+
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField(_("number"))
+    created_at = models.DateTimeField(_("time"))
+    # No foreign key constraint: an entry outlives the account it names.
+    actor = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_kind = models.CharField(_("actor kind"), max_length=16)
+    actor_name = models.CharField(_("actor"), max_length=200, blank=True)
+    actor_account_name = models.CharField(_("account"), max_length=150, blank=True)
+    actor_privilege = models.CharField(_("admin privilege"), max_length=32, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
+    request_id = models.CharField(_("request ID"), max_length=64, blank=True)
+    action = models.CharField(_("action"), max_length=64)
+    target_type = models.CharField(_("target type"), max_length=64, blank=True)
+    target_id = models.CharField(_("target ID"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=200, blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    prev_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("operation log entry")
+        verbose_name_plural = _("operation log entries")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "seq"], name="log_seq_unique_in_contract"),
+        ]
+        # Every filter of the log screen has an index that starts with the contract and ends
+        # with the keyset order (created_at, id).
+        indexes = [
+            models.Index(fields=["contract", "created_at", "id"], name="log_contract_time"),
+            models.Index(
+                fields=["contract", "actor", "created_at", "id"], name="log_contract_actor_time"
+            ),
+            models.Index(
+                fields=["contract", "action", "created_at", "id"], name="log_contract_action_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}#{self.seq} {self.action}"
+
+
+class LogChain(models.Model):
+    """The head of a contract's log chain: the last entry's number and digest.
+
+    Locked by every writer, so entries of one contract are numbered and chained one at a time, and
+    a deleted latest entry is still detected.
+    """
+
+    contract = models.OneToOneField(
+        "contracts.Contract", on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    last_seq = models.BigIntegerField(default=0)
+    last_digest = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}#{self.last_seq}"

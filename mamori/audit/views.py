@@ -1,0 +1,77 @@
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from mamori.accounts.models import Account
+from mamori.accounts.selectors import accounts_visible_to
+from mamori.audit.export import log_csv_chunks
+from mamori.audit.forms import LogFilterForm
+from mamori.audit.selectors import Cursor, LogPage, log_entry_get, log_page
+from mamori.core.decorators import account_required
+
+
+def _filter_form(request: HttpRequest, account: Account) -> LogFilterForm:
+    data = {k: v for k, v in request.GET.items() if k in {"since", "until", "actor", "action"}}
+    return LogFilterForm(data, accounts=list(accounts_visible_to(account).order_by("name")))
+
+
+@account_required
+def log_list(request: HttpRequest) -> HttpResponse:
+    account: Account = request.user  # type: ignore[assignment]
+    form = _filter_form(request, account)
+    if form.is_valid():
+        page = log_page(
+            account,
+            form.log_filter(),
+            before=Cursor.decode(request.GET.get("before")),
+            after=Cursor.decode(request.GET.get("after")),
+        )
+    else:
+        page = LogPage([], None, None)
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return render(
+        request,
+        "audit/log_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "zone_name": timezone.get_current_timezone_name(),
+            "tab": "logs",
+        },
+    )
+
+
+@account_required
+def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account: Account = request.user  # type: ignore[assignment]
+    try:
+        entry = log_entry_get(account, pk)
+    except ObjectDoesNotExist:
+        raise Http404 from None
+    return render(
+        request,
+        "audit/log_detail.html",
+        {
+            "entry": entry,
+            "tab": "logs",
+        },
+    )
+
+
+@account_required
+def log_export(request: HttpRequest) -> HttpResponse:
+    account: Account = request.user  # type: ignore[assignment]
+    form = _filter_form(request, account)
+    if not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(
+        log_csv_chunks(account, form.log_filter()), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"mamori-log-{account.contract.domain}-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,214 @@
+"""Writes about contracts: opening, suspending, resuming, issuing the registration mail."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from mamori.accounts.models import LANGUAGE_CHOICES, Account
+from mamori.accounts.services import account_target, password_generate
+from mamori.audit.actions import Action
+from mamori.audit.services import Target, log_record
+from mamori.contracts.models import RESERVED_DOMAINS, Contract, domain_validator
+from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User, UserEmail
+from mamori.directory.services import normalize_furigana
+from mamori.outbox.services import mail_queue
+
+INITIAL_ACCOUNT_NAME = "admin"
+
+
+def contract_target(contract: Contract) -> Target:
+    return Target("contract", contract.pk, contract.domain)
+
+
+def login_url(contract: Contract) -> str:
+    return f"{settings.MAMORI_BASE_URL}/{contract.domain}/login/"
+
+
+def _validated(
+    *, domain: str, company_name: str, contact_name: str, contact_furigana: str,
+    contact_email: str, language: str, timezone_name: str,
+) -> dict[str, str]:
+    errors: dict[str, list[str]] = {}
+    cleaned = {
+        "domain": domain.strip(),
+        "company_name": company_name.strip(),
+        "contact_name": contact_name.strip(),
+        "contact_email": contact_email.strip(),
+    }
+
+    def check(field: str, validator: object, value: str) -> None:
+        try:
+            validator(value)  # type: ignore[operator]
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.messages)
+
+    check("domain", domain_validator, cleaned["domain"])
+    if cleaned["domain"] in RESERVED_DOMAINS:
+        errors.setdefault("domain", []).append(
+            _("“%(domain)s” is reserved and cannot be a usage domain.") % {"domain": cleaned["domain"]}
+        )
+    elif "domain" not in errors and Contract.objects.filter(domain=cleaned["domain"]).exists():
+        errors["domain"] = [
+            _("The usage domain “%(domain)s” is already in use.") % {"domain": cleaned["domain"]}
+        ]
+    for field, label in (("company_name", _("company")), ("contact_name", _("contact person"))):
+        if not cleaned[field]:
+            errors[field] = [_("Enter the %(field)s.") % {"field": label}]
+    try:
+        cleaned["contact_furigana"] = normalize_furigana(contact_furigana)
+    except ValidationError as exc:
+        errors["contact_furigana"] = list(exc.messages)
+    check("contact_email", validate_email, cleaned["contact_email"])
+    if language not in dict(LANGUAGE_CHOICES):
+        errors["language"] = [_("The language must be “ja” or “en”.")]
+    if timezone_name not in zoneinfo.available_timezones():
+        errors["timezone"] = [
+            _("“%(timezone)s” is not an IANA timezone (for example Asia/Tokyo).")
+            % {"timezone": timezone_name}
+        ]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def contract_create(
+    *,
+    actor: Actor,
+    domain: str,
+    company_name: str,
+    contact_name: str,
+    contact_furigana: str,
+    contact_email: str,
+    language: str = "ja",
+    timezone_name: str = "Asia/Tokyo",
+) -> Contract:
+    """Open a contract: its root organization, the contact person and their administrator account.
+
+    The contact person's registration mail (login URL, account, a new password) leaves after
+    the transaction commits.
+    """
+    cleaned = _validated(
+        domain=domain, company_name=company_name, contact_name=contact_name,
+        contact_furigana=contact_furigana, contact_email=contact_email,
+        language=language, timezone_name=timezone_name,
+    )
+    try:
+        with transaction.atomic():
+            contract = Contract.objects.create(**cleaned)
+            root = Organization.objects.create(contract=contract, name=contract.company_name)
+            user = User.objects.create(
+                contract=contract, organization=root,
+                name=contract.contact_name, furigana=contract.contact_furigana,
+            )
+            UserEmail.objects.create(
+                user=user, address=contract.contact_email, category=UserEmail.Category.MAIN
+            )
+            account = Account(
+                contract=contract, user=user, name=INITIAL_ACCOUNT_NAME,
+                privilege=Account.Privilege.SYSTEM_ADMIN, language=language,
+                timezone=timezone_name,
+            )
+            log_record(
+                contract=contract,
+                actor=actor,
+                action=Action.CONTRACT_CREATED,
+                target=contract_target(contract),
+                after={
+                    "domain": contract.domain,
+                    "company_name": contract.company_name,
+                    "contact_name": contract.contact_name,
+                    "contact_email": contract.contact_email,
+                    "account": account.name,
+                    "language": language,
+                    "timezone": timezone_name,
+                },
+            )
+            _registration_mail_issue(actor=actor, contract=contract, account=account)
+    except IntegrityError as exc:  # a concurrent create took the domain between check and insert
+        raise ValidationError(
+            {"domain": [_("The usage domain “%(domain)s” is already in use.") % {"domain": domain}]}
+        ) from exc
+    return contract
+
+
+def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Account) -> None:
+    """Give the account a new password that must be changed, and mail it to the contact person."""
+    password = password_generate()
+    account.set_password(password)
+    account.must_change_password = True
+    account.save()
+    with translation.override(account.language):
+        subject = _("[Mamori] Registration complete")
+        body = render_to_string(
+            "contracts/registration_mail.txt",
+            {
+                "contract": contract,
+                "account": account,
+                "password": password,
+                "login_url": login_url(contract),
+            },
+        )
+    mail = mail_queue(
+        contract=contract, kind="registration", to=contract.contact_email,
+        subject=subject, body=body,
+    )
+    log_record(
+        contract=contract,
+        actor=actor,
+        action=Action.REGISTRATION_MAIL_ISSUED,
+        target=account_target(account),
+        after={"to": mail.to, "mail_id": mail.pk},
+    )
+
+
+def registration_resend(*, actor: Actor, contract: Contract) -> None:
+    """Issue the contact person's account a new password and mail it again."""
+    account = (
+        Account.objects.select_related("user")
+        .filter(contract=contract, user__emails__address=contract.contact_email,
+                privilege=Account.Privilege.SYSTEM_ADMIN)
+        .order_by("pk")
+        .first()
+    )
+    if account is None:
+        raise ValidationError(
+            _("The contact person of “%(domain)s” has no System administrator account.")
+            % {"domain": contract.domain}
+        )
+    with transaction.atomic():
+        _registration_mail_issue(actor=actor, contract=contract, account=account)
+
+
+def _status_set(*, actor: Actor, contract: Contract, status: str, action: str) -> None:
+    with transaction.atomic():
+        locked = Contract.objects.select_for_update().get(pk=contract.pk)
+        if locked.status == status:
+            return
+        before = locked.status
+        locked.status = status
+        locked.save(update_fields=["status"])
+        log_record(
+            contract=locked, actor=actor, action=action, target=contract_target(locked),
+            before={"status": before}, after={"status": status},
+        )
+    contract.status = status
+
+
+def contract_suspend(*, actor: Actor, contract: Contract) -> None:
+    """Stop every account of the contract from logging in (open sessions end at their next request)."""
+    _status_set(actor=actor, contract=contract, status=Contract.Status.SUSPENDED,
+                action=Action.CONTRACT_SUSPENDED)
+
+
+def contract_resume(*, actor: Actor, contract: Contract) -> None:
+    _status_set(actor=actor, contract=contract, status=Contract.Status.ACTIVE,
+                action=Action.CONTRACT_RESUMED)

@@ -1,0 +1,93 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Organization(models.Model):
+    """A node of a contract's organization tree; the root has no parent."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="organizations"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"], condition=Q(parent__isnull=True), name="one_root_per_contract"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(models.Model):
+    """A person in Users/Org; may or may not have a Mamori account."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="users", verbose_name=_("organization")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    furigana = models.CharField(_("furigana"), max_length=200, blank=True)
+    employee_code = models.CharField(_("employee code"), max_length=64, blank=True)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    phone = models.CharField(_("phone number"), max_length=40, blank=True)
+    mobile_phone = models.CharField(_("mobile phone number"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "employee_code"],
+                condition=~Q(employee_code=""),
+                name="employee_code_unique_in_contract",
+            ),
+        ]
+        indexes = [models.Index(fields=["contract", "furigana", "id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def main_email(self) -> str:
+        for email in self.emails.all():
+            if email.category == UserEmail.Category.MAIN:
+                return email.address
+        return ""
+
+
+class UserEmail(models.Model):
+    """One of a user's e-mail addresses; exactly one per user is main."""
+
+    class Category(models.TextChoices):
+        MAIN = "main", _("Main")
+        WORK = "work", _("Work")
+        PERSONAL = "personal", _("Personal")
+        OTHER = "other", _("Other")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="emails")
+    address = models.EmailField(_("e-mail address"))
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+
+    class Meta:
+        verbose_name = _("e-mail address")
+        verbose_name_plural = _("e-mail addresses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(category="main"), name="one_main_email_per_user"
+            ),
+            models.UniqueConstraint(fields=["user", "address"], name="email_unique_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address

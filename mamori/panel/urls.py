@@ -1,0 +1,21 @@
+from django.urls import path
+
+from mamori.accounts import views as accounts
+from mamori.audit import views as audit
+from mamori.panel import views as panel
+
+app_name = "panel"
+
+# Every pattern here is mounted under /<domain>/; ContractMiddleware resolves it.
+urlpatterns = [
+    path("", panel.home, name="home"),
+    path("login/", accounts.contract_login, name="login"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("password/", accounts.password_change_required, name="password_change"),
+    path("account/", accounts.account_page, name="account"),
+    path("account/tokens/<int:pk>/revoke/", accounts.api_token_revoke, name="api_token_revoke"),
+    path("logs/", audit.log_list, name="logs"),
+    path("logs/export.csv", audit.log_export, name="logs_export"),
+    path("logs/<int:pk>/", audit.log_detail, name="log_detail"),
+    path("settings/", panel.settings_basic, name="settings"),
+]

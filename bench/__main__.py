@@ -13,29 +13,64 @@ from typing import Any
 from bench import database, report
 from bench.fill import BENCH_ACCOUNT, BENCH_DOMAIN, BENCH_PASSWORD, fill
 from bench.measure import (
-    csv_params, measure_csv, measure_page, page_cases, request_queries, sql_connection,
+    csv_params,
+    measure_csv,
+    measure_page,
+    page_cases,
+    request_queries,
+    sql_connection,
 )
 from bench.web import Client, Server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=database.DEFAULT_URL,
-                        help="a PostgreSQL database of the benchmark's own (default: %(default)s)")
-    parser.add_argument("--entries", type=int, default=10_000_000,
-                        help="operation-log entries in all (default: %(default)s)")
-    parser.add_argument("--contracts", type=int, default=1000,
-                        help="contracts, the bench contract included (default: %(default)s)")
-    parser.add_argument("--bench-share", type=float, default=0.04,
-                        help="the bench contract's share of the entries (default: %(default)s)")
-    parser.add_argument("--requests", type=int, default=200,
-                        help="timed requests (and SQL runs) per page case (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=20,
-                        help="untimed requests before each case (default: %(default)s)")
-    parser.add_argument("--csv-runs", type=int, default=3,
-                        help="timed CSV downloads; the median is reported (default: %(default)s)")
-    parser.add_argument("--skip-fill", action="store_true",
-                        help="measure whatever the database holds; never fill or wipe it")
+    parser.add_argument(
+        "--database-url",
+        default=database.DEFAULT_URL,
+        help="a PostgreSQL database of the benchmark's own (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=10_000_000,
+        help="operation-log entries in all (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--contracts",
+        type=int,
+        default=1000,
+        help="contracts, the bench contract included (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bench-share",
+        type=float,
+        default=0.04,
+        help="the bench contract's share of the entries (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=200,
+        help="timed requests (and SQL runs) per page case (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="untimed requests before each case (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--csv-runs",
+        type=int,
+        default=3,
+        help="timed CSV downloads; the median is reported (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-fill",
+        action="store_true",
+        help="measure whatever the database holds; never fill or wipe it",
+    )
     args = parser.parse_args(argv)
     if args.contracts < 1 or args.entries < args.contracts * 2:
         parser.error("--entries must be at least twice --contracts")
@@ -52,8 +87,10 @@ def prepare(args: argparse.Namespace) -> None:
             raise SystemExit(f"--skip-fill: {database.database_name(url)!r} has no finished fill")
         print(f"[fill] skipped (--skip-fill); the database holds {state['entries']:,} entries")
     elif state is not None and (state["entries"], state["contracts"]) == wanted:
-        print(f"[fill] already filled: {state['entries']:,} entries, {state['contracts']} "
-              f"contracts (that fill took {state['seconds']} s)")
+        print(
+            f"[fill] already filled: {state['entries']:,} entries, {state['contracts']} "
+            f"contracts (that fill took {state['seconds']} s)"
+        )
     else:
         if state is not None or database.exists(url):
             print(f"[fill] wiping {database.database_name(url)!r} (it holds another fill)")
@@ -89,16 +126,16 @@ def run(args: argparse.Namespace) -> None:
             results = []
             for case in cases:
                 started = time.monotonic()
-                results.append(measure_page(client, logs_path, conn, case,
-                                            args.requests, args.warmup))
+                results.append(
+                    measure_page(client, logs_path, conn, case, args.requests, args.warmup)
+                )
                 print(f"[measure] {case.name}: {time.monotonic() - started:.1f} s", flush=True)
             csv = measure_csv(client, csv_path, conn, account, csv_params(account), args.csv_runs)
     print()
     print("## Log page (ms; HTTP is the whole request as the client sees it)\n")
     print(report.page_table(results), "\n")
     print(report.cases_table(results), "\n")
-    print("## CSV export (one full streamed download, median of "
-          f"{args.csv_runs})\n")
+    print(f"## CSV export (one full streamed download, median of {args.csv_runs})\n")
     print(report.csv_table(csv), "\n")
     print("## Queries of one first-page request (in process, Django's test client)\n")
     print(report.queries_table(request_queries(account, logs_path)))

@@ -54,18 +54,22 @@ def fill_state(url: str) -> dict[str, int] | None:
     database, and the benchmark must not wipe it.
     """
     with connect(url) as conn:
-        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         if MARKER_TABLE not in tables:
-            if "contracts_contract" in tables and conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM contracts_contract)"
-            ).fetchone()[0]:  # type: ignore[index]
+            if (
+                "contracts_contract" in tables
+                and conn.execute("SELECT EXISTS (SELECT 1 FROM contracts_contract)").fetchone()[0]
+            ):  # type: ignore[index]
                 raise SystemExit(
                     f"Refusing to use {database_name(url)!r}: it holds contracts that the benchmark "
                     "did not make. Pass --database-url with a database of its own."
                 )
             return None
         row = conn.execute(
-            f"SELECT entries, contracts, bench_entries, seconds FROM {MARKER_TABLE}"  # noqa: S608
+            f"SELECT entries, contracts, bench_entries, seconds FROM {MARKER_TABLE}"
         ).fetchone()
     if row is None:
         return None
@@ -80,11 +84,12 @@ def marker_create(conn: psycopg.Connection) -> None:
     )
 
 
-def marker_write(conn: psycopg.Connection, *, entries: int, contracts: int,
-                 bench_entries: int, seconds: float) -> None:
-    conn.execute(f"DELETE FROM {MARKER_TABLE}")  # noqa: S608
+def marker_write(
+    conn: psycopg.Connection, *, entries: int, contracts: int, bench_entries: int, seconds: float
+) -> None:
+    conn.execute(f"DELETE FROM {MARKER_TABLE}")
     conn.execute(
-        f"INSERT INTO {MARKER_TABLE} (entries, contracts, bench_entries, seconds) "  # noqa: S608
+        f"INSERT INTO {MARKER_TABLE} (entries, contracts, bench_entries, seconds) "
         "VALUES (%s, %s, %s, %s)",
         [entries, contracts, bench_entries, round(seconds)],
     )

@@ -30,10 +30,17 @@ FAMILY = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", 
 GIVEN = ("太郎", "花子", "健", "美咲", "翔", "陽菜", "大輔", "結衣", "誠", "さくら")
 # The bench contract's administrators: (account name, privilege, share of activity).
 BENCH_STAFF = (
-    ("admin", "system_admin", 8), ("sato", "system_admin", 5), ("suzuki", "department_admin", 4),
-    ("takahashi", "department_admin", 3), ("tanaka", "department_admin", 3),
-    ("ito", "operator", 2), ("watanabe", "operator", 2), ("yamamoto", "operator", 2),
-    ("nakamura", "operator", 1), ("kobayashi", "operator", 1), ("kato", "custom_admin", 1),
+    ("admin", "system_admin", 8),
+    ("sato", "system_admin", 5),
+    ("suzuki", "department_admin", 4),
+    ("takahashi", "department_admin", 3),
+    ("tanaka", "department_admin", 3),
+    ("ito", "operator", 2),
+    ("watanabe", "operator", 2),
+    ("yamamoto", "operator", 2),
+    ("nakamura", "operator", 1),
+    ("kobayashi", "operator", 1),
+    ("kato", "custom_admin", 1),
     ("api-sync", "custom_admin", 6),
 )
 
@@ -49,8 +56,10 @@ def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> dict[
         database.marker_create(conn)
     rng = random.Random(SEED)
     histories = _contracts_create(rng, entries=entries, contracts=contracts, share=bench_share)
-    log(f"{contracts} contracts with their organizations, users and accounts "
-        f"({time.monotonic() - started:.1f} s)")
+    log(
+        f"{contracts} contracts with their organizations, users and accounts "
+        f"({time.monotonic() - started:.1f} s)"
+    )
     with database.connect(url) as conn:
         writer = HistoryWriter(histories, end=_history_end(), days=HISTORY_DAYS, seed=SEED)
         _entries_load(conn, writer)
@@ -58,11 +67,16 @@ def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> dict[
         _finish(conn)
         bench_entries = writer.heads[0].last_seq
         seconds = time.monotonic() - started
-        database.marker_write(conn, entries=entries, contracts=contracts,
-                              bench_entries=bench_entries, seconds=seconds)
+        database.marker_write(
+            conn, entries=entries, contracts=contracts, bench_entries=bench_entries, seconds=seconds
+        )
     log(f"done in {seconds:.0f} s; the bench contract has {bench_entries:,} entries")
-    return {"entries": entries, "contracts": contracts, "bench_entries": bench_entries,
-            "seconds": round(seconds)}
+    return {
+        "entries": entries,
+        "contracts": contracts,
+        "bench_entries": bench_entries,
+        "seconds": round(seconds),
+    }
 
 
 def _history_end() -> datetime.datetime:
@@ -73,14 +87,14 @@ def _history_end() -> datetime.datetime:
 # --- contracts, organizations, users, accounts ---------------------------------------------
 
 
-def _contracts_create(rng: random.Random, *, entries: int, contracts: int,
-                      share: float) -> list[ContractHistory]:
+def _contracts_create(
+    rng: random.Random, *, entries: int, contracts: int, share: float
+) -> list[ContractHistory]:
     """The bench contract first (index 0), then the others; sizes are planned here."""
     bench = _bench_contract_create()
     sizes = _other_sizes(rng, contracts - 1, entries - round(entries * share))
     others = _other_contracts_create(rng, sizes)
-    return [ContractHistory(bench.id, BENCH_DOMAIN, round(entries * share), bench.actors),
-            *others]
+    return [ContractHistory(bench.id, BENCH_DOMAIN, round(entries * share), bench.actors), *others]
 
 
 class _Made:
@@ -95,39 +109,65 @@ def _bench_contract_create() -> _Made:
     from mamori.core.actor import Actor
 
     contract = contract_create(
-        actor=Actor.operator(), domain=BENCH_DOMAIN, company_name="ベンチマーク株式会社",
-        contact_name="佐藤 太郎", contact_furigana="サトウ タロウ",
+        actor=Actor.operator(),
+        domain=BENCH_DOMAIN,
+        company_name="ベンチマーク株式会社",
+        contact_name="佐藤 太郎",
+        contact_furigana="サトウ タロウ",
         contact_email="admin@bench.example.jp",
     )
     admin = Account.objects.select_related("user").get(contract=contract, name=BENCH_ACCOUNT)
     admin.set_password(BENCH_PASSWORD)
     admin.must_change_password = False
     admin.save()
-    staff = _accounts_create(contract.pk, admin.user.organization_id,
-                             [(n, p) for n, p, _ in BENCH_STAFF[1:]], random.Random(SEED))
+    staff = _accounts_create(
+        contract.pk,
+        admin.user.organization_id,
+        [(n, p) for n, p, _ in BENCH_STAFF[1:]],
+        random.Random(SEED),
+    )
     weights = [w for _, _, w in BENCH_STAFF]
     accounts = [admin, *staff]
-    return _Made(contract.pk, [
-        LogActor(a.pk, a.name, a.user.name, a.privilege, w) for a, w in zip(accounts, weights, strict=True)
-    ])
+    return _Made(
+        contract.pk,
+        [
+            LogActor(a.pk, a.name, a.user.name, a.privilege, w)
+            for a, w in zip(accounts, weights, strict=True)
+        ],
+    )
 
 
-def _accounts_create(contract_id: int, organization_id: int, people: Sequence[tuple[str, str]],
-                     rng: random.Random) -> list:
+def _accounts_create(
+    contract_id: int, organization_id: int, people: Sequence[tuple[str, str]], rng: random.Random
+) -> list:
     """Users and their accounts in bulk; the passwords are unusable (no hashing in bulk paths)."""
     from mamori.accounts.models import Account
     from mamori.directory.models import User
 
-    users = User.objects.bulk_create([
-        User(contract_id=contract_id, organization_id=organization_id,
-             name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}")
-        for _ in people
-    ])
-    return Account.objects.bulk_create([
-        Account(contract_id=contract_id, user=user, name=name, privilege=privilege,
-                language="ja", timezone="Asia/Tokyo", password="!bench-no-login")
-        for user, (name, privilege) in zip(users, people, strict=True)
-    ])
+    users = User.objects.bulk_create(
+        [
+            User(
+                contract_id=contract_id,
+                organization_id=organization_id,
+                name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
+            )
+            for _ in people
+        ]
+    )
+    return Account.objects.bulk_create(
+        [
+            Account(
+                contract_id=contract_id,
+                user=user,
+                name=name,
+                privilege=privilege,
+                language="ja",
+                timezone="Asia/Tokyo",
+                password="!bench-no-login",
+            )
+            for user, (name, privilege) in zip(users, people, strict=True)
+        ]
+    )
 
 
 def _other_sizes(rng: random.Random, count: int, total: int) -> list[int]:
@@ -142,34 +182,60 @@ def _other_contracts_create(rng: random.Random, sizes: list[int]) -> list[Contra
     from mamori.contracts.models import Contract
     from mamori.directory.models import Organization, User
 
-    contracts = Contract.objects.bulk_create([
-        Contract(domain=f"corp{i:04d}", company_name=f"株式会社コープ{i:04d}",
-                 contact_name="担当 者", contact_furigana="タントウ シャ",
-                 contact_email=f"admin@corp{i:04d}.example.jp")
-        for i in range(1, len(sizes) + 1)
-    ])
+    contracts = Contract.objects.bulk_create(
+        [
+            Contract(
+                domain=f"corp{i:04d}",
+                company_name=f"株式会社コープ{i:04d}",
+                contact_name="担当 者",
+                contact_furigana="タントウ シャ",
+                contact_email=f"admin@corp{i:04d}.example.jp",
+            )
+            for i in range(1, len(sizes) + 1)
+        ]
+    )
     roots = Organization.objects.bulk_create(
         [Organization(contract=c, name=c.company_name) for c in contracts]
     )
-    staffing = [[("admin", "system_admin"), ("operator1", "operator"),
-                 ("dept1", "department_admin")][: rng.choice((2, 2, 3))] for _ in contracts]
-    users = User.objects.bulk_create([
-        User(contract=c, organization=root, name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}")
-        for c, root, staff in zip(contracts, roots, staffing, strict=True) for _ in staff
-    ])
-    accounts = Account.objects.bulk_create([
-        Account(contract_id=user.contract_id, user=user, name=name, privilege=privilege,
-                language="ja", timezone="Asia/Tokyo", password="!bench-no-login")
-        for user, (name, privilege) in zip(
-            users, [p for staff in staffing for p in staff], strict=True)
-    ])
+    staffing = [
+        [("admin", "system_admin"), ("operator1", "operator"), ("dept1", "department_admin")][
+            : rng.choice((2, 2, 3))
+        ]
+        for _ in contracts
+    ]
+    users = User.objects.bulk_create(
+        [
+            User(contract=c, organization=root, name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}")
+            for c, root, staff in zip(contracts, roots, staffing, strict=True)
+            for _ in staff
+        ]
+    )
+    accounts = Account.objects.bulk_create(
+        [
+            Account(
+                contract_id=user.contract_id,
+                user=user,
+                name=name,
+                privilege=privilege,
+                language="ja",
+                timezone="Asia/Tokyo",
+                password="!bench-no-login",
+            )
+            for user, (name, privilege) in zip(
+                users, [p for staff in staffing for p in staff], strict=True
+            )
+        ]
+    )
     by_contract: dict[int, list[LogActor]] = {}
     for account, user in zip(accounts, users, strict=True):
         weight = 3.0 if account.name == "admin" else 1.0
         by_contract.setdefault(account.contract_id, []).append(
-            LogActor(account.pk, account.name, user.name, account.privilege, weight))
-    return [ContractHistory(c.pk, c.domain, size, by_contract[c.pk])
-            for c, size in zip(contracts, sizes, strict=True)]
+            LogActor(account.pk, account.name, user.name, account.privilege, weight)
+        )
+    return [
+        ContractHistory(c.pk, c.domain, size, by_contract[c.pk])
+        for c, size in zip(contracts, sizes, strict=True)
+    ]
 
 
 # --- the operation log -------------------------------------------------------------------
@@ -190,8 +256,10 @@ def _secondary_definitions(conn: psycopg.Connection) -> tuple[list[str], list[st
     drops = [f'ALTER TABLE audit_logentry DROP CONSTRAINT "{name}"' for name, _ in constraints]
     drops += [f'DROP INDEX "{name}"' for name, _ in indexes]
     creates = [definition for _, definition in indexes]
-    creates += [f'ALTER TABLE audit_logentry ADD CONSTRAINT "{name}" {definition}'
-                for name, definition in constraints]
+    creates += [
+        f'ALTER TABLE audit_logentry ADD CONSTRAINT "{name}" {definition}'
+        for name, definition in constraints
+    ]
     return drops, creates
 
 
@@ -227,8 +295,7 @@ def _copy_history(copy: psycopg.Copy, writer: HistoryWriter, started: float) -> 
         if rows >= next_report:
             elapsed = time.monotonic() - started
             rate = rows / elapsed
-            log(f"{rows:>12,} entries  {rate:,.0f}/s  "
-                f"eta {(writer.total - rows) / rate:.0f} s")
+            log(f"{rows:>12,} entries  {rate:,.0f}/s  eta {(writer.total - rows) / rate:.0f} s")
             next_report += report_every
 
 
@@ -242,8 +309,9 @@ def _indexes_build(conn: psycopg.Connection, creates: list[str]) -> None:
         log(f"{time.monotonic() - started:5.1f} s  {statement}")
 
 
-def _chain_heads_write(conn: psycopg.Connection, histories: Sequence[ContractHistory],
-                       writer: HistoryWriter) -> None:
+def _chain_heads_write(
+    conn: psycopg.Connection, histories: Sequence[ContractHistory], writer: HistoryWriter
+) -> None:
     """Each contract's chain head must name its last entry, or the next log_record breaks."""
     with conn.transaction():
         conn.execute("DELETE FROM audit_logchain")

@@ -15,9 +15,26 @@ from collections.abc import Iterator, Sequence
 
 # The COPY column list; every row and template below follows this order.
 COLUMNS = (
-    "id", "contract_id", "seq", "created_at", "request_id", "prev_digest", "digest",
-    "actor_id", "actor_kind", "actor_name", "actor_account_name", "actor_privilege", "ip",
-    "user_agent", "action", "target_type", "target_id", "target_label", "before", "after",
+    "id",
+    "contract_id",
+    "seq",
+    "created_at",
+    "request_id",
+    "prev_digest",
+    "digest",
+    "actor_id",
+    "actor_kind",
+    "actor_name",
+    "actor_account_name",
+    "actor_privilege",
+    "ip",
+    "user_agent",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "before",
+    "after",
     "result",
 )
 NULL = r"\N"
@@ -84,20 +101,41 @@ def _field(value: object) -> str:
 
 
 def _tail(
-    *, actor: Actor | None, kind: str, ip: str | None, agent: str, action: str,
-    target: tuple[str, str, str], before: object, after: object, result: str,
+    *,
+    actor: Actor | None,
+    kind: str,
+    ip: str | None,
+    agent: str,
+    action: str,
+    target: tuple[str, str, str],
+    before: object,
+    after: object,
+    result: str,
 ) -> str:
     """Columns actor_id … result of one kind of entry, pre-rendered once per contract."""
     values = (
-        actor.id if actor else None, kind, actor.person if actor else "",
-        actor.name if actor else "", actor.privilege if actor else "", ip, agent, action,
-        *target, before, after, result,
+        actor.id if actor else None,
+        kind,
+        actor.person if actor else "",
+        actor.name if actor else "",
+        actor.privilege if actor else "",
+        ip,
+        agent,
+        action,
+        *target,
+        before,
+        after,
+        result,
     )
     return "\t".join(_field(str(v) if isinstance(v, int) else v) for v in values)
 
 
 def _account_tail(rng: random.Random, c: ContractHistory, actor: Actor, action: str) -> str:
-    ip = f"203.0.113.{rng.randrange(1, 255)}" if rng.random() < 0.8 else f"2001:db8::{rng.randrange(1, 0xFFFF):x}"
+    ip = (
+        f"203.0.113.{rng.randrange(1, 255)}"
+        if rng.random() < 0.8
+        else f"2001:db8::{rng.randrange(1, 0xFFFF):x}"
+    )
     agent = rng.choice(USER_AGENTS[:4])
     target = ("account", str(actor.id), actor.name)
     after: object = None
@@ -105,31 +143,66 @@ def _account_tail(rng: random.Random, c: ContractHistory, actor: Actor, action: 
         token_id = str(rng.randrange(1, 50_000))
         target = ("api_token", token_id, rng.choice(("CI", "asset sync", "MDM export", "監視")))
         if action == "api_token.created":
-            after = {"name": target[2], "prefix": "mamori_" + f"{rng.getrandbits(24):06x}",
-                     "expires_at": "2026-03-01T09:00:00+00:00"}
-    return _tail(actor=actor, kind="account", ip=ip, agent=agent, action=action,
-                 target=target, before=None, after=after, result="success")
+            after = {
+                "name": target[2],
+                "prefix": "mamori_" + f"{rng.getrandbits(24):06x}",
+                "expires_at": "2026-03-01T09:00:00+00:00",
+            }
+    return _tail(
+        actor=actor,
+        kind="account",
+        ip=ip,
+        agent=agent,
+        action=action,
+        target=target,
+        before=None,
+        after=after,
+        result="success",
+    )
 
 
 def _other_tail(rng: random.Random, c: ContractHistory, action: str) -> str:
     admin = c.actors[0]
     if action in ("account.login_failed", "account.locked_out"):
         who = rng.choice(c.actors)
-        after = ({"reason": "invalid"} if action == "account.login_failed"
-                 else {"locked_minutes": 15})
-        return _tail(actor=None, kind="anonymous", ip=f"198.51.100.{rng.randrange(1, 255)}",
-                     agent=rng.choice(USER_AGENTS), action=action,
-                     target=("account", str(who.id), who.name), before=None, after=after,
-                     result="failure")
+        after = (
+            {"reason": "invalid"} if action == "account.login_failed" else {"locked_minutes": 15}
+        )
+        return _tail(
+            actor=None,
+            kind="anonymous",
+            ip=f"198.51.100.{rng.randrange(1, 255)}",
+            agent=rng.choice(USER_AGENTS),
+            action=action,
+            target=("account", str(who.id), who.name),
+            before=None,
+            after=after,
+            result="failure",
+        )
     if action == "contract.registration_mail_issued":
-        return _tail(actor=None, kind="operator", ip=None, agent="", action=action,
-                     target=("account", str(admin.id), admin.name), before=None,
-                     after={"to": f"admin@{c.domain}.example.jp", "mail_id": rng.randrange(1, 9999)},
-                     result="success")
+        return _tail(
+            actor=None,
+            kind="operator",
+            ip=None,
+            agent="",
+            action=action,
+            target=("account", str(admin.id), admin.name),
+            before=None,
+            after={"to": f"admin@{c.domain}.example.jp", "mail_id": rng.randrange(1, 9999)},
+            result="success",
+        )
     status = ("active", "suspended") if action == "contract.suspended" else ("suspended", "active")
-    return _tail(actor=None, kind="operator", ip=None, agent="", action=action,
-                 target=("contract", str(c.id), c.domain), before={"status": status[0]},
-                 after={"status": status[1]}, result="success")
+    return _tail(
+        actor=None,
+        kind="operator",
+        ip=None,
+        agent="",
+        action=action,
+        target=("contract", str(c.id), c.domain),
+        before={"status": status[0]},
+        after={"status": status[1]},
+        result="success",
+    )
 
 
 def contract_templates(rng: random.Random, c: ContractHistory) -> list[str]:
@@ -138,8 +211,9 @@ def contract_templates(rng: random.Random, c: ContractHistory) -> list[str]:
     total_weight = sum(a.weight for a in c.actors)
     for action, per_mille in ACCOUNT_ACTIONS:
         for actor in c.actors:
-            kinds.append((per_mille * actor.weight / total_weight,
-                          _account_tail(rng, c, actor, action)))
+            kinds.append(
+                (per_mille * actor.weight / total_weight, _account_tail(rng, c, actor, action))
+            )
     for action, per_mille in ANONYMOUS_ACTIONS + SYSTEM_ACTIONS + OPERATOR_ACTIONS:
         kinds.extend((per_mille / 4, _other_tail(rng, c, action)) for _ in range(4))
     weights = [w for w, _ in kinds]
@@ -149,10 +223,17 @@ def contract_templates(rng: random.Random, c: ContractHistory) -> list[str]:
 
 def created_tail(c: ContractHistory) -> str:
     """The first entry of every contract, as contract_create writes it."""
-    return _tail(actor=None, kind="operator", ip=None, agent="", action="contract.created",
-                 target=("contract", str(c.id), c.domain), before=None,
-                 after={"domain": c.domain, "account": "admin", "language": "ja",
-                        "timezone": "Asia/Tokyo"}, result="success")
+    return _tail(
+        actor=None,
+        kind="operator",
+        ip=None,
+        agent="",
+        action="contract.created",
+        target=("contract", str(c.id), c.domain),
+        before=None,
+        after={"domain": c.domain, "account": "admin", "language": "ja", "timezone": "Asia/Tokyo"},
+        result="success",
+    )
 
 
 def hour_weight(start: datetime.datetime, progress: float) -> float:
@@ -166,8 +247,9 @@ def hour_weight(start: datetime.datetime, progress: float) -> float:
 
 def hourly_counts(first_hour: datetime.datetime, hours: int, total: int) -> list[int]:
     """How many entries fall into each hour; the counts add up to ``total`` exactly."""
-    weights = [hour_weight(first_hour + datetime.timedelta(hours=h), h / hours)
-               for h in range(hours)]
+    weights = [
+        hour_weight(first_hour + datetime.timedelta(hours=h), h / hours) for h in range(hours)
+    ]
     scale = total / sum(weights)
     counts, carried, acc = [], 0, 0.0
     for w in weights:
@@ -181,12 +263,14 @@ def hourly_counts(first_hour: datetime.datetime, hours: int, total: int) -> list
 class HistoryWriter:
     """Produces the COPY text of every contract's log, hour by hour, oldest first."""
 
-    def __init__(self, contracts: Sequence[ContractHistory], end: datetime.datetime,
-                 days: int, seed: int) -> None:
+    def __init__(
+        self, contracts: Sequence[ContractHistory], end: datetime.datetime, days: int, seed: int
+    ) -> None:
         self.rng = random.Random(seed)
         self.contracts = contracts
         self.first_hour = (end - datetime.timedelta(days=days)).replace(
-            minute=0, second=0, microsecond=0)
+            minute=0, second=0, microsecond=0
+        )
         self.hours = days * 24
         self.total = sum(c.entries for c in contracts)
         self.heads = [ChainHead() for _ in contracts]

@@ -120,8 +120,10 @@ def page_cases(account: Any) -> list[PageCase]:
         f"page {DEEP_FRACTION:.0%} back": {"before": _deep_cursor(account)},
         f"actor={ACTOR_CASE}": {"actor": str(actor.pk)},
         f"action={ACTION_CASE}": {"action": ACTION_CASE},
-        "1 week, 1 year ago": {"since": _stamp(year_ago),
-                               "until": _stamp(year_ago + datetime.timedelta(days=7))},
+        "1 week, 1 year ago": {
+            "since": _stamp(year_ago),
+            "until": _stamp(year_ago + datetime.timedelta(days=7)),
+        },
     }
     return [PageCase(name, params, page_sql(account, params)) for name, params in cases.items()]
 
@@ -148,8 +150,9 @@ def export_sql(account: Any, params: dict[str, str]) -> tuple[str, tuple[Any, ..
 
 def sql_connection(url: str) -> psycopg.Connection:
     """Like Django's: client-side binding, never prepared, so every run is planned afresh."""
-    return psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
-                           prepare_threshold=None)
+    return psycopg.connect(
+        url, autocommit=True, cursor_factory=psycopg.ClientCursor, prepare_threshold=None
+    )
 
 
 def _timed(action: Callable[[], object], runs: int, warmup: int) -> tuple[list[float], object]:
@@ -170,8 +173,9 @@ def _rows_on_page(body: bytes) -> int:
     return sum(body.count(marker) for marker in ROW_MARKERS)
 
 
-def measure_page(client: Client, path: str, conn: psycopg.Connection, case: PageCase,
-                 runs: int, warmup: int) -> PageResult:
+def measure_page(
+    client: Client, path: str, conn: psycopg.Connection, case: PageCase, runs: int, warmup: int
+) -> PageResult:
     def run_sql() -> int:
         with conn.cursor() as cur:
             cur.execute(case.sql)
@@ -185,8 +189,14 @@ def measure_page(client: Client, path: str, conn: psycopg.Connection, case: Page
     return PageResult(case, http_times, sql_times, shown)
 
 
-def measure_csv(client: Client, path: str, conn: psycopg.Connection, account: Any,
-                params: dict[str, str], runs: int) -> CsvResult:
+def measure_csv(
+    client: Client,
+    path: str,
+    conn: psycopg.Connection,
+    account: Any,
+    params: dict[str, str],
+    runs: int,
+) -> CsvResult:
     """Median of ``runs`` full downloads after one warm-up; rows are counted in the body."""
     downloads = []
     client.get(path, params)
@@ -208,7 +218,8 @@ def measure_csv(client: Client, path: str, conn: psycopg.Connection, account: An
 
 
 def request_queries(account: Any, path: str) -> list[tuple[float, str]]:
-    """Every query one request runs, timed, in this process through Django's test client."""
+    """Every query one request runs, timed, in this process through Django's test client;
+    the last line is the whole request."""
     from django.db import connection
     from django.test import Client as DjangoClient
 
@@ -227,8 +238,10 @@ def request_queries(account: Any, path: str) -> list[tuple[float, str]]:
         warnings.simplefilter("ignore")  # whitenoise: no collected static files; not needed here
         client.get(path)  # warm: the first request of a process loads templates and translations
         timed.clear()
+        started = time.perf_counter()
         with connection.execute_wrapper(wrapper):
             response = client.get(path)
+        timed.append((time.perf_counter() - started, "(the whole request, in process)"))
     if response.status_code != 200:
         raise RuntimeError(f"{path} answered {response.status_code} in process")
     return timed
@@ -237,7 +250,9 @@ def request_queries(account: Any, path: str) -> list[tuple[float, str]]:
 def summary(result: PageResult) -> dict[str, float]:
     http_p95, sql_p95 = percentile(result.http, 95), percentile(result.sql, 95)
     return {
-        "http_p50": statistics.median(result.http) * 1000, "http_p95": http_p95 * 1000,
-        "sql_p50": statistics.median(result.sql) * 1000, "sql_p95": sql_p95 * 1000,
+        "http_p50": statistics.median(result.http) * 1000,
+        "http_p95": http_p95 * 1000,
+        "sql_p50": statistics.median(result.sql) * 1000,
+        "sql_p95": sql_p95 * 1000,
         "ratio": http_p95 / sql_p95,
     }

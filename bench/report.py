@@ -46,15 +46,25 @@ def cpu_busy(seconds: float = 2.0) -> float:
 def machine_facts(conn: psycopg.Connection) -> list[tuple[str, str]]:
     import django
 
-    settings = {name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
-                for name in ("server_version", "shared_buffers", "work_mem",
-                             "effective_cache_size", "max_wal_size")}
+    settings = {
+        name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+        for name in (
+            "server_version",
+            "shared_buffers",
+            "work_mem",
+            "effective_cache_size",
+            "max_wal_size",
+        )
+    }
     return [
         ("nproc", str(len(os.sched_getaffinity(0)))),
         ("CPU", _cpu_model()),
         ("memory", _meminfo_gib()),
-        ("PostgreSQL", f"{settings.pop('server_version')} "
-                       f"({', '.join(f'{k}={v}' for k, v in settings.items())})"),
+        (
+            "PostgreSQL",
+            f"{settings.pop('server_version')} "
+            f"({', '.join(f'{k}={v}' for k, v in settings.items())})",
+        ),
         ("Python", platform.python_version()),
         ("Django", django.get_version()),
         ("OS", platform.platform()),
@@ -68,9 +78,15 @@ def data_facts(conn: psycopg.Connection, bench_contract_id: int) -> list[tuple[s
     return [
         ("log entries", f"{one('SELECT count(*) FROM audit_logentry'):,}"),
         ("contracts", f"{one('SELECT count(*) FROM contracts_contract'):,}"),
-        ("bench contract entries", f"{one('SELECT count(*) FROM audit_logentry WHERE contract_id = %s', [bench_contract_id]):,}"),
+        (
+            "bench contract entries",
+            f"{one('SELECT count(*) FROM audit_logentry WHERE contract_id = %s', [bench_contract_id]):,}",
+        ),
         ("audit_logentry heap", str(one("SELECT pg_size_pretty(pg_table_size('audit_logentry'))"))),
-        ("audit_logentry indexes", str(one("SELECT pg_size_pretty(pg_indexes_size('audit_logentry'))"))),
+        (
+            "audit_logentry indexes",
+            str(one("SELECT pg_size_pretty(pg_indexes_size('audit_logentry'))")),
+        ),
         ("database", str(one("SELECT pg_size_pretty(pg_database_size(current_database()))"))),
     ]
 
@@ -109,13 +125,15 @@ def page_table(results: list[PageResult]) -> str:
 def csv_table(result: CsvResult) -> str:
     rate = result.rows / result.seconds
     verdict = "pass" if rate >= CSV_ROWS_PER_S else "FAIL"
-    return "\n".join([
-        "| export | rows | MB | seconds | rows/s | SQL alone rows/s | target | pass/fail |",
-        "|---|--:|--:|--:|--:|--:|---|---|",
-        f"| {_params_text(result.params)} | {result.rows:,} | {result.megabytes:.1f} | "
-        f"{result.seconds:.2f} | {rate:,.0f} | {result.sql_rows_per_s:,.0f} | "
-        f"≥ {CSV_ROWS_PER_S:,} rows/s | {verdict} |",
-    ])
+    return "\n".join(
+        [
+            "| export | rows | MB | seconds | rows/s | SQL alone rows/s | target | pass/fail |",
+            "|---|--:|--:|--:|--:|--:|---|---|",
+            f"| {_params_text(result.params)} | {result.rows:,} | {result.megabytes:.1f} | "
+            f"{result.seconds:.2f} | {rate:,.0f} | {result.sql_rows_per_s:,.0f} | "
+            f"≥ {CSV_ROWS_PER_S:,} rows/s | {verdict} |",
+        ]
+    )
 
 
 def _params_text(params: dict[str, str]) -> str:
@@ -129,9 +147,13 @@ def cases_table(results: list[PageResult]) -> str:
 
 
 def queries_table(queries: list[tuple[float, str]]) -> str:
+    *sql, (total, _) = queries
     lines = ["| # | ms | query |", "|--:|--:|---|"]
-    for number, (seconds, sql) in enumerate(queries, 1):
-        text = " ".join(sql.split())
+    for number, (seconds, text) in enumerate(sql, 1):
+        text = " ".join(text.split())
         text = text if len(text) <= 110 else text[:107] + "..."
         lines.append(f"| {number} | {seconds * 1000:.2f} | `{text}` |")
+    in_sql = sum(seconds for seconds, _ in sql)
+    lines.append(f"| | {total * 1000:.2f} | the whole request in process: {in_sql * 1000:.2f} ms "
+                 f"in {len(sql)} queries, {(total - in_sql) * 1000:.2f} ms in Python |")
     return "\n".join(lines)

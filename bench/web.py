@@ -38,14 +38,21 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.output = tempfile.TemporaryFile()
         self.process: subprocess.Popen[bytes] | None = None
-        self.env = {**os.environ, "DATABASE_URL": database_url, "MAMORI_DEBUG": "0",
-                    "MAMORI_LOG_LEVEL": "WARNING"}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "MAMORI_DEBUG": "0",
+            "MAMORI_LOG_LEVEL": "WARNING",
+        }
 
     def __enter__(self) -> Server:
         mamori = Path(sys.executable).with_name("mamori")
         self.process = subprocess.Popen(
             [str(mamori), "runserver", "--noreload", "--nothreading", f"127.0.0.1:{self.port}"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
         )
         self._wait_ready()
         return self
@@ -91,9 +98,13 @@ class Client:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         if token is None:
             raise RuntimeError("no CSRF token on the login page")
-        form = urllib.parse.urlencode({
-            "csrfmiddlewaretoken": token.group(1), "account": account, "password": password,
-        }).encode()
+        form = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token.group(1),
+                "account": account,
+                "password": password,
+            }
+        ).encode()
         with self.opener.open(f"{self.base}/{domain}/login/", data=form, timeout=30) as response:
             landed = response.geturl()
             response.read()

@@ -90,7 +90,9 @@ if not SECRET_KEY:
         raise RuntimeError("MAMORI_SECRET_KEY must be set")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = [h for h in os.environ.get("MAMORI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("MAMORI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("MAMORI_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

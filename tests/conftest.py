@@ -21,6 +21,7 @@ from mamori.core.actor import Actor
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery-42"
+PASSWORD_B = "bravo-horse-battery-43"
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,14 @@ class Cast:
     b1: Account
 
 
-def open_contract(domain: str, company: str, *, language: str = "ja", tz: str = "Asia/Tokyo") -> Account:
+def open_contract(
+    domain: str,
+    company: str,
+    *,
+    language: str = "ja",
+    tz: str = "Asia/Tokyo",
+    password: str = PASSWORD,
+) -> Account:
     contract = contract_create(
         actor=Actor.operator(),
         domain=domain,
@@ -50,7 +58,7 @@ def open_contract(domain: str, company: str, *, language: str = "ja", tz: str = 
         timezone_name=tz,
     )
     account = Account.objects.select_related("contract", "user").get(contract=contract)
-    account.set_password(PASSWORD)
+    account.set_password(password)
     account.must_change_password = False
     account.save()
     return account
@@ -59,7 +67,9 @@ def open_contract(domain: str, company: str, *, language: str = "ja", tz: str = 
 @pytest.fixture
 def cast(db: None) -> Cast:
     a1 = open_contract("alpha", "アルファ株式会社")
-    b1 = open_contract("bravo", "Bravo Inc.", language="en", tz="America/New_York")
+    b1 = open_contract(
+        "bravo", "Bravo Inc.", language="en", tz="America/New_York", password=PASSWORD_B
+    )
     return Cast(a=a1.contract, b=b1.contract, a1=a1, b1=b1)
 
 

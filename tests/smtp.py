@@ -22,7 +22,7 @@ class Collector:
         self.messages: list[EmailMessage] = []
         self.received = threading.Condition()
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         message = email.message_from_bytes(
             envelope.content,  # type: ignore[attr-defined]
             policy=email.policy.default,

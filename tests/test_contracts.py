@@ -14,9 +14,18 @@ from tests.conftest import mail_field, run_worker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CREATE = [
-    "contract", "create", "--domain", "acme", "--company", "ACME株式会社",
-    "--contact-name", "山田 太郎", "--contact-furigana", "やまだ ﾀﾛｳ",
-    "--contact-email", "yamada@acme.example",
+    "contract",
+    "create",
+    "--domain",
+    "acme",
+    "--company",
+    "ACME株式会社",
+    "--contact-name",
+    "山田 太郎",
+    "--contact-furigana",
+    "やまだ ﾀﾛｳ",
+    "--contact-email",
+    "yamada@acme.example",
 ]
 
 
@@ -35,21 +44,31 @@ def test_contract_create_opens_everything_the_contact_person_needs() -> None:
     account = Account.objects.get(contract=contract)
     assert (contract.company_name, contract.status) == ("ACME株式会社", "active")
     assert root.parent is None and root.name == "ACME株式会社"
-    assert (user.name, user.furigana, user.organization) == ("山田 太郎", "ヤマダ\u3000タロウ", root)
+    assert (user.name, user.furigana, user.organization) == (
+        "山田 太郎",
+        "ヤマダ\u3000タロウ",
+        root,
+    )
     assert list(UserEmail.objects.filter(user=user).values_list("address", "category")) == [
         ("yamada@acme.example", "main")
     ]
     assert (account.user, account.privilege, account.language, account.timezone) == (
-        user, "system_admin", "ja", "Asia/Tokyo"
+        user,
+        "system_admin",
+        "ja",
+        "Asia/Tokyo",
     )
     assert account.must_change_password and account.has_usable_password()
     assert "http://testserver/acme/login/" in output
     assert [e.action for e in LogEntry.objects.filter(contract=contract).order_by("seq")] == [
-        "contract.created", "contract.registration_mail_issued"
+        "contract.created",
+        "contract.registration_mail_issued",
     ]
 
 
-def test_registration_mail_carries_login_url_account_and_password_in_the_contacts_language() -> None:
+def test_registration_mail_carries_login_url_account_and_password_in_the_contacts_language() -> (
+    None
+):
     cli(*CREATE, "--language", "en", "--timezone", "Europe/London")
     run_worker()
 
@@ -74,7 +93,9 @@ def test_japanese_registration_mail() -> None:
     assert len(mail_field(message.body, "パスワード:")) == 16
 
 
-def test_password_never_reaches_terminal_log_or_outbox_after_delivery(caplog: pytest.LogCaptureFixture) -> None:
+def test_password_never_reaches_terminal_log_or_outbox_after_delivery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     output = cli(*CREATE)
     run_worker()
     password = mail_field(mail.outbox[0].body, "パスワード:")
@@ -134,8 +155,20 @@ def test_bad_contact_details_are_each_named() -> None:
 def test_contract_list_shows_every_contract() -> None:
     cli(*CREATE)
     output = cli("contract", "list")
-    assert output.splitlines()[0].split() == ["DOMAIN", "STATUS", "COMPANY", "CONTACT", "CREATED", "(UTC)"]
-    assert output.splitlines()[1].split()[:4] == ["acme", "active", "ACME株式会社", "yamada@acme.example"]
+    assert output.splitlines()[0].split() == [
+        "DOMAIN",
+        "STATUS",
+        "COMPANY",
+        "CONTACT",
+        "CREATED",
+        "(UTC)",
+    ]
+    assert output.splitlines()[1].split()[:4] == [
+        "acme",
+        "active",
+        "ACME株式会社",
+        "yamada@acme.example",
+    ]
 
 
 def test_resend_registration_issues_a_new_password_and_the_old_one_stops_working() -> None:
@@ -160,7 +193,9 @@ def test_suspend_and_resume_are_logged_and_unknown_domains_refused() -> None:
     assert Contract.objects.get().status == "suspended"
     cli("contract", "resume", "acme")
     assert Contract.objects.get().status == "active"
-    entries = LogEntry.objects.filter(action__in=["contract.suspended", "contract.resumed"]).order_by("seq")
+    entries = LogEntry.objects.filter(
+        action__in=["contract.suspended", "contract.resumed"]
+    ).order_by("seq")
     assert [(e.action, e.actor_kind, e.before, e.after) for e in entries] == [
         ("contract.suspended", "operator", {"status": "active"}, {"status": "suspended"}),
         ("contract.resumed", "operator", {"status": "suspended"}, {"status": "active"}),

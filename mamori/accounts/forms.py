@@ -17,19 +17,25 @@ class LoginForm(forms.Form):
 
 class PasswordSetForm(forms.Form):
     new_password = forms.CharField(
-        label=_("New password"), max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False,
+        label=_("New password"),
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
     )
     confirmation = forms.CharField(
-        label=_("Confirm password"), max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False,
+        label=_("Confirm password"),
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
     )
 
 
 class PasswordChangeForm(PasswordSetForm):
     current_password = forms.CharField(
-        label=_("Current password"), max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}), strip=False,
+        label=_("Current password"),
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        strip=False,
     )
     field_order = ["current_password", "new_password", "confirmation"]
 
@@ -41,7 +47,10 @@ class ApiTokenForm(forms.Form):
         coerce=int,
         initial=90,
         choices=[
-            (7, _("7 days")), (30, _("30 days")), (90, _("90 days")), (180, _("180 days")),
+            (7, _("7 days")),
+            (30, _("30 days")),
+            (90, _("90 days")),
+            (180, _("180 days")),
             (366, _("1 year")),
         ],
     )

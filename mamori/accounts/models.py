@@ -28,13 +28,9 @@ class Account(AbstractBaseUser):
     contract = models.ForeignKey(
         "contracts.Contract", on_delete=models.CASCADE, related_name="accounts"
     )
-    user = models.OneToOneField(
-        "directory.User", on_delete=models.PROTECT, related_name="account"
-    )
+    user = models.OneToOneField("directory.User", on_delete=models.PROTECT, related_name="account")
     name = models.CharField(_("account name"), max_length=150)
-    privilege = models.CharField(
-        _("admin privilege"), max_length=32, choices=Privilege.choices
-    )
+    privilege = models.CharField(_("admin privilege"), max_length=32, choices=Privilege.choices)
     support_option = models.BooleanField(_("support option"), default=False)
     receive_notice_mail = models.BooleanField(_("receive notice mail"), default=False)
     language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES)
@@ -52,7 +48,9 @@ class Account(AbstractBaseUser):
         verbose_name = _("Mamori account")
         verbose_name_plural = _("Mamori accounts")
         constraints = [
-            models.UniqueConstraint(fields=["contract", "name"], name="account_name_unique_in_contract"),
+            models.UniqueConstraint(
+                fields=["contract", "name"], name="account_name_unique_in_contract"
+            ),
         ]
 
     def __str__(self) -> str:

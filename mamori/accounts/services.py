@@ -24,8 +24,8 @@ from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 
-PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-TOKEN_PREFIX = "mamori_"
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+TOKEN_PREFIX = "mamori_"  # noqa: S105
 
 
 def password_generate(length: int = 16) -> str:
@@ -102,7 +102,9 @@ def login_attempt(
         _failure_record(contract, actor, domain, name, reason="locked", count=False)
         return LoginResult(LoginOutcome.LOCKED)
     account = (
-        Account.objects.select_related("contract", "user").filter(contract=contract, name=name).first()
+        Account.objects.select_related("contract", "user")
+        .filter(contract=contract, name=name)
+        .first()
         if contract
         else None
     )
@@ -185,7 +187,11 @@ def logout_record(request: HttpRequest, *, actor: Actor) -> None:
 
 
 def password_change(
-    *, actor: Actor, account: Account, new_password: str, confirmation: str,
+    *,
+    actor: Actor,
+    account: Account,
+    new_password: str,
+    confirmation: str,
     current_password: str | None = None,
 ) -> None:
     """Set an account's own new password after checking the policy; the session stays valid."""
@@ -251,7 +257,11 @@ def api_token_create(
             actor=actor,
             action=Action.API_TOKEN_CREATED,
             target=Target("api_token", token.pk, name),
-            after={"name": name, "prefix": token.prefix, "expires_at": token.expires_at.isoformat()},
+            after={
+                "name": name,
+                "prefix": token.prefix,
+                "expires_at": token.expires_at.isoformat(),
+            },
         )
     return token, raw
 

@@ -24,10 +24,9 @@ def _outcome_message(outcome: LoginOutcome) -> str:
         LoginOutcome.INVALID: _("The account or password is incorrect."),
         LoginOutcome.LOCKED: _(
             "Too many failed logins for this account. Try again in %(minutes)d minutes."
-        ) % {"minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
-        LoginOutcome.IP_LIMITED: _(
-            "Too many failed logins from your network. Try again later."
-        ),
+        )
+        % {"minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
+        LoginOutcome.IP_LIMITED: _("Too many failed logins from your network. Try again later."),
         LoginOutcome.DISABLED: _(
             "This account is disabled. Ask a System administrator of your contract."
         ),
@@ -79,7 +78,9 @@ def general_login(request: HttpRequest) -> HttpResponse:
 
 def contract_login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return HttpResponseRedirect(reverse("panel:home", kwargs={"domain": request.contract.domain}))  # type: ignore[attr-defined]
+        return HttpResponseRedirect(
+            reverse("panel:home", kwargs={"domain": request.contract.domain})
+        )  # type: ignore[attr-defined]
     return _login(request, fixed_domain=request.contract.domain)  # type: ignore[attr-defined]
 
 
@@ -125,7 +126,8 @@ def account_page(request: HttpRequest) -> HttpResponse:
         if password_form.is_valid():
             try:
                 services.password_change(
-                    actor=Actor.from_request(request), account=account,
+                    actor=Actor.from_request(request),
+                    account=account,
                     **password_form.cleaned_data,
                 )
             except ValidationError as exc:
@@ -138,7 +140,7 @@ def account_page(request: HttpRequest) -> HttpResponse:
         token_form = ApiTokenForm(request.POST, prefix="token")
         if token_form.is_valid():
             try:
-                token, new_token = services.api_token_create(
+                _token, new_token = services.api_token_create(
                     actor=Actor.from_request(request), account=account, **token_form.cleaned_data
                 )
             except ValidationError as exc:
@@ -168,4 +170,6 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     services.api_token_revoke(actor=Actor.from_request(request), token=token)
     messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
-    return HttpResponseRedirect(reverse("panel:account", kwargs={"domain": account.contract.domain}))
+    return HttpResponseRedirect(
+        reverse("panel:account", kwargs={"domain": account.contract.domain})
+    )

@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
+from mamori.accounts.selectors import accounts_visible_to
 from mamori.accounts.services import api_token_authenticate
 from mamori.api.schemas import AccountOut, ContractOut, LogEntryOut, LogPageOut, MeOut
 from mamori.audit.actions import Action
@@ -96,7 +97,9 @@ def me(request: HttpRequest) -> MeOut:
     account = _account(request)
     return MeOut(
         account=AccountOut.of(account),
-        contract=ContractOut(domain=account.contract.domain, company_name=account.contract.company_name),
+        contract=ContractOut(
+            domain=account.contract.domain, company_name=account.contract.company_name
+        ),
     )
 
 
@@ -115,7 +118,9 @@ def _cursor(text: str | None, field: str) -> Cursor | None:
     return cursor
 
 
-@api.get("/logs", response=LogPageOut, tags=["operation log"], summary="Operation log, newest first")
+@api.get(
+    "/logs", response=LogPageOut, tags=["operation log"], summary="Operation log, newest first"
+)
 def logs(
     request: HttpRequest,
     since: datetime.datetime | None = None,
@@ -124,17 +129,21 @@ def logs(
     action: str | None = None,
     before: str | None = None,
     after: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]  # noqa: B008
+    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
 ) -> LogPageOut:
     """Times without an offset are read in the token account's timezone. Page with the
     ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
     account = _account(request)
     if action and action not in Action.values:
         raise ValidationError({"action": [_("Unknown action code.")]})
+    if actor is not None and not accounts_visible_to(account).filter(pk=actor).exists():
+        raise Http404  # another contract's account is as unknown as one that never existed
     zone = zoneinfo.ZoneInfo(account.timezone)
     page = log_page(
         account,
-        LogFilter(since=_aware(since, zone), until=_aware(until, zone), actor_id=actor, action=action),
+        LogFilter(
+            since=_aware(since, zone), until=_aware(until, zone), actor_id=actor, action=action
+        ),
         before=_cursor(before, "before"),
         after=_cursor(after, "after"),
         size=limit,

@@ -28,9 +28,13 @@ class AccountOut(Schema):
     @classmethod
     def of(cls, account: Account) -> AccountOut:
         return cls(
-            id=account.pk, name=account.name, user_name=account.user.name,
-            privilege=account.privilege, support_option=account.support_option,
-            language=account.language, timezone=account.timezone,
+            id=account.pk,
+            name=account.name,
+            user_name=account.user.name,
+            privilege=account.privilege,
+            support_option=account.support_option,
+            language=account.language,
+            timezone=account.timezone,
         )
 
 
@@ -77,9 +81,11 @@ class LogEntryOut(Schema):
             time=entry.created_at,
             local_time=entry.created_at.astimezone(zone).isoformat(timespec="seconds"),
             actor=ActorOut(
-                kind=entry.actor_kind, id=entry.actor_id,
+                kind=entry.actor_kind,
+                id=entry.actor_id,
                 name=entry.actor_name or str(ACTOR_KIND_LABELS.get(entry.actor_kind, "")),
-                account_name=entry.actor_account_name, privilege=entry.actor_privilege,
+                account_name=entry.actor_account_name,
+                privilege=entry.actor_privilege,
             ),
             ip=entry.ip,
             user_agent=entry.user_agent,

@@ -20,9 +20,22 @@ BATCH = 1000
 
 def _header() -> list[str]:
     return [
-        _("Time"), _("Actor"), _("Account"), _("Admin privilege"), _("IP address"),
-        _("User agent"), _("Request ID"), _("Action code"), _("Action"), _("Target type"),
-        _("Target ID"), _("Target"), _("Result"), _("Before"), _("After"), _("Entry ID"),
+        _("Time"),
+        _("Actor"),
+        _("Account"),
+        _("Admin privilege"),
+        _("IP address"),
+        _("User agent"),
+        _("Request ID"),
+        _("Action code"),
+        _("Action"),
+        _("Target type"),
+        _("Target ID"),
+        _("Target"),
+        _("Result"),
+        _("Before"),
+        _("After"),
+        _("Entry ID"),
     ]
 
 
@@ -38,17 +51,44 @@ def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
     buffer.write("\ufeff")
     writer.writerow(_header())
     rows: list[list[Any]] = []
-    for (created_at, kind, name, account_name, privilege, ip, agent, request_id, action,
-         target_type, target_id, target_label, result, before, after, pk) in log_export_rows(
-            account, log_filter):
-        rows.append([
-            created_at.astimezone(zone).isoformat(timespec="seconds"),
-            name or kinds.get(kind, kind), account_name, privileges.get(privilege, privilege),
-            ip or "", agent, request_id, action, actions.get(action, action), target_type,
-            target_id, target_label, results.get(result, result),
-            "" if before is None else json.dumps(before, ensure_ascii=False),
-            "" if after is None else json.dumps(after, ensure_ascii=False), pk,
-        ])
+    for (
+        created_at,
+        kind,
+        name,
+        account_name,
+        privilege,
+        ip,
+        agent,
+        request_id,
+        action,
+        target_type,
+        target_id,
+        target_label,
+        result,
+        before,
+        after,
+        pk,
+    ) in log_export_rows(account, log_filter):
+        rows.append(
+            [
+                created_at.astimezone(zone).isoformat(timespec="seconds"),
+                name or kinds.get(kind, kind),
+                account_name,
+                privileges.get(privilege, privilege),
+                ip or "",
+                agent,
+                request_id,
+                action,
+                actions.get(action, action),
+                target_type,
+                target_id,
+                target_label,
+                results.get(result, result),
+                "" if before is None else json.dumps(before, ensure_ascii=False),
+                "" if after is None else json.dumps(after, ensure_ascii=False),
+                pk,
+            ]
+        )
         if len(rows) == BATCH:
             writer.writerows(rows)
             rows.clear()

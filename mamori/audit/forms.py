@@ -10,11 +10,13 @@ class LogFilterForm(forms.Form):
     """The log screen's filters; times are entered in the viewer's timezone."""
 
     since = forms.DateTimeField(
-        label=_("From"), required=False,
+        label=_("From"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}),
     )
     until = forms.DateTimeField(
-        label=_("Until"), required=False,
+        label=_("Until"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}),
     )
     actor = forms.TypedChoiceField(label=_("Account"), required=False, coerce=int, empty_value=None)

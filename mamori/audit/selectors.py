@@ -123,9 +123,22 @@ def log_page(
 
 
 EXPORT_FIELDS = (
-    "created_at", "actor_kind", "actor_name", "actor_account_name", "actor_privilege", "ip",
-    "user_agent", "request_id", "action", "target_type", "target_id", "target_label", "result",
-    "before", "after", "id",
+    "created_at",
+    "actor_kind",
+    "actor_name",
+    "actor_account_name",
+    "actor_privilege",
+    "ip",
+    "user_agent",
+    "request_id",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "result",
+    "before",
+    "after",
+    "id",
 )
 
 

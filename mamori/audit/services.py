@@ -7,9 +7,8 @@ import hashlib
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
-
 from datetime import UTC
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -137,12 +136,16 @@ def log_chain_verify(contract: Contract) -> ChainBreak | None:
     for entry in _entries_in_order(contract):
         if entry.seq != expected_seq:
             return ChainBreak(
-                contract.domain, expected_seq, None,
+                contract.domain,
+                expected_seq,
+                None,
                 f"entry #{expected_seq} is missing (next present is #{entry.seq}, id {entry.pk})",
             )
         if entry.prev_digest != expected_prev:
             return ChainBreak(
-                contract.domain, entry.seq, entry.pk,
+                contract.domain,
+                entry.seq,
+                entry.pk,
                 "its link to the previous entry does not match",
             )
         if entry_digest(entry) != entry.digest:
@@ -153,7 +156,9 @@ def log_chain_verify(contract: Contract) -> ChainBreak | None:
     last_seq = chain.last_seq if chain else 0
     if last_seq != expected_seq - 1 or (chain and chain.last_digest != expected_prev):
         return ChainBreak(
-            contract.domain, expected_seq, None,
+            contract.domain,
+            expected_seq,
+            None,
             f"entry #{expected_seq} is missing (the chain was recorded up to #{last_seq})",
         )
     return None

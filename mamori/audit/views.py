@@ -2,6 +2,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from mamori.accounts.models import Account
 from mamori.accounts.selectors import accounts_visible_to
@@ -16,6 +17,7 @@ def _filter_form(request: HttpRequest, account: Account) -> LogFilterForm:
     return LogFilterForm(data, accounts=list(accounts_visible_to(account).order_by("name")))
 
 
+@require_safe
 @account_required
 def log_list(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
@@ -45,6 +47,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @account_required
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
@@ -62,6 +65,7 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_safe
 @account_required
 def log_export(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]

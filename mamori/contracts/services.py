@@ -34,8 +34,14 @@ def login_url(contract: Contract) -> str:
 
 
 def _validated(
-    *, domain: str, company_name: str, contact_name: str, contact_furigana: str,
-    contact_email: str, language: str, timezone_name: str,
+    *,
+    domain: str,
+    company_name: str,
+    contact_name: str,
+    contact_furigana: str,
+    contact_email: str,
+    language: str,
+    timezone_name: str,
 ) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     cleaned = {
@@ -54,7 +60,8 @@ def _validated(
     check("domain", domain_validator, cleaned["domain"])
     if cleaned["domain"] in RESERVED_DOMAINS:
         errors.setdefault("domain", []).append(
-            _("“%(domain)s” is reserved and cannot be a usage domain.") % {"domain": cleaned["domain"]}
+            _("“%(domain)s” is reserved and cannot be a usage domain.")
+            % {"domain": cleaned["domain"]}
         )
     elif "domain" not in errors and Contract.objects.filter(domain=cleaned["domain"]).exists():
         errors["domain"] = [
@@ -97,24 +104,33 @@ def contract_create(
     the transaction commits.
     """
     cleaned = _validated(
-        domain=domain, company_name=company_name, contact_name=contact_name,
-        contact_furigana=contact_furigana, contact_email=contact_email,
-        language=language, timezone_name=timezone_name,
+        domain=domain,
+        company_name=company_name,
+        contact_name=contact_name,
+        contact_furigana=contact_furigana,
+        contact_email=contact_email,
+        language=language,
+        timezone_name=timezone_name,
     )
     try:
         with transaction.atomic():
             contract = Contract.objects.create(**cleaned)
             root = Organization.objects.create(contract=contract, name=contract.company_name)
             user = User.objects.create(
-                contract=contract, organization=root,
-                name=contract.contact_name, furigana=contract.contact_furigana,
+                contract=contract,
+                organization=root,
+                name=contract.contact_name,
+                furigana=contract.contact_furigana,
             )
             UserEmail.objects.create(
                 user=user, address=contract.contact_email, category=UserEmail.Category.MAIN
             )
             account = Account(
-                contract=contract, user=user, name=INITIAL_ACCOUNT_NAME,
-                privilege=Account.Privilege.SYSTEM_ADMIN, language=language,
+                contract=contract,
+                user=user,
+                name=INITIAL_ACCOUNT_NAME,
+                privilege=Account.Privilege.SYSTEM_ADMIN,
+                language=language,
                 timezone=timezone_name,
             )
             log_record(
@@ -158,8 +174,11 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
             },
         )
     mail = mail_queue(
-        contract=contract, kind="registration", to=contract.contact_email,
-        subject=subject, body=body,
+        contract=contract,
+        kind="registration",
+        to=contract.contact_email,
+        subject=subject,
+        body=body,
     )
     log_record(
         contract=contract,
@@ -174,8 +193,11 @@ def registration_resend(*, actor: Actor, contract: Contract) -> None:
     """Issue the contact person's account a new password and mail it again."""
     account = (
         Account.objects.select_related("user")
-        .filter(contract=contract, user__emails__address=contract.contact_email,
-                privilege=Account.Privilege.SYSTEM_ADMIN)
+        .filter(
+            contract=contract,
+            user__emails__address=contract.contact_email,
+            privilege=Account.Privilege.SYSTEM_ADMIN,
+        )
         .order_by("pk")
         .first()
     )
@@ -197,18 +219,30 @@ def _status_set(*, actor: Actor, contract: Contract, status: str, action: str) -
         locked.status = status
         locked.save(update_fields=["status"])
         log_record(
-            contract=locked, actor=actor, action=action, target=contract_target(locked),
-            before={"status": before}, after={"status": status},
+            contract=locked,
+            actor=actor,
+            action=action,
+            target=contract_target(locked),
+            before={"status": before},
+            after={"status": status},
         )
     contract.status = status
 
 
 def contract_suspend(*, actor: Actor, contract: Contract) -> None:
     """Stop every account of the contract from logging in (open sessions end at their next request)."""
-    _status_set(actor=actor, contract=contract, status=Contract.Status.SUSPENDED,
-                action=Action.CONTRACT_SUSPENDED)
+    _status_set(
+        actor=actor,
+        contract=contract,
+        status=Contract.Status.SUSPENDED,
+        action=Action.CONTRACT_SUSPENDED,
+    )
 
 
 def contract_resume(*, actor: Actor, contract: Contract) -> None:
-    _status_set(actor=actor, contract=contract, status=Contract.Status.ACTIVE,
-                action=Action.CONTRACT_RESUMED)
+    _status_set(
+        actor=actor,
+        contract=contract,
+        status=Contract.Status.ACTIVE,
+        action=Action.CONTRACT_RESUMED,
+    )

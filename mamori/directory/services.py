@@ -22,7 +22,9 @@ def normalize_furigana(value: str) -> str:
     text = re.sub(r"[\s\u3000]+", "\u3000", text).strip("\u3000")
     if not _KATAKANA.match(text):
         raise ValidationError(
-            _("Furigana must be written in katakana (hiragana and half-width katakana are converted)."),
+            _(
+                "Furigana must be written in katakana (hiragana and half-width katakana are converted)."
+            ),
             code="invalid_furigana",
         )
     return text

@@ -64,8 +64,13 @@ def mail_deliver(mail_id: int) -> str:
             mail.save(update_fields=["attempts", "next_attempt_at", "last_error"])
             # Same database, same transaction: the retry is stored together with the new state.
             _enqueue(mail.pk, run_after=mail.next_attempt_at)
-            logger.warning("mail %s to %s failed (%s); retry at %s", mail.pk, mail.to,
-                           mail.last_error, mail.next_attempt_at.isoformat())
+            logger.warning(
+                "mail %s to %s failed (%s); retry at %s",
+                mail.pk,
+                mail.to,
+                mail.last_error,
+                mail.next_attempt_at.isoformat(),
+            )
             return "retry"
         mail.status = OutboundMail.Status.SENT
         mail.attempts += 1

@@ -1,20 +1,25 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from mamori.accounts.models import Account
 from mamori.core.decorators import account_required
 from mamori.panel.selectors import basic_information
 
 
+@require_safe
 @account_required
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("panel:logs", kwargs={"domain": request.contract.domain}))  # type: ignore[attr-defined]
 
 
+@require_safe
 @account_required
 def settings_basic(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
     return render(
-        request, "panel/settings_basic.html", {"info": basic_information(account), "tab": "settings"}
+        request,
+        "panel/settings_basic.html",
+        {"info": basic_information(account), "tab": "settings"},
     )

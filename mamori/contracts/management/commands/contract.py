@@ -15,7 +15,9 @@ from mamori.core.actor import Actor
 def validation_error_text(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
         return "\n".join(
-            f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages
+            f"{field}: {message}"
+            for field, messages in exc.message_dict.items()
+            for message in messages
         )
     return "\n".join(exc.messages)
 
@@ -42,7 +44,9 @@ class Command(BaseCommand):
             sub.add_parser(name, help=text).add_argument("domain")
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
-        translation.activate("en")  # the operator's console speaks English; mail follows the contact
+        translation.activate(
+            "en"
+        )  # the operator's console speaks English; mail follows the contact
         try:
             getattr(self, "do_" + subcommand.replace("-", "_"))(**options)
         except ValidationError as exc:
@@ -74,16 +78,27 @@ class Command(BaseCommand):
     def do_list(self, **o: Any) -> None:
         rows = [("DOMAIN", "STATUS", "COMPANY", "CONTACT", "CREATED (UTC)")]
         for c in Contract.objects.order_by("domain"):
-            rows.append((c.domain, c.status, c.company_name, c.contact_email,
-                         c.created_at.strftime("%Y-%m-%d %H:%M")))
+            rows.append(
+                (
+                    c.domain,
+                    c.status,
+                    c.company_name,
+                    c.contact_email,
+                    c.created_at.strftime("%Y-%m-%d %H:%M"),
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+            )
 
     def do_resend_registration(self, **o: Any) -> None:
         contract = self._contract(o["domain"])
         services.registration_resend(actor=Actor.operator(), contract=contract)
-        self.stdout.write(f"A new password for {contract.domain} is being mailed to {contract.contact_email}.")
+        self.stdout.write(
+            f"A new password for {contract.domain} is being mailed to {contract.contact_email}."
+        )
 
     def do_suspend(self, **o: Any) -> None:
         contract = self._contract(o["domain"])

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         if where:
             self.stdout.write(f"  Password:         in the registration mail under {where}/")
         else:
-            self.stdout.write(f"  Password:         in the registration mail ({settings.EMAIL_URL})")
+            self.stdout.write(
+                f"  Password:         in the registration mail ({settings.EMAIL_URL})"
+            )
         self.stdout.write(
             "  New password:     mamori contract resend-registration demo  (mails a new one)"
         )

@@ -1,0 +1,139 @@
+"""Contracts never see each other: every page and endpoint of contract A, tried with contract B's
+session or token, is a 404 and changes nothing.
+
+The lists below must name every panel URL pattern and API operation; the coverage tests fail when
+a new page or endpoint is added without being tried here.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import get_resolver
+
+from mamori.accounts.models import ApiToken
+from mamori.accounts.services import api_token_create
+from mamori.audit.models import LogEntry
+from mamori.audit.services import log_record
+from mamori.core.actor import Actor
+from mamori.panel import urls as panel_urls
+from tests.conftest import Cast, logged_in
+
+pytestmark = pytest.mark.django_db
+
+# (URL name, method, path with {a_entry} / {a_token} for contract A's objects)
+PANEL = [
+    ("home", "get", "/alpha/"),
+    ("login", "get", "/alpha/login/"),
+    ("login", "post", "/alpha/login/"),
+    ("logout", "post", "/alpha/logout/"),
+    ("password_change", "get", "/alpha/password/"),
+    ("password_change", "post", "/alpha/password/"),
+    ("account", "get", "/alpha/account/"),
+    ("account", "post", "/alpha/account/"),
+    ("api_token_revoke", "post", "/alpha/account/tokens/{a_token}/revoke/"),
+    ("api_token_revoke", "post", "/bravo/account/tokens/{a_token}/revoke/"),
+    ("logs", "get", "/alpha/logs/"),
+    ("logs_export", "get", "/alpha/logs/export.csv"),
+    ("log_detail", "get", "/alpha/logs/{a_entry}/"),
+    ("log_detail", "get", "/bravo/logs/{a_entry}/"),
+    ("settings", "get", "/alpha/settings/"),
+]
+
+API = [
+    ("get", "/api/v1/logs/{a_entry}"),
+    ("get", "/api/v1/logs?actor={a_account}"),
+]
+# Operations that name no object of another contract: each must answer with B's own data only.
+API_OWN_ONLY = [("get", "/api/v1/me"), ("get", "/api/v1/logs")]
+
+
+@pytest.fixture
+def a_objects(cast: Cast) -> dict[str, int]:
+    entry = log_record(contract=cast.a, actor=Actor(account=cast.a1), action="account.logout")
+    token, _ = api_token_create(
+        actor=Actor(account=cast.a1), account=cast.a1, name="a", expires_in_days=7
+    )
+    return {"a_entry": entry.pk, "a_token": token.pk, "a_account": cast.a1.pk}
+
+
+def snapshot(cast: Cast) -> tuple:
+    return (
+        list(LogEntry.objects.filter(contract=cast.a).values_list("pk", "digest")),
+        list(ApiToken.objects.values_list("pk", "revoked_at")),
+        cast.a1.__class__.objects.filter(pk=cast.a1.pk).values_list("password", "is_active").get(),
+    )
+
+
+def test_every_panel_url_is_tried() -> None:
+    names = {p.name for p in panel_urls.urlpatterns}
+    assert names == {name for name, _, _ in PANEL}
+
+
+def test_every_api_operation_is_tried() -> None:
+    api_resolver = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/")
+    routes = {str(p.pattern) for p in api_resolver.url_patterns} - {"", "openapi.json", "docs"}
+    tried = {
+        path.split("?")[0].removeprefix("/api/v1/").replace("{a_entry}", "<entry_id>")
+        for _, path in API + API_OWN_ONLY
+    }
+    assert routes == tried
+
+
+@pytest.mark.parametrize(("name", "method", "path"), PANEL)
+def test_contract_b_session_gets_404_on_contract_a(
+    cast: Cast, a_objects: dict, name: str, method: str, path: str
+) -> None:
+    client = logged_in(cast.b1)
+    before = snapshot(cast)
+    data = {
+        "account": "admin",
+        "password": "x" * 12,
+        "token-name": "x",
+        "token-expires_in_days": "7",
+    }
+    response = getattr(client, method)(path.format(**a_objects), data if method == "post" else None)
+    assert response.status_code == 404
+    assert snapshot(cast) == before
+
+
+@pytest.mark.parametrize(("method", "path"), API)
+def test_contract_b_token_gets_404_on_contract_a(
+    cast: Cast, a_objects: dict, method: str, path: str
+) -> None:
+    _, raw = api_token_create(
+        actor=Actor(account=cast.b1), account=cast.b1, name="b", expires_in_days=7
+    )
+    before = snapshot(cast)
+    response = getattr(Client(HTTP_AUTHORIZATION=f"Bearer {raw}"), method)(path.format(**a_objects))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert snapshot(cast) == before
+
+
+def test_contract_b_token_sees_only_contract_b(cast: Cast, a_objects: dict) -> None:
+    _, raw = api_token_create(
+        actor=Actor(account=cast.b1), account=cast.b1, name="b", expires_in_days=7
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/me").json()["contract"]["domain"] == "bravo"
+    items = client.get("/api/v1/logs", {"limit": 500}).json()["items"]
+    b_entries = set(LogEntry.objects.filter(contract=cast.b).values_list("pk", flat=True))
+    assert {item["id"] for item in items} == b_entries
+
+
+def test_contract_b_session_sees_only_contract_b_in_its_log_and_export(
+    cast: Cast, a_objects: dict
+) -> None:
+    client = logged_in(cast.b1)
+    page = client.get("/bravo/logs/").context["page"]
+    assert {e.contract_id for e in page.entries} == {cast.b.pk}
+    body = b"".join(client.get("/bravo/logs/export.csv").streaming_content).decode("utf-8-sig")
+    assert "アルファ" not in body and "alpha" not in body
+    accounts = [
+        value for value, _ in client.get("/bravo/logs/").context["form"].fields["actor"].choices
+    ]
+    assert cast.a1.pk not in accounts
+
+
+def test_anonymous_visitor_of_an_unknown_contract_gets_404() -> None:
+    assert Client().get("/nosuch/login/").status_code == 404
+    assert Client().get("/nosuch/logs/").status_code == 404

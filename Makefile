@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	@mkdir -p var
+	@mkdir -p var/static var/mail
 	MAMORI_DEBUG=1 $(MAMORI) migrate --noinput
 	MAMORI_DEBUG=1 $(MAMORI) demo
 	@echo "Panel: http://$(HOST):$(PORT)/demo/login/   (Ctrl-C stops the panel and the worker)"
@@ -35,6 +35,9 @@ lint: venv
 	$(MAMORI) check --fail-level WARNING
 	$(MAMORI) makemigrations --check --dry-run
 	$(PY) scripts/check-translations mamori/locale/ja/LC_MESSAGES/django.po
+	@# the committed .mo must be the compiled .po
+	msgfmt --check-format -o - mamori/locale/ja/LC_MESSAGES/django.po | cmp -s - mamori/locale/ja/LC_MESSAGES/django.mo \
+	  || { echo "django.mo is stale: run 'make messages'"; exit 1; }
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -84,12 +84,24 @@ def mailer_from_url(url: str) -> dict[str, object]:
 
 
 DEBUG = env_bool("MAMORI_DEBUG")
-SECRET_KEY = os.environ.get("MAMORI_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and not env_bool("MAMORI_INSECURE_DEV_KEY", default=True):
-        raise RuntimeError("MAMORI_SECRET_KEY must be set")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+
+def secret_key() -> str:
+    """MAMORI_SECRET_KEY, or a key made once and kept in var/ (one machine, development)."""
+    key = os.environ.get("MAMORI_SECRET_KEY", "")
+    if key:
+        return key
+    path = VAR_DIR / "secret-key"
+    if not path.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = secret_key()
 ALLOWED_HOSTS = [
     h for h in os.environ.get("MAMORI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]

@@ -1,4 +1,5 @@
 import zoneinfo
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -40,7 +41,7 @@ class Account(AbstractBaseUser):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     USERNAME_FIELD = "name"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     objects = AccountManager()
 

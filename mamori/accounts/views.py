@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mamori.accounts import services
@@ -20,12 +21,15 @@ from mamori.core.forms import add_service_errors
 
 
 def _outcome_message(outcome: LoginOutcome) -> str:
+    lock_minutes = max(settings.MAMORI_LOGIN_LOCK_SECONDS // 60, 1)
     return {
         LoginOutcome.INVALID: _("The account or password is incorrect."),
-        LoginOutcome.LOCKED: _(
-            "Too many failed logins for this account. Try again in %(minutes)d minutes."
+        LoginOutcome.LOCKED: ngettext(
+            "Too many failed logins for this account. Try again in %(minutes)d minute.",
+            "Too many failed logins for this account. Try again in %(minutes)d minutes.",
+            lock_minutes,
         )
-        % {"minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
+        % {"minutes": lock_minutes},
         LoginOutcome.IP_LIMITED: _("Too many failed logins from your network. Try again later."),
         LoginOutcome.DISABLED: _(
             "This account is disabled. Ask a System administrator of your contract."

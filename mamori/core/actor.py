@@ -34,7 +34,7 @@ class Actor:
         user = getattr(request, "user", None)
         account = user if user is not None and user.is_authenticated else None
         return cls(
-            account=account,  # type: ignore[arg-type]
+            account=account,
             kind=kind or ("account" if account else "anonymous"),
             ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", "")[:400],

@@ -16,7 +16,7 @@ def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         if not request.user.is_authenticated:
             login = reverse("panel:login", kwargs={"domain": domain})
             return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
-        if request.user.must_change_password:  # type: ignore[union-attr]
+        if request.user.must_change_password:
             return HttpResponseRedirect(reverse("panel:password_change", kwargs={"domain": domain}))
         return view(request, *args, **kwargs)
 

@@ -41,13 +41,13 @@ class ContractMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.contract = None  # type: ignore[attr-defined]
         account = request.user
-        if account.is_authenticated and not (account.is_active and account.contract.is_active):  # type: ignore[union-attr]
+        if account.is_authenticated and not (account.is_active and account.contract.is_active):
             logout(request)
             account = request.user
         if account.is_authenticated:
-            translation.activate(account.language)  # type: ignore[union-attr]
-            request.LANGUAGE_CODE = account.language  # type: ignore[union-attr]
-            timezone.activate(zoneinfo.ZoneInfo(account.timezone))  # type: ignore[union-attr]
+            translation.activate(account.language)
+            request.LANGUAGE_CODE = account.language
+            timezone.activate(zoneinfo.ZoneInfo(account.timezone))
         try:
             return self.get_response(request)
         finally:
@@ -67,7 +67,7 @@ class ContractMiddleware:
         if contract is None:
             raise Http404
         account = request.user
-        if account.is_authenticated and account.contract_id != contract.pk:  # type: ignore[union-attr]
+        if account.is_authenticated and account.contract_id != contract.pk:
             raise Http404
         request.contract = contract  # type: ignore[attr-defined]
         return None

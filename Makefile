@@ -16,14 +16,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+run: export MAMORI_DEBUG = 1
+run: export MAMORI_BASE_URL = http://$(HOST):$(PORT)
 run: venv
 	@mkdir -p var/static var/mail
-	MAMORI_DEBUG=1 $(MAMORI) migrate --noinput
-	MAMORI_DEBUG=1 $(MAMORI) demo
+	$(MAMORI) migrate --noinput
+	$(MAMORI) demo
 	@echo "Panel: http://$(HOST):$(PORT)/demo/login/   (Ctrl-C stops the panel and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	  MAMORI_DEBUG=1 $(MAMORI) worker --interval 1 & \
-	  MAMORI_DEBUG=1 $(MAMORI) runserver --noreload $(HOST):$(PORT)
+	  $(MAMORI) worker --interval 1 & \
+	  $(MAMORI) runserver --noreload $(HOST):$(PORT)
 
 test: venv
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> None:
     logs_path, csv_path = f"/{BENCH_DOMAIN}/logs/", f"/{BENCH_DOMAIN}/logs/export.csv"
     with sql_connection(args.database_url) as conn:
         print(report.facts_table("Data", report.data_facts(conn, account.contract_id)), "\n")
-        busy = report.cpu_busy()
+        busy = report.wait_until_quiet(args.wait_quiet)
         print(f"CPU in use before measuring: {busy:.0%}")
         if busy > 0.2:
             print("WARNING: something else is using the CPU; these figures are not comparable.")

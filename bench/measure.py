@@ -22,6 +22,10 @@ from bench.web import Client
 
 FILTER_KEYS = ("since", "until", "actor", "action")
 ACTOR_CASE = "tanaka"  # a department administrator: a typical person to look up
+# Both filters at once, for the busiest account and an action it never does (failed logins are
+# recorded without an actor): no single index covers the pair, so this scans the account's
+# whole history. Not in the brief's list; added because it is the slow case (README.md).
+COMBINED_CASE = ("admin", "account.login_failed")
 ACTION_CASE = "account.password_changed"  # ~2 % of a contract's entries
 DEEP_FRACTION = 0.9
 ROW_MARKERS = (b'<tr class="success">', b'<tr class="failure">')
@@ -48,7 +52,7 @@ class CsvResult:
     rows: int
     seconds: float
     megabytes: float
-    sql_rows_per_s: float  # the export's query alone, fetched by psycopg
+    sql_rows_per_s: float  # the export's query alone, fetched as Django fetches it
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -114,6 +118,7 @@ def page_cases(account: Any) -> list[PageCase]:
     from mamori.accounts.models import Account
 
     actor = Account.objects.get(contract_id=account.contract_id, name=ACTOR_CASE)
+    busy_actor = Account.objects.get(contract_id=account.contract_id, name=COMBINED_CASE[0])
     year_ago = _local_day(account, 365)
     cases = {
         "first page": {},
@@ -123,6 +128,10 @@ def page_cases(account: Any) -> list[PageCase]:
         "1 week, 1 year ago": {
             "since": _stamp(year_ago),
             "until": _stamp(year_ago + datetime.timedelta(days=7)),
+        },
+        f"actor={COMBINED_CASE[0]} + action={COMBINED_CASE[1]}": {
+            "actor": str(busy_actor.pk),
+            "action": COMBINED_CASE[1],
         },
     }
     return [PageCase(name, params, page_sql(account, params)) for name, params in cases.items()]
@@ -189,6 +198,25 @@ def measure_page(
     return PageResult(case, http_times, sql_times, shown)
 
 
+class _ServerSideClientCursor(psycopg.client_cursor.ClientCursorMixin, psycopg.ServerCursor):
+    """Django's ServerSideCursor: a named cursor with the parameters bound client-side."""
+
+
+def _fetch_like_django_iterator(conn: psycopg.Connection, sql: str, params: Any) -> int:
+    """Run the export query as ``.iterator(chunk_size=2000)`` does: DECLARE ... WITH HOLD.
+
+    The cursor matters: for a cursor PostgreSQL plans for the first 10 % of the rows
+    (cursor_tuple_fraction) and takes the index in order, while the same SELECT run plainly
+    gets a parallel bitmap scan, a sort on disk and ~1 s of JIT compilation (see README.md).
+    """
+    fetched = 0
+    with _ServerSideClientCursor(conn, name="bench_export", withhold=True) as cur:
+        cur.execute(sql, params)
+        while chunk := cur.fetchmany(2000):
+            fetched += len(chunk)
+    return fetched
+
+
 def measure_csv(
     client: Client,
     path: str,
@@ -207,11 +235,9 @@ def measure_csv(
     seconds, body = sorted(downloads, key=lambda d: d[0])[len(downloads) // 2]
     rows = body.count(b"\n") - 1  # the header; no field of ours holds a newline
     sql, sql_params = export_sql(account, params)
-    with conn.cursor() as cur:
-        started = time.perf_counter()
-        cur.execute(sql, sql_params)
-        fetched = len(cur.fetchall())
-        sql_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    fetched = _fetch_like_django_iterator(conn, sql, sql_params)
+    sql_seconds = time.perf_counter() - started
     if fetched != rows:
         raise RuntimeError(f"the CSV has {rows} rows, its query {fetched}")
     return CsvResult(params, rows, seconds, len(body) / 1e6, fetched / sql_seconds)

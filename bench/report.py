@@ -43,6 +43,16 @@ def cpu_busy(seconds: float = 2.0) -> float:
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
 
 
+def wait_until_quiet(limit: float, threshold: float = 0.2) -> float:
+    """Other people's work on a 2-core machine ruins the figures: wait for it to end (a while)."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy = cpu_busy()
+        if busy <= threshold or time.monotonic() >= deadline:
+            return busy
+        print(f"[measure] CPU {busy:.0%} busy before measuring; waiting", flush=True)
+
+
 def machine_facts(conn: psycopg.Connection) -> list[tuple[str, str]]:
     import django
 
@@ -154,6 +164,8 @@ def queries_table(queries: list[tuple[float, str]]) -> str:
         text = text if len(text) <= 110 else text[:107] + "..."
         lines.append(f"| {number} | {seconds * 1000:.2f} | `{text}` |")
     in_sql = sum(seconds for seconds, _ in sql)
-    lines.append(f"| | {total * 1000:.2f} | the whole request in process: {in_sql * 1000:.2f} ms "
-                 f"in {len(sql)} queries, {(total - in_sql) * 1000:.2f} ms in Python |")
+    lines.append(
+        f"| | {total * 1000:.2f} | the whole request in process: {in_sql * 1000:.2f} ms "
+        f"in {len(sql)} queries, {(total - in_sql) * 1000:.2f} ms in Python |"
+    )
     return "\n".join(lines)

@@ -5,6 +5,7 @@ which is what ``make run`` uses. See ``.env.example`` for every variable.
 """
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -34,7 +35,12 @@ def database_from_url(url: str) -> dict[str, object]:
             # IMMEDIATE makes a writer take the lock at BEGIN, so the operation log's hash
             # chain cannot be read by two writers at once (SQLite has no SELECT FOR UPDATE).
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-            "TEST": {"NAME": None},
+            # Tests use a file too: an in-memory database shared between threads has table
+            # locks that a real SQLite deployment never sees.
+            # One file per test process, so concurrent runs never share it.
+            "TEST": {
+                "NAME": str(Path(tempfile.gettempdir()) / f"mamori-test-{os.getpid()}.sqlite3")
+            },
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
@@ -237,5 +243,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("MAMORI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # db_worker adds a handler of its own; don't print its lines twice.
+        "django_tasks_db": {"propagate": False},
+    },
 }

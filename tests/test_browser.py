@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pytest_django.fixtures import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from mamori.audit.models import LogEntry
 from tests.conftest import mail_field, run_worker
@@ -116,7 +118,11 @@ def screenshot(page: Page, name: str) -> None:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_onboarding_from_registration_mail_to_logout(
-    lang: str, live_server, settings, smtp_server: SmtpServer, chromium: Browser
+    lang: str,
+    live_server: LiveServer,
+    settings: Settings,
+    smtp_server: SmtpServer,
+    chromium: Browser,
 ) -> None:
     t = TEXT[lang]
     tz = str(t["timezone"])
@@ -163,7 +169,6 @@ def test_onboarding_from_registration_mail_to_logout(
         expect(page.locator("html")).to_have_attribute("lang", lang)
         expect(page.locator("#domain")).to_have_text(domain)
         expect(page.locator('input[name="domain"]')).to_have_count(0)
-        screenshot(page, f"onboarding-{lang}-login.png")
         page.get_by_label(str(t["account"]), exact=True).fill(account_name)
         page.get_by_label(str(t["password"]), exact=True).fill(password)
         page.get_by_role("button", name=str(t["log_in"]), exact=True).click()
@@ -180,7 +185,6 @@ def test_onboarding_from_registration_mail_to_logout(
         expect(page.get_by_text(str(t["mismatch"]), exact=True)).to_be_visible()
         expect(page).to_have_url(password_url)
         expect(page.get_by_role("heading", name=str(t["choose_password"]))).to_be_visible()
-        screenshot(page, f"onboarding-{lang}-password-mismatch.png")
         new_password.fill("Sakura-no-hana-2026")
         confirmation.fill("Sakura-no-hana-2026")
         page.get_by_role("button", name=str(t["save"]), exact=True).click()
@@ -225,7 +229,9 @@ def test_onboarding_from_registration_mail_to_logout(
         page.context.close()
 
 
-def test_language_switch_on_the_general_login_page(live_server, chromium: Browser) -> None:
+def test_language_switch_on_the_general_login_page(
+    live_server: LiveServer, chromium: Browser
+) -> None:
     page = open_page(chromium, "en-US")
     try:
         page.goto(f"{live_server.url}/login/")
@@ -241,5 +247,21 @@ def test_language_switch_on_the_general_login_page(live_server, chromium: Browse
         expect(page).to_have_url(f"{live_server.url}/login/")
         expect(page.get_by_label("利用ドメイン", exact=True)).to_be_visible()
         expect(page.get_by_label("言語", exact=True)).to_have_value("ja")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mamori/static/ belongs to no app and is not in STATICFILES_DIRS, so panel.css is a "
+    "404 (findstatic finds nothing; collectstatic would not collect it either)",
+)
+def test_the_panel_stylesheet_is_served(live_server: LiveServer, chromium: Browser) -> None:
+    page = open_page(chromium, "en-US")
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/static/mamori/panel.css")) as css:
+            page.goto(f"{live_server.url}/login/")
+        assert css.value.status == 200
+        assert (css.value.header_value("content-type") or "").startswith("text/css")
     finally:
         page.context.close()

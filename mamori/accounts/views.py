@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,6 +18,7 @@ from mamori.accounts.services import LoginOutcome
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
+from mamori.core.shortcuts import scoped_or_404
 
 
 def _outcome_message(outcome: LoginOutcome) -> str:
@@ -168,10 +169,7 @@ def account_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
-    try:
-        token = api_token_get(account, pk)
-    except ObjectDoesNotExist:
-        raise Http404 from None
+    token = scoped_or_404(api_token_get, account, pk)
     services.api_token_revoke(actor=Actor.from_request(request), token=token)
     messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
     return HttpResponseRedirect(

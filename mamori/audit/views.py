@@ -1,5 +1,4 @@
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -10,6 +9,7 @@ from mamori.audit.export import log_csv_chunks
 from mamori.audit.forms import LogFilterForm
 from mamori.audit.selectors import Cursor, LogPage, log_entry_get, log_page
 from mamori.core.decorators import account_required
+from mamori.core.shortcuts import scoped_or_404
 
 
 def _filter_form(request: HttpRequest, account: Account) -> LogFilterForm:
@@ -51,10 +51,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
 @account_required
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
-    try:
-        entry = log_entry_get(account, pk)
-    except ObjectDoesNotExist:
-        raise Http404 from None
+    entry = scoped_or_404(log_entry_get, account, pk)
     return render(
         request,
         "audit/log_detail.html",

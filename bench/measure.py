@@ -44,6 +44,7 @@ class PageResult:
     http: list[float]
     sql: list[float]
     rows: int  # entries on the page
+    other_cpu: float = 0.0  # share of all cores other processes took meanwhile (noise.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,7 @@ class CsvResult:
     seconds: float
     megabytes: float
     sql_rows_per_s: float  # the export's query alone, fetched as Django fetches it
+    other_cpu: float = 0.0
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -69,11 +69,18 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"the server did not answer within {timeout} s:\n{self.log_tail()}")
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def log_tail(self, size: int = 4000) -> str:
         self.output.seek(0)
         return self.output.read().decode(errors="replace")[-size:]
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # the server's traceback says more than the client's error
+            print(f"--- the server's output ---\n{self.log_tail()}", file=sys.stderr)
         if self.process is not None:
             self.process.terminate()
             try:

@@ -251,11 +251,6 @@ def test_language_switch_on_the_general_login_page(
         page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mamori/static/ belongs to no app and is not in STATICFILES_DIRS, so panel.css is a "
-    "404 (findstatic finds nothing; collectstatic would not collect it either)",
-)
 def test_the_panel_stylesheet_is_served(live_server: LiveServer, chromium: Browser) -> None:
     page = open_page(chromium, "en-US")
     try:

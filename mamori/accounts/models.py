@@ -36,6 +36,19 @@ class Account(AbstractBaseUser):
     receive_notice_mail = models.BooleanField(_("receive notice mail"), default=False)
     language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES)
     timezone = models.CharField(_("timezone"), max_length=64, default="Asia/Tokyo")
+    # Department and custom administrators: the organizations they manage, with their subtrees.
+    scope_all = models.BooleanField(_("all organizations"), default=False)
+    scope_organizations = models.ManyToManyField(
+        "directory.Organization", blank=True, related_name="+", verbose_name=_("organizations")
+    )
+    scheme = models.ForeignKey(
+        "accounts.PermissionScheme",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        verbose_name=_("permission scheme"),
+    )
     is_active = models.BooleanField(_("enabled"), default=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -64,6 +77,27 @@ class Account(AbstractBaseUser):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class PermissionScheme(models.Model):
+    """A named set of permissions (screen × action) for custom administrators."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("scheme name"), max_length=100)
+    permissions = models.JSONField(_("permissions"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom permission scheme")
+        verbose_name_plural = _("custom permission schemes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "name"], name="scheme_name_unique_in_contract"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApiToken(models.Model):

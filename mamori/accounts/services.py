@@ -125,6 +125,7 @@ def login_attempt(
             actor=dataclasses.replace(actor, account=account, kind="account"),
             action=Action.LOGIN,
             target=account_target(account),
+            organization_id=account.user.organization_id,
         )
     return LoginResult(LoginOutcome.OK, account)
 
@@ -152,6 +153,7 @@ def _failure_record(
         if contract is None:
             return LoginResult(outcome)  # no contract's log to write to
         target = account_target(account) if account else Target("account", None, name[:150])
+        organization_id = account.user.organization_id if account else None
         log_record(
             contract=contract,
             actor=actor,
@@ -159,6 +161,7 @@ def _failure_record(
             target=target,
             after={"reason": reason},
             success=False,
+            organization_id=organization_id,
         )
         if count and _locked(domain, name):
             log_record(
@@ -168,6 +171,7 @@ def _failure_record(
                 target=target,
                 after={"locked_minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
                 success=False,
+                organization_id=organization_id,
             )
             outcome = LoginOutcome.LOCKED
     return LoginResult(outcome)
@@ -182,6 +186,7 @@ def logout_record(request: HttpRequest, *, actor: Actor) -> None:
                 actor=actor,
                 action=Action.LOGOUT,
                 target=account_target(account),
+                organization_id=account.user.organization_id,
             )
     logout(request)
 
@@ -217,6 +222,7 @@ def password_change(
             actor=actor,
             action=Action.PASSWORD_CHANGED,
             target=account_target(account),
+            organization_id=account.user.organization_id,
         )
 
 
@@ -262,6 +268,7 @@ def api_token_create(
                 "prefix": token.prefix,
                 "expires_at": token.expires_at.isoformat(),
             },
+            organization_id=account.user.organization_id,
         )
     return token, raw
 
@@ -277,6 +284,7 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
             actor=actor,
             action=Action.API_TOKEN_REVOKED,
             target=Target("api_token", token.pk, token.name),
+            organization_id=token.account.user.organization_id,
         )
 
 

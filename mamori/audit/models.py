@@ -36,6 +36,15 @@ class LogEntry(models.Model):
     target_type = models.CharField(_("target type"), max_length=64, blank=True)
     target_id = models.CharField(_("target ID"), max_length=64, blank=True)
     target_label = models.CharField(_("target"), max_length=200, blank=True)
+    # The organization the target belongs to: scoped administrators see only their subtrees'.
+    organization = models.ForeignKey(
+        "directory.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=16, choices=Result.choices)

@@ -68,6 +68,8 @@ def entry_digest(entry: LogEntry) -> str:
         "result": entry.result,
         "prev": entry.prev_digest,
     }
+    if entry.organization_id is not None:  # added later: older entries keep their digest
+        payload["organization"] = entry.organization_id
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -81,8 +83,13 @@ def log_record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     success: bool = True,
+    organization_id: int | None = None,
 ) -> LogEntry:
-    """Append one entry to the contract's log, inside the caller's transaction."""
+    """Append one entry to the contract's log, inside the caller's transaction.
+
+    ``organization_id`` is the organization the target belongs to; administrators scoped to
+    organizations see the entries of their subtrees only.
+    """
     with transaction.atomic():
         chain, _ = LogChain.objects.select_for_update().get_or_create(contract=contract)
         account = actor.account
@@ -102,6 +109,7 @@ def log_record(
             target_type=target.type if target else "",
             target_id="" if target is None or target.id is None else str(target.id),
             target_label=(target.label if target else "")[:200],
+            organization_id=organization_id,
             before=redact(before),
             after=redact(after),
             result=LogEntry.Result.SUCCESS if success else LogEntry.Result.FAILURE,

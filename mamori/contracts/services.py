@@ -133,9 +133,12 @@ def contract_create(
                 language=language,
                 timezone=timezone_name,
             )
+            root.path = f"/{root.pk}/"
+            root.save(update_fields=["path"])
             log_record(
                 contract=contract,
                 actor=actor,
+                organization_id=root.pk,
                 action=Action.CONTRACT_CREATED,
                 target=contract_target(contract),
                 after={
@@ -183,6 +186,7 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
     log_record(
         contract=contract,
         actor=actor,
+        organization_id=account.user.organization_id,
         action=Action.REGISTRATION_MAIL_ISSUED,
         target=account_target(account),
         after={"to": mail.to, "mail_id": mail.pk},

@@ -12,12 +12,15 @@ class Organization(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("organization name"), max_length=200)
+    # "/<root id>/…/<own id>/": a subtree is one indexed prefix match, whatever its depth.
+    path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
+        indexes = [models.Index(fields=["contract", "path"], name="org_contract_path")]
         constraints = [
             models.UniqueConstraint(
                 fields=["contract"], condition=Q(parent__isnull=True), name="one_root_per_contract"
@@ -26,6 +29,13 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/")[:-1]]
 
 
 class User(models.Model):

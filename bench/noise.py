@@ -1,0 +1,58 @@
+"""How much CPU other people's processes took while a case ran.
+
+The benchmark shares 2 cores with whatever else runs on the machine (test suites, other
+servers); a figure measured while they ran is not comparable. Each case records the CPU time of
+every process except ours: this process, the panel server, and PostgreSQL (whose backends
+serve us; another client's backend is missed, which errs on the side of a quiet verdict).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import time
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_uid() -> int | None:
+    try:
+        return pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return None
+
+
+def _cpu_ticks(excluded: set[int], excluded_uid: int | None) -> int:
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in excluded:
+            continue
+        try:
+            if excluded_uid is not None and entry.stat().st_uid == excluded_uid:
+                continue
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+class OtherLoad:
+    """``with OtherLoad(server_pid) as load: ...``; then ``load.share`` of all cores."""
+
+    def __init__(self, *pids: int) -> None:
+        self.excluded = {os.getpid(), *pids}
+        self.uid = _postgres_uid()
+        self.share = 0.0
+
+    def __enter__(self) -> OtherLoad:
+        self.ticks = _cpu_ticks(self.excluded, self.uid)
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        used = (_cpu_ticks(self.excluded, self.uid) - self.ticks) / TICKS
+        elapsed = time.monotonic() - self.started
+        self.share = used / max(elapsed, 1e-9) / len(os.sched_getaffinity(0))

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "mamori.accounts",
     "mamori.audit",
     "mamori.outbox",
+    "mamori.support",
     "mamori.panel",
 ]
 

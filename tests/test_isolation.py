@@ -5,6 +5,10 @@ The lists below must name every panel URL pattern and API operation; the coverag
 a new page or endpoint is added without being tried here.
 """
 
+import importlib
+import re
+import pathlib
+
 import pytest
 from django.test import Client
 from django.urls import get_resolver
@@ -63,18 +67,40 @@ def snapshot(cast: Cast) -> tuple:
     )
 
 
+def _names(patterns: list) -> set[str]:
+    names: set[str] = set()
+    for p in patterns:
+        names |= _names(p.url_patterns) if hasattr(p, "url_patterns") else {p.name}
+    return names
+
+
+def all_panel_cases() -> list[tuple[str, str, str]]:
+    """PANEL here, and the PANEL lists of every tests/test_isolation_*.py module."""
+    cases = list(PANEL)
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_isolation_*.py")):
+        cases += importlib.import_module(f"tests.{path.stem}").PANEL
+    return cases
+
+
 def test_every_panel_url_is_tried() -> None:
-    names = {p.name for p in panel_urls.urlpatterns}
-    assert names == {name for name, _, _ in PANEL}
+    assert _names(panel_urls.urlpatterns) == {name for name, _, _ in all_panel_cases()}
+
+
+def all_api_cases() -> list[tuple[str, str]]:
+    """API and API_OWN_ONLY here and in every tests/test_isolation_*.py module."""
+    cases = API + API_OWN_ONLY
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_isolation_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        cases += getattr(module, "API", []) + getattr(module, "API_OWN_ONLY", [])
+    return cases
 
 
 def test_every_api_operation_is_tried() -> None:
     api_resolver = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/")
     routes = {str(p.pattern) for p in api_resolver.url_patterns} - {"", "openapi.json", "docs"}
-    tried = {
-        path.split("?")[0].removeprefix("/api/v1/").replace("{a_entry}", "<entry_id>")
-        for _, path in API + API_OWN_ONLY
-    }
+    # "/api/v1/logs/{a_entry}" is tried for the route "logs/<entry_id>": placeholders become
+    # the route's parameter names by position.
+    tried = {re.sub(r"\{a_(\w+)\}", r"<\1_id>", path.split("?")[0].removeprefix("/api/v1/")) for _, path in all_api_cases()}
     assert routes == tried
 
 

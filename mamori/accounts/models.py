@@ -51,6 +51,11 @@ class Account(AbstractBaseUser):
     )
     is_active = models.BooleanField(_("enabled"), default=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
+    # Two-step verification: the TOTP secret, confirmed once the person proved they scanned it.
+    totp_secret = models.CharField(max_length=64, blank=True, editable=False)
+    totp_confirmed_at = models.DateTimeField(
+        _("two-step verification since"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     USERNAME_FIELD = "name"
@@ -77,6 +82,21 @@ class Account(AbstractBaseUser):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+
+class BackupCode(models.Model):
+    """A one-time two-step verification code, kept as a hash; used at most once."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="backup_codes")
+    digest = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"backup code of {self.account_id}"
 
 
 class PermissionScheme(models.Model):

@@ -63,7 +63,7 @@ def permissions_of(account: Account) -> frozenset[str]:
         return ALL_PERMISSIONS
     if privilege == Account.Privilege.OPERATOR:
         return OPERATOR_PERMISSIONS
-    if privilege == Account.Privilege.CUSTOM_ADMIN and account.scheme_id is not None:
+    if privilege == Account.Privilege.CUSTOM_ADMIN and account.scheme is not None:
         return frozenset(account.scheme.permissions) & ALL_PERMISSIONS
     return frozenset()
 

@@ -159,3 +159,14 @@ def logs(
 def log_entry(request: HttpRequest, entry_id: int) -> LogEntryOut:
     account = _account(request)
     return LogEntryOut.of(log_entry_get(account, entry_id), zoneinfo.ZoneInfo(account.timezone))
+
+
+def _add_routers() -> None:
+    from mamori.directory.api import router as directory_router
+    from mamori.support.api import router as support_router
+
+    api.add_router("", directory_router)
+    api.add_router("", support_router)
+
+
+_add_routers()

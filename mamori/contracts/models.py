@@ -34,6 +34,9 @@ class Contract(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
+    require_two_factor = models.BooleanField(
+        _("require two-step verification for all accounts"), default=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

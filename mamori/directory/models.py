@@ -52,6 +52,7 @@ class User(models.Model):
     phone = models.CharField(_("phone number"), max_length=40, blank=True)
     mobile_phone = models.CharField(_("mobile phone number"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("user")
@@ -63,7 +64,20 @@ class User(models.Model):
                 name="employee_code_unique_in_contract",
             ),
         ]
-        indexes = [models.Index(fields=["contract", "furigana", "id"])]
+        indexes = [
+            # The default order (furigana, then id) within a contract or an organization.
+            models.Index(fields=["contract", "furigana", "id"], name="user_contract_furigana"),
+            models.Index(
+                fields=["contract", "organization", "furigana", "id"], name="user_contract_org"
+            ),
+            # Furigana prefix search (LIKE 'ヤマ%') whatever PostgreSQL's collation; other
+            # databases ignore the operator class.
+            models.Index(
+                fields=["contract", "furigana"],
+                name="user_furigana_prefix",
+                opclasses=["", "varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -101,3 +115,40 @@ class UserEmail(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class UserImport(models.Model):
+    """One CSV import of users: checked whole first, then applied all at once by a task."""
+
+    class Mode(models.TextChoices):
+        ADD = "add", _("Add only")
+        UPSERT = "upsert", _("Add or update")
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        INVALID = "invalid", _("Errors found")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        "accounts.Account", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices)
+    filename = models.CharField(_("file name"), max_length=255)
+    content = models.TextField(blank=True)  # the decoded CSV, cleared when the import ends
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("user import")
+        verbose_name_plural = _("user imports")
+
+    def __str__(self) -> str:
+        return self.filename

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
+
+from mamori.accounts.scope import authorize
+from mamori.audit.actions import Action
+from mamori.audit.services import Target, log_record
+from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User, UserEmail
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
 
@@ -28,3 +39,345 @@ def normalize_furigana(value: str) -> str:
             code="invalid_furigana",
         )
     return text
+
+
+# Organizations ------------------------------------------------------------------------------
+
+
+def organization_target(organization: Organization) -> Target:
+    return Target("organization", organization.pk, organization.name)
+
+
+def _clean_org_name(name: str, parent: Organization, exclude: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": [_("Enter the organization name.")]})
+    if len(name) > 200:
+        raise ValidationError({"name": [_("An organization name is at most 200 characters.")]})
+    siblings = Organization.objects.filter(parent=parent, name=name).exclude(pk=exclude or 0)
+    if siblings.exists():
+        raise ValidationError(
+            {
+                "name": [
+                    _("“%(parent)s” already has an organization named “%(name)s”.")
+                    % {"parent": parent.name, "name": name}
+                ]
+            }
+        )
+    return name
+
+
+def organization_create(*, actor: Actor, parent: Organization, name: str) -> Organization:
+    """Add an organization under ``parent``."""
+    authorize(actor, "organizations.add", parent)
+    name = _clean_org_name(name, parent)
+    with transaction.atomic():
+        organization = Organization.objects.create(
+            contract_id=parent.contract_id, parent=parent, name=name
+        )
+        organization.path = f"{parent.path}{organization.pk}/"
+        organization.save(update_fields=["path"])
+        log_record(
+            contract=parent.contract,
+            actor=actor,
+            action=Action.ORGANIZATION_CREATED,
+            target=organization_target(organization),
+            after={"name": name, "parent": parent.name},
+            organization_id=organization.pk,
+        )
+    return organization
+
+
+def organization_rename(*, actor: Actor, organization: Organization, name: str) -> None:
+    authorize(actor, "organizations.change", organization)
+    before = organization.name
+    if organization.parent is None:
+        name = name.strip()
+        if not name:
+            raise ValidationError({"name": [_("Enter the organization name.")]})
+    else:
+        name = _clean_org_name(name, organization.parent, exclude=organization.pk)
+    if name == before:
+        return
+    with transaction.atomic():
+        organization.name = name
+        organization.save(update_fields=["name"])
+        log_record(
+            contract=organization.contract,
+            actor=actor,
+            action=Action.ORGANIZATION_RENAMED,
+            target=organization_target(organization),
+            before={"name": before},
+            after={"name": name},
+            organization_id=organization.pk,
+        )
+
+
+def organization_move(*, actor: Actor, organization: Organization, parent: Organization) -> None:
+    """Put an organization (with everything below it) under another parent."""
+    authorize(actor, "organizations.change", organization, parent)
+    if organization.parent_id is None:
+        raise ValidationError(_("The top organization cannot be moved."))
+    if parent.path.startswith(organization.path):
+        raise ValidationError(
+            {
+                "parent": [
+                    _(
+                        "An organization cannot be moved under itself or one of its sub-organizations."
+                    )
+                ]
+            }
+        )
+    if parent.pk == organization.parent_id:
+        return
+    _clean_org_name(organization.name, parent, exclude=organization.pk)
+    old_parent = organization.parent
+    old_path, new_path = organization.path, f"{parent.path}{organization.pk}/"
+    with transaction.atomic():
+        Organization.objects.filter(pk=organization.pk).update(parent=parent)
+        # One statement rewrites the whole subtree's paths.
+        Organization.objects.filter(
+            contract_id=organization.contract_id, path__startswith=old_path
+        ).update(path=Concat(Value(new_path), Substr("path", len(old_path) + 1)))
+        log_record(
+            contract=organization.contract,
+            actor=actor,
+            action=Action.ORGANIZATION_MOVED,
+            target=organization_target(organization),
+            before={"parent": old_parent.name if old_parent else None},
+            after={"parent": parent.name},
+            organization_id=organization.pk,
+        )
+    organization.parent, organization.path = parent, new_path
+
+
+def organization_delete(*, actor: Actor, organization: Organization) -> None:
+    """Delete an empty organization: no sub-organizations, no users, no account scoped to it."""
+    authorize(actor, "organizations.delete", organization)
+    if organization.parent_id is None:
+        raise ValidationError(_("The top organization cannot be deleted."))
+    if organization.children.exists():
+        raise ValidationError(
+            _("“%(name)s” has sub-organizations. Move or delete them first.")
+            % {"name": organization.name}
+        )
+    if organization.users.exists():
+        raise ValidationError(
+            _("“%(name)s” has users. Move or delete them first.") % {"name": organization.name}
+        )
+    from mamori.accounts.models import Account
+
+    if Account.objects.filter(scope_organizations=organization).exists():
+        raise ValidationError(
+            _("“%(name)s” is the scope of an administrator account. Change that account first.")
+            % {"name": organization.name}
+        )
+    with transaction.atomic():
+        log_record(
+            contract=organization.contract,
+            actor=actor,
+            action=Action.ORGANIZATION_DELETED,
+            target=organization_target(organization),
+            before={
+                "name": organization.name,
+                "parent": organization.parent.name if organization.parent else None,
+            },
+            organization_id=organization.parent_id,
+        )
+        organization.delete()
+
+
+# Users --------------------------------------------------------------------------------------
+
+EmailRow = tuple[str, str]  # (address, category)
+USER_FIELD_LIMITS = {"title": 200, "phone": 40, "mobile_phone": 40}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UserData:
+    """What a person enters for a user: the Add User form, the API and a CSV row alike."""
+
+    organization: Organization
+    name: str
+    furigana: str = ""
+    employee_code: str = ""
+    title: str = ""
+    phone: str = ""
+    mobile_phone: str = ""
+    emails: tuple[EmailRow, ...] = ()
+
+
+def user_data_clean(data: UserData, *, contract_id: int, exclude: int | None = None) -> UserData:
+    """Check and normalise a user's data; raise a ValidationError naming every bad field."""
+    errors: dict[str, list[str]] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = [_("Enter the name.")]
+    elif len(name) > 200:
+        errors["name"] = [_("A name is at most 200 characters.")]
+    furigana = ""
+    try:
+        furigana = normalize_furigana(data.furigana) if data.furigana.strip() else ""
+    except ValidationError as exc:
+        errors["furigana"] = list(exc.messages)
+    code = data.employee_code.strip()
+    if (
+        code
+        and User.objects.filter(contract_id=contract_id, employee_code=code)
+        .exclude(pk=exclude or 0)
+        .exists()
+    ):
+        errors["employee_code"] = [
+            _("The employee code “%(code)s” is already used by another user.") % {"code": code}
+        ]
+    for field in ("title", "phone", "mobile_phone"):
+        limit = USER_FIELD_LIMITS[field]
+        if len(getattr(data, field).strip()) > limit:
+            errors[field] = [_("At most %(limit)d characters.") % {"limit": limit}]
+    emails = tuple((a.strip(), c) for a, c in data.emails if a.strip())
+    errors.update(_email_errors(emails))
+    if errors:
+        raise ValidationError(errors)
+    return dataclasses.replace(
+        data,
+        name=name,
+        furigana=furigana,
+        employee_code=code,
+        title=data.title.strip(),
+        phone=data.phone.strip(),
+        mobile_phone=data.mobile_phone.strip(),
+        emails=emails,
+    )
+
+
+def _email_errors(emails: tuple[EmailRow, ...]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for i, (address, category) in enumerate(emails):
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors[f"emails.{i}.address"] = [
+                _("“%(address)s” is not a valid e-mail address.") % {"address": address}
+            ]
+        if address.casefold() in seen:
+            errors[f"emails.{i}.address"] = [
+                _("“%(address)s” is entered twice.") % {"address": address}
+            ]
+        seen.add(address.casefold())
+        if category not in UserEmail.Category.values:
+            errors[f"emails.{i}.category"] = [_("Choose a category.")]
+    mains = sum(1 for _a, c in emails if c == UserEmail.Category.MAIN)
+    if not emails:
+        errors["emails"] = [_("Enter at least one e-mail address, and mark it as main.")]
+    elif mains != 1:
+        errors["emails"] = [
+            _("Exactly one e-mail address must have the category “Main” (now: %(count)d).")
+            % {"count": mains}
+        ]
+    return errors
+
+
+def _user_values(user: User) -> dict[str, object]:
+    return {
+        "name": user.name,
+        "furigana": user.furigana,
+        "employee_code": user.employee_code,
+        "organization": user.organization.name,
+        "title": user.title,
+        "phone": user.phone,
+        "mobile_phone": user.mobile_phone,
+        "emails": [f"{e.address} ({e.category})" for e in user.emails.order_by("id")],
+    }
+
+
+def user_target(user: User) -> Target:
+    return Target("user", user.pk, user.name)
+
+
+def _save_user(user: User, data: UserData) -> None:
+    for field in (
+        "organization",
+        "name",
+        "furigana",
+        "employee_code",
+        "title",
+        "phone",
+        "mobile_phone",
+    ):
+        setattr(user, field, getattr(data, field))
+    user.save()
+    user.emails.all().delete()
+    UserEmail.objects.bulk_create(
+        UserEmail(user=user, address=address, category=category)
+        for address, category in data.emails
+    )
+
+
+def user_create(*, actor: Actor, data: UserData) -> User:
+    """Add a user to Users/Org."""
+    authorize(actor, "users.add", data.organization)
+    data = user_data_clean(data, contract_id=data.organization.contract_id)
+    try:
+        with transaction.atomic():
+            user = User(contract_id=data.organization.contract_id)
+            _save_user(user, data)
+            log_record(
+                contract=data.organization.contract,
+                actor=actor,
+                action=Action.USER_CREATED,
+                target=user_target(user),
+                after=_user_values(user),
+                organization_id=user.organization_id,
+            )
+    except IntegrityError as exc:  # a concurrent save took the employee code
+        raise ValidationError(
+            {"employee_code": [_("This employee code is already used by another user.")]}
+        ) from exc
+    return user
+
+
+def user_update(*, actor: Actor, user: User, data: UserData) -> None:
+    """Change a user, including moving them to another organization."""
+    authorize(actor, "users.change", user.organization, data.organization)
+    data = user_data_clean(data, contract_id=user.contract_id, exclude=user.pk)
+    before = _user_values(user)
+    try:
+        with transaction.atomic():
+            _save_user(user, data)
+            after = _user_values(user)
+            if after == before:
+                return
+            changed = [k for k in after if after[k] != before[k]]
+            log_record(
+                contract=user.organization.contract,
+                actor=actor,
+                action=Action.USER_UPDATED,
+                target=user_target(user),
+                before={k: before[k] for k in changed},
+                after={k: after[k] for k in changed},
+                organization_id=user.organization_id,
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"employee_code": [_("This employee code is already used by another user.")]}
+        ) from exc
+
+
+def user_delete(*, actor: Actor, user: User) -> None:
+    """Delete a user who has neither a Mamori account nor devices."""
+    authorize(actor, "users.delete", user.organization)
+    if hasattr(user, "account"):
+        raise ValidationError(
+            _("%(name)s has a Mamori account. Delete the account first.") % {"name": user.name}
+        )
+    with transaction.atomic():
+        log_record(
+            contract=user.organization.contract,
+            actor=actor,
+            action=Action.USER_DELETED,
+            target=user_target(user),
+            before=_user_values(user),
+            organization_id=user.organization_id,
+        )
+        user.delete()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from mamori.accounts import views as accounts
 from mamori.audit import views as audit
@@ -18,4 +18,7 @@ urlpatterns = [
     path("logs/export.csv", audit.log_export, name="logs_export"),
     path("logs/<int:pk>/", audit.log_detail, name="log_detail"),
     path("settings/", panel.settings_basic, name="settings"),
+    path("", include("mamori.directory.urls")),
+    path("", include("mamori.accounts.urls_two_factor")),
+    path("", include("mamori.support.urls")),
 ]

@@ -163,9 +163,11 @@ def log_entry(request: HttpRequest, entry_id: int) -> LogEntryOut:
 
 def _add_routers() -> None:
     from mamori.directory.api import router as directory_router
+    from mamori.directory.api_csv import router as directory_csv_router
     from mamori.support.api import router as support_router
 
     api.add_router("", directory_router)
+    api.add_router("", directory_csv_router)
     api.add_router("", support_router)
 
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("logs/<int:pk>/", audit.log_detail, name="log_detail"),
     path("settings/", panel.settings_basic, name="settings"),
     path("", include("mamori.directory.urls")),
+    path("", include("mamori.directory.urls_csv")),
+    path("", include("mamori.accounts.urls_invitation")),
     path("", include("mamori.accounts.urls_two_factor")),
     path("", include("mamori.support.urls")),
 ]

@@ -14,10 +14,12 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from mamori.accounts.models import Account
+from mamori.accounts.models import Account, PermissionScheme
 from mamori.contracts.models import Contract
 from mamori.contracts.services import contract_create
 from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User, UserEmail
+from mamori.directory.services import organization_create
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery-42"
@@ -106,3 +108,97 @@ def mail_field(body: str, label: str) -> str:
     match = re.search(rf"^{re.escape(label)}\s*(\S+)\s*$", body, re.M)
     assert match, f"{label!r} not in mail body:\n{body}"
     return match.group(1)
+
+
+@dataclasses.dataclass
+class OrgCast:
+    """Contract A's organizations and its scoped administrators.
+
+    alpha root ─┬─ sales ── tokyo
+                └─ dev
+    A2: Department administrator of sales (and so tokyo); A3: Operator in sales;
+    A4: Custom administrator with every users.* permission, scoped to dev;
+    sato: a user in tokyo (in A2's scope), suzuki: a user in dev (outside it).
+    """
+
+    cast: Cast
+    root: Organization
+    sales: Organization
+    tokyo: Organization
+    dev: Organization
+    a2: Account
+    a3: Account
+    a4: Account
+    sato: User
+    suzuki: User
+
+
+def make_user(organization: Organization, name: str, email: str, furigana: str = "") -> User:
+    user = User.objects.create(
+        contract_id=organization.contract_id,
+        organization=organization,
+        name=name,
+        furigana=furigana,
+    )
+    UserEmail.objects.create(user=user, address=email, category="main")
+    return user
+
+
+def make_account(
+    user: User, name: str, privilege: str, *, scope: tuple = (), scheme=None, **extra
+) -> Account:
+    account = Account(
+        contract_id=user.contract_id,
+        user=user,
+        name=name,
+        privilege=privilege,
+        language=extra.pop("language", "en"),
+        timezone=extra.pop("timezone", "Asia/Tokyo"),
+        scheme=scheme,
+        **extra,
+    )
+    account.set_password(PASSWORD)
+    account.save()
+    account.scope_organizations.set(scope)
+    return account
+
+
+@pytest.fixture
+def orgs(cast: Cast) -> OrgCast:
+    actor = Actor.operator()
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    sales = organization_create(actor=actor, parent=root, name="営業部")
+    tokyo = organization_create(actor=actor, parent=sales, name="東京")
+    dev = organization_create(actor=actor, parent=root, name="開発部")
+    scheme = PermissionScheme.objects.create(
+        contract=cast.a,
+        name="User managers",
+        permissions=[
+            "users.view",
+            "users.add",
+            "users.change",
+            "users.delete",
+            "organizations.view",
+        ],
+    )
+    a2 = make_account(
+        make_user(sales, "部門 次郎", "jiro@alpha.example", "ブモン ジロウ"),
+        "jiro",
+        "department_admin",
+        scope=(sales,),
+    )
+    a3 = make_account(
+        make_user(sales, "操作 三郎", "saburo@alpha.example", "ソウサ サブロウ"),
+        "saburo",
+        "operator",
+    )
+    a4 = make_account(
+        make_user(dev, "特注 四郎", "shiro@alpha.example", "トクチュウ シロウ"),
+        "shiro",
+        "custom_admin",
+        scope=(dev,),
+        scheme=scheme,
+    )
+    sato = make_user(tokyo, "佐藤 花子", "sato@alpha.example", "サトウ ハナコ")
+    suzuki = make_user(dev, "鈴木 一郎", "suzuki@alpha.example", "スズキ イチロウ")
+    return OrgCast(cast, root, sales, tokyo, dev, a2, a3, a4, sato, suzuki)

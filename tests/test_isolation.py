@@ -6,18 +6,21 @@ a new page or endpoint is added without being tried here.
 """
 
 import importlib
-import re
+import json
 import pathlib
+import re
 
 import pytest
 from django.test import Client
 from django.urls import get_resolver
 
-from mamori.accounts.models import ApiToken
+from mamori.accounts.models import Account, ApiToken, PermissionScheme
 from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.audit.services import log_record
 from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User
+from mamori.directory.services import organization_create
 from mamori.panel import urls as panel_urls
 from tests.conftest import Cast, logged_in
 
@@ -40,14 +43,83 @@ PANEL = [
     ("log_detail", "get", "/alpha/logs/{a_entry}/"),
     ("log_detail", "get", "/bravo/logs/{a_entry}/"),
     ("settings", "get", "/alpha/settings/"),
+    ("schemes", "get", "/alpha/settings/schemes/"),
+    ("scheme_new", "get", "/alpha/settings/schemes/new/"),
+    ("scheme_new", "post", "/alpha/settings/schemes/new/"),
+    ("scheme_edit", "get", "/bravo/settings/schemes/{a_scheme}/"),
+    ("scheme_edit", "post", "/bravo/settings/schemes/{a_scheme}/"),
+    ("scheme_delete", "post", "/bravo/settings/schemes/{a_scheme}/delete/"),
+    ("users", "get", "/alpha/users/"),
+    ("users", "get", "/bravo/users/?org={a_organization}"),
+    ("user_add", "get", "/alpha/users/add/"),
+    ("user_add", "get", "/bravo/users/add/?org={a_organization}"),
+    ("user_detail", "get", "/bravo/users/{a_user}/"),
+    ("user_edit", "get", "/bravo/users/{a_user}/edit/"),
+    ("user_edit", "post", "/bravo/users/{a_user}/edit/"),
+    ("user_delete", "post", "/bravo/users/{a_user}/delete/"),
+    ("account_edit", "get", "/bravo/users/{a_user}/account/"),
+    ("account_edit", "post", "/bravo/users/{a_user}/account/"),
+    ("account_disable", "post", "/bravo/users/{a_user}/account/disable/"),
+    ("account_enable", "post", "/bravo/users/{a_user}/account/enable/"),
+    ("account_delete", "post", "/bravo/users/{a_user}/account/delete/"),
+    ("organization_add", "post", "/bravo/orgs/{a_organization}/add/"),
+    ("organization_rename", "post", "/bravo/orgs/{a_organization}/rename/"),
+    ("organization_move", "post", "/bravo/orgs/{a_organization}/move/"),
+    ("organization_delete", "post", "/bravo/orgs/{a_organization}/delete/"),
 ]
 
 API = [
     ("get", "/api/v1/logs/{a_entry}"),
     ("get", "/api/v1/logs?actor={a_account}"),
+    ("get", "/api/v1/organizations/{a_organization}"),
+    ("patch", "/api/v1/organizations/{a_organization}"),
+    ("delete", "/api/v1/organizations/{a_organization}"),
+    ("post", "/api/v1/organizations?parent={a_organization}"),
+    ("get", "/api/v1/users?organization_id={a_organization}"),
+    ("post", "/api/v1/users?organization={a_organization}"),
+    ("get", "/api/v1/users/{a_user}"),
+    ("put", "/api/v1/users/{a_user}"),
+    ("delete", "/api/v1/users/{a_user}"),
+    ("get", "/api/v1/users/{a_user}/account"),
+    ("put", "/api/v1/users/{a_user}/account"),
+    ("delete", "/api/v1/users/{a_user}/account"),
+    ("post", "/api/v1/users/{a_user}/account/disable"),
+    ("post", "/api/v1/users/{a_user}/account/enable"),
+    ("get", "/api/v1/schemes/{a_scheme}"),
+    ("put", "/api/v1/schemes/{a_scheme}"),
+    ("delete", "/api/v1/schemes/{a_scheme}"),
 ]
+# Bodies sent with API writes: they name contract A's objects.
+API_BODIES = {
+    "/api/v1/organizations": {"parent_id": "{a_organization}", "name": "x"},
+    "/api/v1/organizations/{a_organization}": {"name": "x", "parent_id": "{a_organization}"},
+    "/api/v1/users": {
+        "organization_id": "{a_organization}",
+        "name": "x",
+        "emails": [{"address": "x@x.example", "category": "main"}],
+    },
+    "/api/v1/users/{a_user}": {
+        "organization_id": "{a_organization}",
+        "name": "x",
+        "emails": [{"address": "x@x.example", "category": "main"}],
+    },
+    "/api/v1/users/{a_user}/account": {
+        "name": "x",
+        "privilege": "operator",
+        "password": "Long-enough-pw-1",
+        "confirmation": "Long-enough-pw-1",
+    },
+    "/api/v1/schemes/{a_scheme}": {"name": "x", "permissions": []},
+}
 # Operations that name no object of another contract: each must answer with B's own data only.
-API_OWN_ONLY = [("get", "/api/v1/me"), ("get", "/api/v1/logs")]
+API_OWN_ONLY = [
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/logs"),
+    ("get", "/api/v1/organizations"),
+    ("get", "/api/v1/users"),
+    ("get", "/api/v1/schemes"),
+    ("post", "/api/v1/schemes"),
+]
 
 
 @pytest.fixture
@@ -56,14 +128,38 @@ def a_objects(cast: Cast) -> dict[str, int]:
     token, _ = api_token_create(
         actor=Actor(account=cast.a1), account=cast.a1, name="a", expires_in_days=7
     )
-    return {"a_entry": entry.pk, "a_token": token.pk, "a_account": cast.a1.pk}
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    sub = organization_create(actor=Actor.operator(), parent=root, name="A's department")
+    scheme = PermissionScheme.objects.create(
+        contract=cast.a, name="A's scheme", permissions=["users.view"]
+    )
+    return {
+        "a_entry": entry.pk,
+        "a_token": token.pk,
+        "a_account": cast.a1.pk,
+        "a_organization": sub.pk,
+        "a_user": cast.a1.user_id,
+        "a_scheme": scheme.pk,
+    }
 
 
 def snapshot(cast: Cast) -> tuple:
+    """Everything of contract A that a request of B's might change."""
     return (
         list(LogEntry.objects.filter(contract=cast.a).values_list("pk", "digest")),
         list(ApiToken.objects.values_list("pk", "revoked_at")),
-        cast.a1.__class__.objects.filter(pk=cast.a1.pk).values_list("password", "is_active").get(),
+        list(
+            Account.objects.filter(contract=cast.a).values_list(
+                "pk", "name", "password", "is_active", "privilege"
+            )
+        ),
+        list(Organization.objects.filter(contract=cast.a).values_list("pk", "name", "path")),
+        list(User.objects.filter(contract=cast.a).values_list("pk", "name", "organization_id")),
+        list(
+            PermissionScheme.objects.filter(contract=cast.a).values_list(
+                "pk", "name", "permissions"
+            )
+        ),
     )
 
 
@@ -100,7 +196,10 @@ def test_every_api_operation_is_tried() -> None:
     routes = {str(p.pattern) for p in api_resolver.url_patterns} - {"", "openapi.json", "docs"}
     # "/api/v1/logs/{a_entry}" is tried for the route "logs/<entry_id>": placeholders become
     # the route's parameter names by position.
-    tried = {re.sub(r"\{a_(\w+)\}", r"<\1_id>", path.split("?")[0].removeprefix("/api/v1/")) for _, path in all_api_cases()}
+    tried = {
+        re.sub(r"\{a_(\w+)\}", r"<\1_id>", path.split("?")[0].removeprefix("/api/v1/"))
+        for _, path in all_api_cases()
+    }
     assert routes == tried
 
 
@@ -115,6 +214,17 @@ def test_contract_b_session_gets_404_on_contract_a(
         "password": "x" * 12,
         "token-name": "x",
         "token-expires_in_days": "7",
+        "name": "x",
+        "organization": a_objects["a_organization"],
+        "parent": a_objects["a_organization"],
+        "emails-TOTAL_FORMS": "1",
+        "emails-INITIAL_FORMS": "0",
+        "emails-0-address": "x@x.example",
+        "emails-0-category": "main",
+        "privilege": "operator",
+        "language": "en",
+        "timezone": "UTC",
+        "permissions": ["users.view"],
     }
     response = getattr(client, method)(path.format(**a_objects), data if method == "post" else None)
     assert response.status_code == 404
@@ -129,7 +239,16 @@ def test_contract_b_token_gets_404_on_contract_a(
         actor=Actor(account=cast.b1), account=cast.b1, name="b", expires_in_days=7
     )
     before = snapshot(cast)
-    response = getattr(Client(HTTP_AUTHORIZATION=f"Bearer {raw}"), method)(path.format(**a_objects))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = path.format(**a_objects)
+    body = API_BODIES.get(path.split("?")[0])
+    if method in ("post", "put", "patch"):
+        body = json.loads(
+            json.dumps(body or {}).replace('"{a_organization}"', str(a_objects["a_organization"]))
+        )
+        response = getattr(client, method)(url, body, content_type="application/json")
+    else:
+        response = getattr(client, method)(url)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert snapshot(cast) == before
@@ -163,3 +282,22 @@ def test_contract_b_session_sees_only_contract_b_in_its_log_and_export(
 def test_anonymous_visitor_of_an_unknown_contract_gets_404() -> None:
     assert Client().get("/nosuch/login/").status_code == 404
     assert Client().get("/nosuch/logs/").status_code == 404
+
+
+def test_contract_b_cannot_add_a_user_to_contract_a_organization(cast: Cast, a_objects: dict) -> None:
+    before = snapshot(cast)
+    response = logged_in(cast.b1).post(
+        "/bravo/users/add/",
+        {
+            "name": "x",
+            "organization": a_objects["a_organization"],
+            "emails-TOTAL_FORMS": "1",
+            "emails-INITIAL_FORMS": "0",
+            "emails-0-address": "x@x.example",
+            "emails-0-category": "main",
+        },
+    )
+    assert response.status_code == 200
+    assert "organization" in response.context["form"].errors
+    assert snapshot(cast) == before
+    assert not User.objects.filter(name="x").exists()

@@ -56,6 +56,8 @@ class Account(AbstractBaseUser):
     totp_confirmed_at = models.DateTimeField(
         _("two-step verification since"), null=True, blank=True
     )
+    # The time step of the last code accepted: a code (or an earlier one) is never good twice.
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     USERNAME_FIELD = "name"

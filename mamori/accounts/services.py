@@ -57,6 +57,9 @@ class LoginOutcome(StrEnum):
     IP_LIMITED = "ip_limited"  # too many failures from this address
     DISABLED = "disabled"  # right password, but the account is disabled
     SUSPENDED = "suspended"  # right password, but the contract is suspended
+    TWO_FACTOR = "two_factor"  # right password; now the authentication code
+    INVALID_CODE = "invalid_code"  # wrong, reused or unknown authentication code
+    EXPIRED = "expired"  # no password step to finish (or it is too old): start again
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,17 +130,49 @@ def login_attempt(
         return _failure_record(contract, actor, domain, name, reason="disabled", account=account)
     if not account.contract.is_active:
         return _failure_record(contract, actor, domain, name, reason="suspended", account=account)
+    if account.two_factor_enabled:
+        # Not logged in yet, and earlier failures still count: guessing the code is throttled
+        # exactly like guessing the password.
+        _two_factor_pending_set(request, account)
+        return LoginResult(LoginOutcome.TWO_FACTOR, account)
     with transaction.atomic():
-        LoginFailure.objects.filter(domain=domain, account_name=_name_key(name)).delete()
-        login(request, account)  # rotates the session id
-        log_record(
-            contract=account.contract,
-            actor=dataclasses.replace(actor, account=account, kind="account"),
-            action=Action.LOGIN,
-            target=account_target(account),
-            organization_id=account.user.organization_id,
-        )
+        login_complete(request, actor=actor, account=account)
     return LoginResult(LoginOutcome.OK, account)
+
+
+TWO_FACTOR_PENDING = "mamori.two_factor_pending"
+TWO_FACTOR_PENDING_SECONDS = 5 * 60
+
+
+def _two_factor_pending_set(request: HttpRequest, account: Account) -> None:
+    request.session.cycle_key()  # a planted session id learns nothing of the step in between
+    request.session[TWO_FACTOR_PENDING] = {
+        "account": account.pk,
+        "since": int(timezone.now().timestamp()),
+    }
+
+
+def login_complete(
+    request: HttpRequest,
+    *,
+    actor: Actor,
+    account: Account,
+    after: dict[str, object] | None = None,
+) -> None:
+    """Log the account in (a new session id) and record it, in the caller's transaction."""
+    LoginFailure.objects.filter(
+        domain=account.contract.domain, account_name=_name_key(account.name)
+    ).delete()
+    request.session.pop(TWO_FACTOR_PENDING, None)
+    login(request, account)  # rotates the session id
+    log_record(
+        contract=account.contract,
+        actor=dataclasses.replace(actor, account=account, kind="account"),
+        action=Action.LOGIN,
+        target=account_target(account),
+        after=after,
+        organization_id=account.user.organization_id,
+    )
 
 
 def _failure_record(
@@ -152,6 +187,7 @@ def _failure_record(
 ) -> LoginResult:
     outcome = {
         "invalid": LoginOutcome.INVALID,
+        "invalid_code": LoginOutcome.INVALID_CODE,
         "locked": LoginOutcome.LOCKED,
         "ip_limited": LoginOutcome.IP_LIMITED,
         "disabled": LoginOutcome.DISABLED,

@@ -6,7 +6,7 @@ import datetime
 import zoneinfo
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -62,6 +62,12 @@ def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(ObjectDoesNotExist)
 def on_does_not_exist(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    message = str(exc) or _("Your admin privilege does not allow this.")
+    return error(request, 403, "forbidden", message)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     SCHEME_DELETED = "scheme.deleted", _("Permission scheme deleted")
     INQUIRY_SENT = "inquiry.sent", _("Support inquiry sent")
     NOTICE_SENT = "notice.sent", _("Notice mail sent")
+    BACKUP_CODES_REGENERATED = "account.backup_codes_regenerated", _("New backup codes made")
 
 
 ACTOR_KIND_LABELS = {

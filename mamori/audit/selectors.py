@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Iterator
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from mamori.accounts.models import Account
+from mamori.accounts.permissions import has_permission
+from mamori.accounts.scope import scope_paths
 from mamori.audit.models import LogEntry
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -58,7 +62,16 @@ class LogPage:
 
 
 def log_entries_visible_to(account: Account) -> QuerySet[LogEntry]:
-    return LogEntry.objects.filter(contract_id=account.contract_id)
+    """The contract's entries; for an account scoped to organizations, only those about them."""
+    entries = LogEntry.objects.filter(contract_id=account.contract_id)
+    if not has_permission(account, "logs.view"):
+        return entries.none()
+    paths = scope_paths(account)
+    if paths is not None:
+        entries = entries.filter(
+            reduce(or_, (Q(organization__path__startswith=p) for p in paths), Q(pk__in=[]))
+        )
+    return entries
 
 
 def log_entry_get(account: Account, pk: int) -> LogEntry:

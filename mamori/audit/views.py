@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from mamori.accounts.models import Account
+from mamori.accounts.permissions import require_permission
 from mamori.accounts.selectors import accounts_visible_to
 from mamori.audit.export import log_csv_chunks
 from mamori.audit.forms import LogFilterForm
@@ -21,6 +22,7 @@ def _filter_form(request: HttpRequest, account: Account) -> LogFilterForm:
 @account_required
 def log_list(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
+    require_permission(account, "logs.view")
     form = _filter_form(request, account)
     if form.is_valid():
         page = log_page(
@@ -51,6 +53,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
 @account_required
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
+    require_permission(account, "logs.view")
     entry = scoped_or_404(log_entry_get, account, pk)
     return render(
         request,
@@ -66,6 +69,7 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @account_required
 def log_export(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
+    require_permission(account, "logs.export")
     form = _filter_form(request, account)
     if not form.is_valid():
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")

@@ -5,8 +5,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import logout
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
+from django.views.defaults import page_not_found
 
 from mamori.contracts.models import Contract
 
@@ -70,4 +72,11 @@ class ContractMiddleware:
         if account.is_authenticated and account.contract_id != contract.pk:
             raise Http404
         request.contract = contract  # type: ignore[attr-defined]
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # A scoped selector or a service that cannot find an object in the person's contract and
+        # organizations: a 404, never a page that confirms the object exists.
+        if isinstance(exception, ObjectDoesNotExist):
+            return page_not_found(request, Http404())
         return None

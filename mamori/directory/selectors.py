@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
+import json
 from collections import Counter
 from functools import reduce
 from operator import or_
@@ -122,3 +124,19 @@ def users_search(account: Account, query: UserQuery) -> QuerySet[User]:
             matches |= Q(furigana__startswith=normalize_furigana(text))
         users = users.filter(matches)
     return users.order_by("furigana", "id")
+
+
+def user_cursor_encode(user: User) -> str:
+    """The position after ``user`` in furigana order, as an opaque URL-safe string."""
+    return base64.urlsafe_b64encode(json.dumps([user.furigana, user.pk]).encode()).decode()
+
+
+def users_after(users: QuerySet[User], cursor: str) -> QuerySet[User]:
+    """The users after a cursor from ``user_cursor_encode``; a malformed one is a ValidationError."""
+    try:
+        furigana, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        furigana, pk = str(furigana), int(pk)
+    except (ValueError, TypeError):
+        raise ValidationError({"after": ["This cursor is not valid."]}) from None
+    # "furigana >= f" bounds the index range; the OR only drops ties already shown.
+    return users.filter(Q(furigana__gte=furigana) & (Q(furigana__gt=furigana) | Q(pk__gt=pk)))

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from mamori.accounts.models import LANGUAGE_CHOICES, Account, PermissionScheme
+from mamori.directory.models import Organization, UserEmail
+from mamori.directory.selectors import OrgNode
+
+
+def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
+    """Organizations indented by depth, in tree order, for a select."""
+    return [(n.organization.pk, "\u3000" * n.depth + n.organization.name) for n in nodes]
+
+
+class UserForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    furigana = forms.CharField(
+        label=_("Furigana"),
+        max_length=200,
+        required=False,
+        help_text=_("Katakana. Hiragana and half-width katakana are converted."),
+    )
+    employee_code = forms.CharField(label=_("Employee code"), max_length=64, required=False)
+    organization = forms.TypedChoiceField(label=_("Organization"), coerce=int)
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
+    mobile_phone = forms.CharField(label=_("Mobile phone number"), max_length=40, required=False)
+
+    def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
+
+
+class EmailRowForm(forms.Form):
+    address = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
+    category = forms.ChoiceField(
+        label=_("Category"), choices=UserEmail.Category.choices, initial=UserEmail.Category.MAIN
+    )
+
+
+EmailFormSet = forms.formset_factory(EmailRowForm, extra=0, min_num=1, max_num=20)
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(label=_("Account name"), max_length=150)
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    confirmation = forms.CharField(
+        label=_("Confirm password"),
+        required=False,
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    privilege = forms.ChoiceField(label=_("Admin privilege"), choices=Account.Privilege.choices)
+    support_option = forms.BooleanField(label=_("Support option"), required=False)
+    receive_notice_mail = forms.BooleanField(label=_("Receive notice mail"), required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
+    timezone = forms.CharField(
+        label=_("Timezone"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
+    )
+    scope_all = forms.BooleanField(label=_("All organizations"), required=False)
+    scope_organizations = forms.TypedMultipleChoiceField(
+        label=_("Organizations it manages"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    scheme = forms.TypedChoiceField(
+        label=_("Permission scheme"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        organizations: list[OrgNode],
+        schemes: list[PermissionScheme],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scope_organizations"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
+        self.fields["scheme"].choices = [("", "—")] + [(s.pk, s.name) for s in schemes]  # type: ignore[attr-defined]
+
+    @staticmethod
+    def timezones() -> list[str]:
+        return sorted(zoneinfo.available_timezones())
+
+
+class OrganizationNameForm(forms.Form):
+    name = forms.CharField(label=_("Organization name"), max_length=200)
+
+
+class OrganizationMoveForm(forms.Form):
+    parent = forms.TypedChoiceField(label=_("New parent organization"), coerce=int)
+
+    def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
+
+
+class SchemeForm(forms.Form):
+    name = forms.CharField(label=_("Scheme name"), max_length=100)
+    permissions = forms.MultipleChoiceField(
+        label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from mamori.accounts.permissions import permission_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["permissions"].choices = permission_choices()  # type: ignore[attr-defined]
+
+
+def organization_by_pk(nodes: list[OrgNode], pk: int | None) -> Organization | None:
+    return next((n.organization for n in nodes if n.organization.pk == pk), None)

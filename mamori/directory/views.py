@@ -1,0 +1,485 @@
+"""Users/Org pages: the organization tree beside the user list, users, and their accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from mamori.accounts import services as account_services
+from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.permissions import require_permission
+from mamori.accounts.scope import OutOfScope
+from mamori.accounts.selectors import schemes_of
+from mamori.core.actor import Actor
+from mamori.core.decorators import account_required
+from mamori.core.forms import add_service_errors
+from mamori.core.shortcuts import scoped_or_404
+from mamori.directory import services
+from mamori.directory.forms import (
+    AccountForm,
+    EmailFormSet,
+    OrganizationMoveForm,
+    OrganizationNameForm,
+    UserForm,
+    organization_by_pk,
+)
+from mamori.directory.models import User
+from mamori.directory.selectors import (
+    UserQuery,
+    organization_get,
+    organization_tree,
+    user_cursor_encode,
+    user_get,
+    users_after,
+    users_search,
+)
+
+PAGE_SIZE = 50
+
+
+def _me(request: HttpRequest) -> Account:
+    return request.user  # type: ignore[return-value]
+
+
+def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    return reverse(f"panel:{name}", kwargs={"domain": request.contract.domain, **kwargs})  # type: ignore[attr-defined]
+
+
+# The user list ------------------------------------------------------------------------------
+
+
+@require_safe
+@account_required
+def users_list(request: HttpRequest) -> HttpResponse:
+    """Users/Org: the tree on the left, the users of the chosen organization on the right."""
+    me = _me(request)
+    require_permission(me, "users.view")
+    tree = organization_tree(me)
+    selected = _selected_organization(request, tree)
+    query = UserQuery(
+        search=request.GET.get("q", "")[:100],
+        organization=selected,
+        include_sub_organizations=request.GET.get("sub", "1") != "0",
+    )
+    users = (
+        users_search(me, query).select_related("organization", "account").prefetch_related("emails")
+    )
+    after = request.GET.get("after", "")
+    if after:
+        try:
+            users = users_after(users, after)
+        except ValidationError:
+            after = ""  # a mangled link: start from the first page
+    rows = list(users[: PAGE_SIZE + 1])
+    params = request.GET.copy()
+    params.pop("after", None)
+    return render(
+        request,
+        "directory/users_list.html",
+        {
+            "tree": tree,
+            "selected": selected,
+            "query": query,
+            "users": rows[:PAGE_SIZE],
+            "next_cursor": user_cursor_encode(rows[PAGE_SIZE - 1])
+            if len(rows) > PAGE_SIZE
+            else None,
+            "params": params.urlencode(),
+            "first_page": not after,
+            "move_form": OrganizationMoveForm(
+                organizations=[
+                    n
+                    for n in tree
+                    if selected and not n.organization.path.startswith(selected.path)
+                ]
+            ),
+            "tab": "users",
+        },
+    )
+
+
+def _selected_organization(request: HttpRequest, tree: list) -> Any:
+    """The organization named by ``?org=``; one the account cannot see is a 404."""
+    wanted = _int(request.GET.get("org"))
+    selected = organization_by_pk(tree, wanted)
+    if wanted is not None and selected is None:
+        raise OutOfScope
+    return selected
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+# Adding and editing users -------------------------------------------------------------------
+
+
+def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None = None) -> Any:
+    formset = EmailFormSet(data, initial=initial, prefix="emails")
+    if data is not None and "add_email" in data:
+        # "Add e-mail address" re-shows the form with one more empty row, keeping what was typed.
+        mutable = data.copy()
+        mutable["emails-TOTAL_FORMS"] = str(int(data.get("emails-TOTAL_FORMS", "1")) + 1)
+        formset = EmailFormSet(mutable, prefix="emails")
+        formset.extra_row_requested = True
+    return formset
+
+
+def _user_data(request: HttpRequest, form: UserForm, formset: Any, tree: list) -> services.UserData:
+    data = form.cleaned_data
+    organization = organization_by_pk(tree, data["organization"])
+    if organization is None:
+        raise OutOfScope
+    emails = tuple(
+        (row.cleaned_data.get("address", ""), row.cleaned_data.get("category", ""))
+        for row in formset.forms
+        if row.is_valid()
+    )
+    return services.UserData(
+        organization=organization,
+        name=data["name"],
+        furigana=data["furigana"],
+        employee_code=data["employee_code"],
+        title=data["title"],
+        phone=data["phone"],
+        mobile_phone=data["mobile_phone"],
+        emails=emails,
+    )
+
+
+def _show_email_errors(exc: ValidationError, formset: Any) -> list[str]:
+    """Put ``emails.N.field`` errors on their rows; return the ones about all the e-mails."""
+    general: list[str] = []
+    if not hasattr(exc, "error_dict"):
+        return general
+    for key, messages_ in exc.message_dict.items():
+        if key == "emails":
+            general += messages_
+        elif key.startswith("emails."):
+            _prefix, index, field = key.split(".")
+            if int(index) < len(formset.forms):
+                formset.forms[int(index)].add_error(field, messages_)
+    return general
+
+
+def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
+    me = _me(request)
+    tree = organization_tree(me)
+    if user is None:
+        selected = _selected_organization(request, tree)
+        initial: dict[str, Any] = (
+            {"organization": (selected or tree[0].organization).pk} if tree else {}
+        )
+        email_initial = [{"address": "", "category": "main"}]
+    else:
+        initial = {
+            f: getattr(user, f)
+            for f in ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
+        }
+        initial["organization"] = user.organization_id
+        email_initial = [{"address": e.address, "category": e.category} for e in user.emails.all()]
+    data = request.POST if request.method == "POST" else None
+    form = UserForm(data, initial=initial, organizations=tree)
+    formset = _email_formset(data, email_initial)
+    email_errors: list[str] = []
+    if data is not None and "add_email" not in data and form.is_valid() and formset.is_valid():
+        actor = Actor.from_request(request)
+        try:
+            user_data = _user_data(request, form, formset, tree)
+            if user is None:
+                user = services.user_create(actor=actor, data=user_data)
+                messages.success(request, _("%(name)s has been added.") % {"name": user.name})
+            else:
+                services.user_update(actor=actor, user=user, data=user_data)
+                messages.success(request, _("%(name)s has been saved.") % {"name": user.name})
+            return HttpResponseRedirect(_url(request, "user_detail", user_id=user.pk))
+        except ValidationError as exc:
+            email_errors = _show_email_errors(exc, formset)
+            plain = (
+                ValidationError(
+                    {k: v for k, v in exc.message_dict.items() if not k.startswith("emails")}
+                )
+                if hasattr(exc, "error_dict")
+                else exc
+            )
+            if not hasattr(plain, "error_dict") or plain.error_dict:
+                add_service_errors(form, plain)
+    return render(
+        request,
+        "directory/user_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "email_errors": email_errors,
+            "user_obj": user,
+            "tab": "users",
+        },
+    )
+
+
+@account_required
+def user_add(request: HttpRequest) -> HttpResponse:
+    require_permission(_me(request), "users.add")
+    return _user_form_page(request, None)
+
+
+@account_required
+def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = scoped_or_404(user_get, _me(request), user_id)
+    require_permission(_me(request), "users.change")
+    return _user_form_page(request, user)
+
+
+@require_safe
+@account_required
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    me = _me(request)
+    require_permission(me, "users.view")
+    user = scoped_or_404(user_get, me, user_id)
+    account = getattr(user, "account", None)
+    return render(
+        request,
+        "directory/user_detail.html",
+        {
+            "user_obj": user,
+            "account": account,
+            "path": " / ".join(o.name for o in _ancestors(me, user)),
+            "tab": "users",
+        },
+    )
+
+
+def _ancestors(me: Account, user: User) -> list:
+    from mamori.directory.models import Organization
+
+    ids = [*user.organization.ancestor_ids(), user.organization_id]
+    by_id = Organization.objects.filter(contract_id=me.contract_id, pk__in=ids).in_bulk()
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@require_POST
+@account_required
+def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = scoped_or_404(user_get, _me(request), user_id)
+    try:
+        services.user_delete(actor=Actor.from_request(request), user=user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
+    messages.success(request, _("%(name)s has been deleted.") % {"name": user.name})
+    return HttpResponseRedirect(_url(request, "users"))
+
+
+# Mamori accounts ----------------------------------------------------------------------------
+
+
+def _account_data(
+    form: AccountForm, tree: list, schemes: list[PermissionScheme]
+) -> account_services.AccountData:
+    data = form.cleaned_data
+    chosen = set(data["scope_organizations"])
+    return account_services.AccountData(
+        name=data["name"],
+        privilege=data["privilege"],
+        support_option=data["support_option"],
+        receive_notice_mail=data["receive_notice_mail"],
+        language=data["language"],
+        timezone=data["timezone"],
+        scope_all=data["scope_all"],
+        scope_organizations=tuple(n.organization for n in tree if n.organization.pk in chosen),
+        scheme=next((s for s in schemes if s.pk == data["scheme"]), None),
+    )
+
+
+@account_required
+def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The seed's "Mamori account → Edit": create the user's account, or change it."""
+    me = _me(request)
+    user = scoped_or_404(user_get, me, user_id)
+    account: Account | None = getattr(user, "account", None)
+    require_permission(me, "accounts.change" if account else "accounts.add")
+    tree = organization_tree(me)
+    schemes = list(schemes_of(me))
+    if account is None:
+        initial: dict[str, Any] = {
+            "privilege": Account.Privilege.SYSTEM_ADMIN,
+            "language": me.language,
+            "timezone": me.timezone,
+        }
+    else:
+        initial = {
+            f: getattr(account, f)
+            for f in (
+                "name",
+                "privilege",
+                "support_option",
+                "receive_notice_mail",
+                "language",
+                "timezone",
+                "scope_all",
+            )
+        }
+        initial["scope_organizations"] = [o.pk for o in account.scope_organizations.all()]
+        initial["scheme"] = account.scheme_id
+    form = AccountForm(request.POST or None, initial=initial, organizations=tree, schemes=schemes)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.from_request(request)
+        data = _account_data(form, tree, schemes)
+        password, confirmation = form.cleaned_data["password"], form.cleaned_data["confirmation"]
+        try:
+            if account is None:
+                account_services.account_create(
+                    actor=actor, user=user, data=data, password=password, confirmation=confirmation
+                )
+            else:
+                account_services.account_update(
+                    actor=actor,
+                    account=account,
+                    data=data,
+                    password=password,
+                    confirmation=confirmation,
+                )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The Mamori account of %(name)s has been saved.") % {"name": user.name}
+            )
+            return HttpResponseRedirect(_url(request, "user_detail", user_id=user.pk))
+    return render(
+        request,
+        "directory/account_form.html",
+        {
+            "form": form,
+            "user_obj": user,
+            "account": account,
+            "timezones": AccountForm.timezones(),
+            "tab": "users",
+        },
+    )
+
+
+def _account_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+    me = _me(request)
+    user = scoped_or_404(user_get, me, user_id)
+    account = getattr(user, "account", None)
+    if account is None:
+        return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
+    service = {
+        "disable": account_services.account_disable,
+        "enable": account_services.account_enable,
+        "delete": account_services.account_delete,
+    }[action]
+    try:
+        service(actor=Actor.from_request(request), account=account)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        done = {
+            "disable": _("The Mamori account %(account)s has been disabled."),
+            "enable": _("The Mamori account %(account)s has been enabled."),
+            "delete": _("The Mamori account %(account)s has been deleted."),
+        }[action]
+        messages.success(request, done % {"account": account.name})
+    return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
+
+
+@require_POST
+@account_required
+def account_disable(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _account_action(request, user_id, "disable")
+
+
+@require_POST
+@account_required
+def account_enable(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _account_action(request, user_id, "enable")
+
+
+@require_POST
+@account_required
+def account_delete(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _account_action(request, user_id, "delete")
+
+
+# Organizations ------------------------------------------------------------------------------
+
+
+def _org_action(request: HttpRequest, organization_id: int, action: str) -> HttpResponse:
+    me = _me(request)
+    organization = scoped_or_404(organization_get, me, organization_id)
+    actor = Actor.from_request(request)
+    target = organization.pk
+    try:
+        if action == "add":
+            form = OrganizationNameForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors["name"])
+            child = services.organization_create(
+                actor=actor, parent=organization, name=form.cleaned_data["name"]
+            )
+            target = child.pk
+            messages.success(request, _("“%(name)s” has been added.") % {"name": child.name})
+        elif action == "rename":
+            form = OrganizationNameForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors["name"])
+            services.organization_rename(
+                actor=actor, organization=organization, name=form.cleaned_data["name"]
+            )
+            messages.success(request, _("The organization has been renamed."))
+        elif action == "move":
+            tree = organization_tree(me)
+            move = OrganizationMoveForm(request.POST, organizations=tree)
+            parent = organization_by_pk(tree, _int(request.POST.get("parent")))
+            if not move.is_valid() or parent is None:
+                raise ValidationError(_("Choose the new parent organization."))
+            services.organization_move(actor=actor, organization=organization, parent=parent)
+            messages.success(request, _("“%(name)s” has been moved.") % {"name": organization.name})
+        elif action == "delete":
+            parent_id = organization.parent_id
+            services.organization_delete(actor=actor, organization=organization)
+            target = parent_id or 0
+            messages.success(
+                request, _("“%(name)s” has been deleted.") % {"name": organization.name}
+            )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return HttpResponseRedirect(f"{_url(request, 'users')}?org={target}")
+
+
+@require_POST
+@account_required
+def organization_add(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "add")
+
+
+@require_POST
+@account_required
+def organization_rename(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "rename")
+
+
+@require_POST
+@account_required
+def organization_move(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "move")
+
+
+@require_POST
+@account_required
+def organization_delete(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "delete")

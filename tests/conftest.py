@@ -19,7 +19,7 @@ from mamori.contracts.models import Contract
 from mamori.contracts.services import contract_create
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
-from mamori.directory.services import organization_create
+from mamori.directory.services import normalize_furigana, organization_create
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery-42"
@@ -138,7 +138,7 @@ def make_user(organization: Organization, name: str, email: str, furigana: str =
         contract_id=organization.contract_id,
         organization=organization,
         name=name,
-        furigana=furigana,
+        furigana=normalize_furigana(furigana) if furigana else "",
     )
     UserEmail.objects.create(user=user, address=email, category="main")
     return user

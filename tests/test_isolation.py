@@ -284,7 +284,9 @@ def test_anonymous_visitor_of_an_unknown_contract_gets_404() -> None:
     assert Client().get("/nosuch/logs/").status_code == 404
 
 
-def test_contract_b_cannot_add_a_user_to_contract_a_organization(cast: Cast, a_objects: dict) -> None:
+def test_contract_b_cannot_add_a_user_to_contract_a_organization(
+    cast: Cast, a_objects: dict
+) -> None:
     before = snapshot(cast)
     response = logged_in(cast.b1).post(
         "/bravo/users/add/",

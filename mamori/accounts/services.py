@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from enum import StrEnum
 
 from django.conf import settings
@@ -387,26 +389,41 @@ def _account_values(account: Account) -> dict[str, object]:
     }
 
 
+@functools.cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone name, read once: listing them walks the zone files (~10 ms)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _account_name_in_use(contract_id: int, account: Account | None, name: str) -> bool:
+    accounts = Account.objects.filter(contract_id=contract_id, name__iexact=name)
+    return accounts.exclude(pk=account.pk if account else 0).exists()
+
+
 def _account_data_clean(
-    actor: Actor, data: AccountData, *, contract_id: int, account: Account | None
+    actor: Actor,
+    data: AccountData,
+    *,
+    contract_id: int,
+    account: Account | None,
+    name_taken: Callable[[str], bool] | None = None,
 ) -> AccountData:
+    """Check and normalise an account's data. ``name_taken`` replaces the per-name query when
+    the caller (a CSV import) has read every account name of the contract at once."""
     errors: dict[str, list[str]] = {}
     name = data.name.strip()
+    taken = name_taken or functools.partial(_account_name_in_use, contract_id, account)
     if not name:
         errors["name"] = [_("Enter the account name.")]
     elif len(name) > 150:
         errors["name"] = [_("An account name is at most 150 characters.")]
-    elif (
-        Account.objects.filter(contract_id=contract_id, name__iexact=name)
-        .exclude(pk=account.pk if account else 0)
-        .exists()
-    ):
+    elif taken(name):
         errors["name"] = [_("The account name “%(name)s” is already in use.") % {"name": name}]
     if data.privilege not in Account.Privilege.values:
         errors["privilege"] = [_("Choose an admin privilege.")]
     if data.language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("Choose Japanese or English.")]
-    if data.timezone not in zoneinfo.available_timezones():
+    if data.timezone not in timezone_names():
         errors["timezone"] = [
             _(
                 "“%(timezone)s” is not a timezone. Choose one from the list (for example Asia/Tokyo)."

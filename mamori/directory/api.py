@@ -5,8 +5,8 @@ Every endpoint calls the same selectors and services as the pages.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from mamori.accounts import services as account_services
@@ -93,20 +93,19 @@ def _organization_out(me: Account, organization: Organization) -> OrganizationOu
 @router.get("/organizations/{organization_id}", response=OrganizationOut)
 def organization_detail(request: HttpRequest, organization_id: int) -> OrganizationOut:
     me = _me(request)
+    organization = organization_get(me, organization_id)
     require_permission(me, "organizations.view")
-    return _organization_out(me, organization_get(me, organization_id))
+    return _organization_out(me, organization)
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-def organization_create(
-    request: HttpRequest, payload: OrganizationIn
-) -> tuple[int, OrganizationOut]:
+def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status[OrganizationOut]:
     me = _me(request)
     parent = organization_get(me, payload.parent_id)
     organization = services.organization_create(
         actor=_actor(request), parent=parent, name=payload.name
     )
-    return 201, _organization_out(me, organization)
+    return Status(201, _organization_out(me, organization))
 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut)
@@ -127,10 +126,10 @@ def organization_update(
 
 
 @router.delete("/organizations/{organization_id}", response={204: None})
-def organization_delete(request: HttpRequest, organization_id: int) -> tuple[int, None]:
+def organization_delete(request: HttpRequest, organization_id: int) -> Status[None]:
     organization = organization_get(_me(request), organization_id)
     services.organization_delete(actor=_actor(request), organization=organization)
-    return 204, None
+    return Status(204, None)
 
 
 # Users --------------------------------------------------------------------------------------
@@ -226,15 +225,16 @@ def users(
 @router.get("/users/{user_id}", response=UserOut)
 def user_detail(request: HttpRequest, user_id: int) -> UserOut:
     me = _me(request)
+    user = user_get(me, user_id)
     require_permission(me, "users.view")
-    return UserOut.of(user_get(me, user_id))
+    return UserOut.of(user)
 
 
 @router.post("/users", response={201: UserOut})
-def user_create(request: HttpRequest, payload: UserIn) -> tuple[int, UserOut]:
+def user_create(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
     me = _me(request)
     user = services.user_create(actor=_actor(request), data=_user_data(me, payload))
-    return 201, UserOut.of(user_get(me, user.pk))
+    return Status(201, UserOut.of(user_get(me, user.pk)))
 
 
 @router.put("/users/{user_id}", response=UserOut)
@@ -247,9 +247,9 @@ def user_update(request: HttpRequest, user_id: int, payload: UserIn) -> UserOut:
 
 
 @router.delete("/users/{user_id}", response={204: None})
-def user_delete(request: HttpRequest, user_id: int) -> tuple[int, None]:
+def user_delete(request: HttpRequest, user_id: int) -> Status[None]:
     services.user_delete(actor=_actor(request), user=user_get(_me(request), user_id))
-    return 204, None
+    return Status(204, None)
 
 
 # Mamori accounts ----------------------------------------------------------------------------
@@ -311,8 +311,8 @@ def _account_of(me: Account, user_id: int) -> tuple[User, Account | None]:
 @router.get("/users/{user_id}/account", response=AccountDetailOut)
 def account_detail(request: HttpRequest, user_id: int) -> AccountDetailOut:
     me = _me(request)
-    require_permission(me, "accounts.view")
     _user, account = _account_of(me, user_id)
+    require_permission(me, "accounts.view")
     if account is None:
         raise Account.DoesNotExist
     return AccountDetailOut.of(account)
@@ -321,7 +321,7 @@ def account_detail(request: HttpRequest, user_id: int) -> AccountDetailOut:
 @router.put("/users/{user_id}/account", response={200: AccountDetailOut, 201: AccountDetailOut})
 def account_save(
     request: HttpRequest, user_id: int, payload: AccountIn
-) -> tuple[int, AccountDetailOut]:
+) -> Status[AccountDetailOut]:
     """Create the user's Mamori account (201) or change it (200)."""
     me = _me(request)
     user, account = _account_of(me, user_id)
@@ -348,7 +348,7 @@ def account_save(
             password=payload.password,
             confirmation=payload.confirmation,
         )
-        return 201, AccountDetailOut.of(account)
+        return Status(201, AccountDetailOut.of(account))
     account_services.account_update(
         actor=_actor(request),
         account=account,
@@ -356,7 +356,7 @@ def account_save(
         password=payload.password,
         confirmation=payload.confirmation,
     )
-    return 200, AccountDetailOut.of(Account.objects.get(pk=account.pk))
+    return Status(200, AccountDetailOut.of(Account.objects.get(pk=account.pk)))
 
 
 def _existing_account(request: HttpRequest, user_id: int) -> Account:
@@ -381,11 +381,11 @@ def account_enable(request: HttpRequest, user_id: int) -> AccountDetailOut:
 
 
 @router.delete("/users/{user_id}/account", response={204: None})
-def account_delete(request: HttpRequest, user_id: int) -> tuple[int, None]:
+def account_delete(request: HttpRequest, user_id: int) -> Status[None]:
     account_services.account_delete(
         actor=_actor(request), account=_existing_account(request, user_id)
     )
-    return 204, None
+    return Status(204, None)
 
 
 # Custom permission schemes ------------------------------------------------------------------
@@ -417,7 +417,7 @@ def schemes(request: HttpRequest) -> list[SchemeOut]:
 
 
 @router.post("/schemes", response={201: SchemeOut})
-def scheme_create(request: HttpRequest, payload: SchemeIO) -> tuple[int, SchemeOut]:
+def scheme_create(request: HttpRequest, payload: SchemeIO) -> Status[SchemeOut]:
     me = _system_admin(request)
     scheme = account_services.scheme_create(
         actor=_actor(request),
@@ -425,7 +425,7 @@ def scheme_create(request: HttpRequest, payload: SchemeIO) -> tuple[int, SchemeO
         name=payload.name,
         permissions=payload.permissions,
     )
-    return 201, _scheme_out(scheme)
+    return Status(201, _scheme_out(scheme))
 
 
 @router.get("/schemes/{scheme_id}", response=SchemeOut)
@@ -443,7 +443,7 @@ def scheme_update(request: HttpRequest, scheme_id: int, payload: SchemeIO) -> Sc
 
 
 @router.delete("/schemes/{scheme_id}", response={204: None})
-def scheme_delete(request: HttpRequest, scheme_id: int) -> HttpResponse | tuple[int, None]:
+def scheme_delete(request: HttpRequest, scheme_id: int) -> Status[None]:
     scheme = scheme_get(_system_admin(request), scheme_id)
     account_services.scheme_delete(actor=_actor(request), scheme=scheme)
-    return 204, None
+    return Status(204, None)

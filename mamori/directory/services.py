@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -48,12 +49,18 @@ def organization_target(organization: Organization) -> Target:
     return Target("organization", organization.pk, organization.name)
 
 
-def _clean_org_name(name: str, parent: Organization, exclude: int | None = None) -> str:
+def organization_name_check(name: str) -> str:
+    """An organization's name without surrounding spaces, or a ValidationError saying what is wrong."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": [_("Enter the organization name.")]})
     if len(name) > 200:
         raise ValidationError({"name": [_("An organization name is at most 200 characters.")]})
+    return name
+
+
+def _clean_org_name(name: str, parent: Organization, exclude: int | None = None) -> str:
+    name = organization_name_check(name)
     siblings = Organization.objects.filter(parent=parent, name=name).exclude(pk=exclude or 0)
     if siblings.exists():
         raise ValidationError(
@@ -209,6 +216,17 @@ class UserData:
 
 def user_data_clean(data: UserData, *, contract_id: int, exclude: int | None = None) -> UserData:
     """Check and normalise a user's data; raise a ValidationError naming every bad field."""
+
+    def code_taken(code: str) -> bool:
+        users = User.objects.filter(contract_id=contract_id, employee_code=code)
+        return users.exclude(pk=exclude or 0).exists()
+
+    return user_data_check(data, code_taken=code_taken)
+
+
+def user_data_check(data: UserData, *, code_taken: Callable[[str], bool]) -> UserData:
+    """``user_data_clean`` with the employee-code lookup given by the caller: a CSV import checks
+    a whole file against the codes it read in one query."""
     errors: dict[str, list[str]] = {}
     name = data.name.strip()
     if not name:
@@ -221,12 +239,7 @@ def user_data_clean(data: UserData, *, contract_id: int, exclude: int | None = N
     except ValidationError as exc:
         errors["furigana"] = list(exc.messages)
     code = data.employee_code.strip()
-    if (
-        code
-        and User.objects.filter(contract_id=contract_id, employee_code=code)
-        .exclude(pk=exclude or 0)
-        .exists()
-    ):
+    if code and code_taken(code):
         errors["employee_code"] = [
             _("The employee code “%(code)s” is already used by another user.") % {"code": code}
         ]

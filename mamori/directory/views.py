@@ -244,8 +244,8 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @account_required
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     me = _me(request)
-    require_permission(me, "users.view")
     user = scoped_or_404(user_get, me, user_id)
+    require_permission(me, "users.view")
     account = getattr(user, "account", None)
     return render(
         request,

@@ -1,0 +1,270 @@
+"""The authorization matrix of Users/Org: every page and endpoint × every privilege.
+
+Actors: ``system`` (A1), ``department`` (A2, manages 営業部 and 東京), ``operator`` (A3, in
+営業部), ``custom`` (A4, a scheme with users.* only, scoped to 開発部), ``other`` (B1, another
+contract). Targets: sato (in 東京: inside A2's scope), suzuki (in 開発部: inside A4's, outside
+A2's). Each denied case also asserts that nothing changed.
+"""
+
+import pytest
+from django.test import Client
+
+from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.services import api_token_create
+from mamori.audit.models import LogEntry
+from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User, UserEmail
+from tests.conftest import OrgCast, logged_in
+
+pytestmark = pytest.mark.django_db
+
+OK = "ok"
+ACTORS = ("system", "department", "operator", "custom", "other")
+
+
+def user_body(org: str) -> dict:
+    return {
+        "name": "新人",
+        "organization": org,
+        "emails-TOTAL_FORMS": "1",
+        "emails-INITIAL_FORMS": "0",
+        "emails-0-address": "new@alpha.example",
+        "emails-0-category": "main",
+    }
+
+
+OPERATOR_ACCOUNT = {
+    "name": "newop",
+    "password": "Long-enough-pw-1",
+    "confirmation": "Long-enough-pw-1",
+    "privilege": "operator",
+    "language": "en",
+    "timezone": "UTC",
+}
+
+# (case, method, path, body, expected per actor in ACTORS order)
+PAGES = [
+    ("list users", "get", "/alpha/users/", None, (OK, OK, OK, OK, 404)),
+    ("see a user in 東京", "get", "/alpha/users/{sato}/", None, (OK, OK, OK, 404, 404)),
+    ("see a user in 開発部", "get", "/alpha/users/{suzuki}/", None, (OK, 404, 404, OK, 404)),
+    (
+        "add a user to 東京",
+        "post",
+        "/alpha/users/add/",
+        user_body("{tokyo}"),
+        (OK, OK, 403, 200, 404),
+    ),
+    (
+        "add a user to 開発部",
+        "post",
+        "/alpha/users/add/",
+        user_body("{dev}"),
+        (OK, 200, 403, OK, 404),
+    ),
+    (
+        "edit a user in 開発部",
+        "post",
+        "/alpha/users/{suzuki}/edit/",
+        user_body("{dev}"),
+        (OK, 404, 404, OK, 404),
+    ),
+    ("delete a user in 東京", "post", "/alpha/users/{sato}/delete/", None, (OK, OK, 403, 404, 404)),
+    (
+        "delete a user in 開発部",
+        "post",
+        "/alpha/users/{suzuki}/delete/",
+        None,
+        (OK, 404, 404, OK, 404),
+    ),
+    (
+        "give a user in 東京 an account",
+        "post",
+        "/alpha/users/{sato}/account/",
+        OPERATOR_ACCOUNT,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "give a user in 開発部 an account",
+        "post",
+        "/alpha/users/{suzuki}/account/",
+        OPERATOR_ACCOUNT,
+        (OK, 404, 404, 403, 404),
+    ),
+    (
+        "disable the operator",
+        "post",
+        "/alpha/users/{a3_user}/account/disable/",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "add an organization under 営業部",
+        "post",
+        "/alpha/orgs/{sales}/add/",
+        {"name": "新設"},
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "rename 開発部",
+        "post",
+        "/alpha/orgs/{dev}/rename/",
+        {"name": "新名"},
+        (OK, 404, 404, 403, 404),
+    ),
+    ("list permission schemes", "get", "/alpha/settings/schemes/", None, (OK, 403, 403, 403, 404)),
+    ("read the operation log", "get", "/alpha/logs/", None, (OK, OK, 403, 403, 404)),
+]
+
+API_CASES = [
+    ("list users", "get", "/api/v1/users", None, (OK, OK, OK, OK, OK)),
+    ("see a user in 東京", "get", "/api/v1/users/{sato}", None, (OK, OK, OK, 404, 404)),
+    (
+        "add a user to 開発部",
+        "post",
+        "/api/v1/users",
+        {
+            "organization_id": "{dev}",
+            "name": "新人",
+            "emails": [{"address": "n@alpha.example", "category": "main"}],
+        },
+        (OK, 404, 404, OK, 404),
+    ),
+    ("delete a user in 東京", "delete", "/api/v1/users/{sato}", None, (OK, OK, 403, 404, 404)),
+    (
+        "give a user in 東京 an account",
+        "put",
+        "/api/v1/users/{sato}/account",
+        OPERATOR_ACCOUNT,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "see the operator's account",
+        "get",
+        "/api/v1/users/{a3_user}/account",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "rename 開発部",
+        "patch",
+        "/api/v1/organizations/{dev}",
+        {"name": "新名"},
+        (OK, 404, 404, 403, 404),
+    ),
+    ("list schemes", "get", "/api/v1/schemes", None, (OK, 403, 403, 403, OK)),
+]
+
+
+def actor_of(orgs: OrgCast, name: str) -> Account:
+    return {
+        "system": orgs.cast.a1,
+        "department": orgs.a2,
+        "operator": orgs.a3,
+        "custom": orgs.a4,
+        "other": orgs.cast.b1,
+    }[name]
+
+
+def ids(orgs: OrgCast) -> dict[str, int]:
+    return {
+        "sato": orgs.sato.pk,
+        "suzuki": orgs.suzuki.pk,
+        "tokyo": orgs.tokyo.pk,
+        "dev": orgs.dev.pk,
+        "sales": orgs.sales.pk,
+        "a3_user": orgs.a3.user_id,
+    }
+
+
+def fill(value, orgs: OrgCast):
+    """The body with "{name}" placeholders replaced by the ids of the cast."""
+    if isinstance(value, dict):
+        return {k: fill(v, orgs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, orgs) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids(orgs)[value[1:-1]]
+    return value
+
+
+def state(orgs: OrgCast) -> tuple:
+    contract = orgs.cast.a
+    return (
+        list(
+            User.objects.filter(contract=contract)
+            .order_by("pk")
+            .values_list("pk", "name", "organization_id")
+        ),
+        list(
+            UserEmail.objects.filter(user__contract=contract)
+            .order_by("pk")
+            .values_list("address", "category")
+        ),
+        list(
+            Account.objects.filter(contract=contract)
+            .order_by("pk")
+            .values_list("pk", "name", "privilege", "is_active")
+        ),
+        list(
+            Organization.objects.filter(contract=contract)
+            .order_by("pk")
+            .values_list("pk", "name", "path")
+        ),
+        list(PermissionScheme.objects.filter(contract=contract).values_list("pk", "name")),
+        LogEntry.objects.filter(contract=contract).count(),
+    )
+
+
+def check(response, expected, before: tuple, orgs: OrgCast) -> None:
+    if expected == OK:
+        assert response.status_code in (200, 201, 204, 302), response.content[:500]
+        if response.status_code == 200 and response.get("Content-Type", "").startswith("text/html"):
+            form = (response.context or {}).get("form")
+            assert form is None or not form.errors, form.errors
+        return
+    assert response.status_code == expected, response.content[:500]
+    assert state(orgs) == before
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(
+    ("case", "method", "path", "body", "expected"), PAGES, ids=[c[0] for c in PAGES]
+)
+def test_pages(
+    orgs: OrgCast, actor: str, case: str, method: str, path: str, body, expected: tuple
+) -> None:
+    client = logged_in(actor_of(orgs, actor))
+    before = state(orgs)
+    url = path.format(**ids(orgs))
+    response = client.post(url, fill(body, orgs) or {}) if method == "post" else client.get(url)
+    check(response, expected[ACTORS.index(actor)], before, orgs)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(
+    ("case", "method", "path", "body", "expected"), API_CASES, ids=[c[0] for c in API_CASES]
+)
+def test_api(
+    orgs: OrgCast, actor: str, case: str, method: str, path: str, body, expected: tuple
+) -> None:
+    account = actor_of(orgs, actor)
+    _, raw = api_token_create(
+        actor=Actor(account=account), account=account, name="t", expires_in_days=1
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    before = state(orgs)
+    url = path.format(**ids(orgs))
+    if method in ("post", "put", "patch"):
+        response = getattr(client, method)(url, fill(body, orgs), content_type="application/json")
+    else:
+        response = getattr(client, method)(url)
+    check(response, expected[ACTORS.index(actor)], before, orgs)
+    if response.status_code >= 400:
+        assert response.json()["error"]["code"] in {"forbidden", "not_found"}
+
+
+def test_pages_show_only_the_buttons_the_account_may_use(orgs: OrgCast) -> None:
+    operator = logged_in(orgs.a3).get("/alpha/users/").content.decode()
+    system = logged_in(orgs.cast.a1).get("/alpha/users/").content.decode()
+    assert "Add User" in system and "Add User" not in operator
+    assert "/logs/" in system and 'href="/alpha/logs/"' not in operator

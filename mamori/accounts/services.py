@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mamori.accounts.models import (
     LANGUAGE_CHOICES,
@@ -805,7 +806,11 @@ def scheme_delete(*, actor: Actor, scheme: PermissionScheme) -> None:
     users = scheme.accounts.count()
     if users:
         raise ValidationError(
-            _("%(count)d accounts use “%(name)s”. Give them another scheme first.")
+            ngettext(
+                "%(count)d account uses “%(name)s”. Give it another scheme first.",
+                "%(count)d accounts use “%(name)s”. Give them another scheme first.",
+                users,
+            )d accounts use “%(name)s”. Give them another scheme first.")
             % {"count": users, "name": scheme.name}
         )
     with transaction.atomic():

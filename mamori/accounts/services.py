@@ -810,7 +810,7 @@ def scheme_delete(*, actor: Actor, scheme: PermissionScheme) -> None:
                 "%(count)d account uses “%(name)s”. Give it another scheme first.",
                 "%(count)d accounts use “%(name)s”. Give them another scheme first.",
                 users,
-            )d accounts use “%(name)s”. Give them another scheme first.")
+            )
             % {"count": users, "name": scheme.name}
         )
     with transaction.atomic():

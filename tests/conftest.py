@@ -22,6 +22,8 @@ from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana, organization_create
 from tests.smtp import SmtpServer
 
+pytest_plugins = ["tests.browser"]  # the chromium fixture
+
 PASSWORD = "correct-horse-battery-42"
 PASSWORD_B = "bravo-horse-battery-43"
 

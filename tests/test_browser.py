@@ -10,16 +10,15 @@ Screenshots land in ``test-artifacts/`` (git-ignored) for a human look at the re
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from mamori.audit.models import LogEntry
+from tests.browser import open_page, screenshot
 from tests.conftest import mail_field, run_worker
 from tests.smtp import SmtpServer, body_of
 from tests.test_contracts import cli
@@ -30,9 +29,6 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # What the contact person sees, per language: the .po's msgstr for ja, the msgid for en.
 TEXT = {
@@ -89,31 +85,6 @@ TEXT = {
         "zones": ("EST", "EDT"),
     },
 }
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One Chromium for the module; each test gets its own context (cookies, locale)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(chromium: Browser, locale: str) -> Page:
-    """A fresh context whose Accept-Language follows ``locale``.
-
-    The favicon request is answered in the browser, so no stray request reaches the live server
-    (and its database connection, shared with this thread) while the test reads the database.
-    """
-    context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 800})
-    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-    return context.new_page()
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / name, full_page=True)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -189,7 +160,7 @@ def test_onboarding_from_registration_mail_to_logout(
         confirmation.fill("Sakura-no-hana-2026")
         page.get_by_role("button", name=str(t["save"]), exact=True).click()
         expect(page.get_by_text(str(t["changed"]), exact=True)).to_be_visible()
-        expect(page).to_have_url(f"{base}/{domain}/logs/")
+        expect(page).to_have_url(f"{base}/{domain}/users/")
 
         # 5. Settings: the contract's basic information.
         page.get_by_role("link", name="Settings", exact=True).click()

@@ -1,0 +1,153 @@
+"""The seed's steps 1 and 2 in Chromium, in each language, with the labels the seed names.
+
+A System administrator adds a user with two e-mail addresses (one main), gives them a System
+administrator account with the support option, language English and timezone America/New_York;
+then the new administrator logs in, and the panel is in English with New York times.
+"""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, expect
+from pytest_django.live_server_helper import LiveServer
+
+from mamori.accounts.models import Account
+from mamori.audit.models import LogEntry
+from mamori.directory.models import User
+from tests.browser import open_page, screenshot
+from tests.conftest import PASSWORD, open_contract
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NEW_PASSWORD = "Sakura-no-hana-2026"
+
+LABELS = {
+    "ja": {
+        "locale": "ja-JP",
+        "account": "アカウント",
+        "password": "パスワード",
+        "log_in": "ログイン",
+        "name": "氏名",
+        "furigana": "フリガナ",
+        "email": "メールアドレス",
+        "category": "区分",
+        "add_email": "メールアドレスを追加",
+        "save": "保存",
+        "main": "メイン",
+        "work": "勤務先",
+        "mamori_account": "Mamori アカウント",
+        "edit": "編集",
+        "account_name": "アカウント名",
+        "confirm": "確認用パスワード",
+        "privilege": "管理権限",
+        "system_admin": "システム管理者",
+        "support_option": "サポートオプション",
+        "language": "言語",
+        "timezone": "タイムゾーン",
+        "log_out": "ログアウト",
+    },
+    "en": {
+        "locale": "en-US",
+        "account": "Account",
+        "password": "Password",
+        "log_in": "Log in",
+        "name": "Name",
+        "furigana": "Furigana",
+        "email": "E-mail address",
+        "category": "Category",
+        "add_email": "Add e-mail address",
+        "save": "Save",
+        "main": "Main",
+        "work": "Work",
+        "mamori_account": "Mamori account",
+        "edit": "Edit",
+        "account_name": "Account name",
+        "confirm": "Confirm password",
+        "privilege": "Admin privilege",
+        "system_admin": "System administrator",
+        "support_option": "Support option",
+        "language": "Language",
+        "timezone": "Timezone",
+        "log_out": "Log out",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_add_a_user_and_make_them_a_system_administrator(
+    live_server: LiveServer, chromium: Browser, lang: str
+) -> None:
+    t = LABELS[lang]
+    admin = open_contract("acme", "アクメ株式会社", language=lang)
+    page = open_page(chromium, t["locale"])
+    base = f"{live_server.url}/acme"
+    try:
+        page.goto(f"{base}/login/")
+        page.get_by_label(t["account"], exact=True).fill(admin.name)
+        page.get_by_label(t["password"], exact=True).fill(PASSWORD)
+        page.get_by_role("button", name=t["log_in"]).click()
+
+        # Step 1: Users/Org → Add User → name, furigana, two e-mail addresses → Save.
+        page.get_by_role("link", name="Users/Org").click()
+        page.get_by_role("link", name="Add User").click()
+        page.get_by_label(t["name"], exact=True).fill("佐藤 花子")
+        page.get_by_label(t["furigana"], exact=True).fill("さとう はなこ")
+        page.get_by_label(t["email"], exact=True).fill("hanako@acme.example")
+        page.get_by_label(t["category"], exact=True).select_option(label=t["main"])
+        page.get_by_role("button", name=t["add_email"]).click()
+        page.get_by_label(t["email"], exact=True).nth(1).fill("hanako.work@acme.example")
+        page.get_by_label(t["category"], exact=True).nth(1).select_option(label=t["work"])
+        page.get_by_role("button", name=t["save"], exact=True).click()
+        expect(page.get_by_role("heading", name="佐藤 花子")).to_be_visible()
+        expect(page.get_by_text("サトウ\u3000ハナコ").first).to_be_visible()
+
+        # Step 2: the user's Mamori account → Edit → System administrator with the support option.
+        page.locator("#mamori-account").get_by_role("link", name=t["edit"]).click()
+        page.get_by_label(t["account_name"], exact=True).fill("hanako")
+        page.get_by_label(t["password"], exact=True).fill(NEW_PASSWORD)
+        page.get_by_label(t["confirm"], exact=True).fill(NEW_PASSWORD)
+        page.get_by_label(t["privilege"], exact=True).select_option(label=t["system_admin"])
+        page.get_by_label(t["support_option"], exact=True).check()
+        page.get_by_label(t["language"], exact=True).select_option(label="English")
+        page.get_by_label(t["timezone"], exact=True).fill("America/New_York")
+        screenshot(page, f"account-form-{lang}.png")
+        page.get_by_role("button", name=t["save"], exact=True).click()
+        expect(page.locator("#mamori-account")).to_contain_text("hanako")
+        screenshot(page, f"user-page-{lang}.png")
+
+        user = User.objects.get(name="佐藤 花子")
+        assert sorted(user.emails.values_list("address", "category")) == [
+            ("hanako.work@acme.example", "work"),
+            ("hanako@acme.example", "main"),
+        ]
+        account = Account.objects.get(user=user)
+        assert (account.privilege, account.support_option, account.language, account.timezone) == (
+            "system_admin",
+            True,
+            "en",
+            "America/New_York",
+        )
+
+        page.get_by_role("button", name=t["log_out"]).click()
+
+        # The new administrator logs in: the panel is in English, the log in New York time.
+        page.get_by_label(t["account"], exact=True).fill("hanako")
+        page.get_by_label(t["password"], exact=True).fill(NEW_PASSWORD)
+        page.get_by_role("button", name=t["log_in"]).click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.get_by_role("link", name="Logs").click()
+        expect(page.get_by_text("Times are shown in America/New_York.")).to_be_visible()
+        login = LogEntry.objects.filter(action="account.login", actor=account).latest("seq")
+        shown = login.created_at.astimezone(ZoneInfo("America/New_York")).strftime(
+            "%Y-%m-%d %H:%M:%S %Z"
+        )
+        assert shown.endswith(("EST", "EDT"))
+        expect(page.get_by_role("row").filter(has_text=shown).first).to_contain_text("Logged in")
+        screenshot(page, f"new-admin-logs-{lang}.png")
+    finally:
+        page.context.close()

@@ -1,0 +1,15 @@
+// Progressive enhancement only: every page works without this file.
+// Parts of the account form that apply to some privileges only are hidden for the others.
+(function () {
+  function sync(select) {
+    document.querySelectorAll("[data-privileges]").forEach(function (el) {
+      el.hidden = el.dataset.privileges.split(" ").indexOf(select.value) === -1;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var select = document.querySelector("select[name=privilege]");
+    if (!select) return;
+    sync(select);
+    select.addEventListener("change", function () { sync(select); });
+  });
+})();

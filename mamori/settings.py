@@ -117,6 +117,8 @@ CSRF_TRUSTED_ORIGINS = [
 MAMORI_BASE_URL = os.environ.get("MAMORI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 MAMORI_MAIL_FROM = os.environ.get("MAMORI_MAIL_FROM", "Mamori <no-reply@mamori.invalid>")
 DEFAULT_FROM_EMAIL = MAMORI_MAIL_FROM
+# Where support inquiries from support-option accounts are mailed: the service's support desk.
+MAMORI_SUPPORT_EMAIL = os.environ.get("MAMORI_SUPPORT_EMAIL", "support@mamori.invalid")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

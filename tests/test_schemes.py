@@ -42,8 +42,7 @@ def test_a_scheme_in_use_cannot_be_deleted(orgs: OrgCast) -> None:
         f"/alpha/settings/schemes/{orgs.a4.scheme_id}/delete/", follow=True
     )
     assert (
-        "1 account uses “User managers”. Give it another scheme first."
-        in response.content.decode()
+        "1 account uses “User managers”. Give it another scheme first." in response.content.decode()
     )
     assert PermissionScheme.objects.filter(pk=orgs.a4.scheme_id).exists()
 

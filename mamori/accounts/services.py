@@ -152,6 +152,8 @@ def _two_factor_pending_set(request: HttpRequest, account: Account) -> None:
     request.session[TWO_FACTOR_PENDING] = {
         "account": account.pk,
         "since": int(timezone.now().timestamp()),
+        # A password changed meanwhile ends the step, as it ends sessions.
+        "hash": account.get_session_auth_hash(),
     }
 
 

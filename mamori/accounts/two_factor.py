@@ -174,8 +174,10 @@ def two_factor_confirm(*, actor: Actor, account: Account, secret: str, code: str
             }
         )
     with transaction.atomic():
-        account = Account.objects.select_for_update().select_related("contract", "user").get(
-            pk=account.pk
+        account = (
+            Account.objects.select_for_update(of=("self",))
+            .select_related("contract", "user")
+            .get(pk=account.pk)
         )
         if account.two_factor_enabled:
             raise ValidationError(_("Two-step verification is already on."))
@@ -319,11 +321,16 @@ def login_pending_account(request: HttpRequest, contract: Contract) -> Account |
     if not 0 <= age <= TWO_FACTOR_PENDING_SECONDS:
         request.session.pop(TWO_FACTOR_PENDING, None)
         return None
-    return (
+    account = (
         Account.objects.select_related("contract", "user")
-        .filter(pk=pending.get("account"), contract=contract)
+        .filter(pk=int(pending.get("account", 0)), contract=contract)
         .first()
     )
+    if account is None or not hmac.compare_digest(
+        str(pending.get("hash", "")), account.get_session_auth_hash()
+    ):
+        return None
+    return account
 
 
 def login_verify(

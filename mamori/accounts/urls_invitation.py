@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mamori.accounts import views_invitation
 
 # Invitations to set a password; mounted under /<domain>/ in the "panel" namespace.
-urlpatterns: list = []
+urlpatterns = [
+    path("password/set/<str:token>/", views_invitation.password_set, name="password_set"),
+]

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -25,6 +25,7 @@ def _outcome_message(outcome: LoginOutcome) -> str:
     lock_minutes = max(settings.MAMORI_LOGIN_LOCK_SECONDS // 60, 1)
     return {
         LoginOutcome.INVALID: _("The account or password is incorrect."),
+        LoginOutcome.INVALID_CODE: _("The authentication code is incorrect."),
         LoginOutcome.LOCKED: ngettext(
             "Too many failed logins for this account. Try again in %(minutes)d minute.",
             "Too many failed logins for this account. Try again in %(minutes)d minutes.",
@@ -55,6 +56,8 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
         )
         if result.outcome == LoginOutcome.OK:
             return HttpResponseRedirect(_after_login_url(request, domain))
+        if result.outcome == LoginOutcome.TWO_FACTOR:
+            return HttpResponseRedirect(_code_step_url(request, domain))
         form.add_error(None, _outcome_message(result.outcome))
         if result.outcome in (LoginOutcome.LOCKED, LoginOutcome.IP_LIMITED):
             status = 429
@@ -64,6 +67,13 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
         {"form": form, "fixed_domain": fixed_domain, "next": request.GET.get("next", "")},
         status=status,
     )
+
+
+def _code_step_url(request: HttpRequest, domain: str) -> str:
+    """The authentication code page; the wanted page goes along (checked when it is used)."""
+    url = reverse("panel:login_verify", kwargs={"domain": domain})
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    return f"{url}?{urlencode({'next': wanted})}" if wanted else url
 
 
 def _after_login_url(request: HttpRequest, domain: str) -> str:

@@ -172,8 +172,9 @@ def _add_routers() -> None:
     from mamori.directory.api_csv import router as directory_csv_router
     from mamori.support.api import router as support_router
 
-    api.add_router("", directory_router)
+    # CSV first: "users/imports" and "users/export" would otherwise match "users/{user_id}".
     api.add_router("", directory_csv_router)
+    api.add_router("", directory_router)
     api.add_router("", support_router)
 
 

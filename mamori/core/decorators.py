@@ -6,9 +6,12 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from mamori.accounts.two_factor import two_factor_setup_due
+
 
 def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A panel page: logged in through this contract, with a password of the account's own choice."""
+    """A panel page: logged in through this contract, with a password of the account's own choice
+    and, when the contract requires it, two-step verification set up."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -18,6 +21,16 @@ def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
         if request.user.must_change_password:
             return HttpResponseRedirect(reverse("panel:password_change", kwargs={"domain": domain}))
+        if two_factor_setup_due(request.user) and not getattr(view, "two_factor_setup_page", False):
+            return HttpResponseRedirect(
+                reverse("panel:two_factor_setup", kwargs={"domain": domain})
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def two_factor_setup_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark the page where two-step verification is set up: reachable before it is."""
+    view.two_factor_setup_page = True  # type: ignore[attr-defined]
+    return view

@@ -38,11 +38,22 @@ from mamori.directory.services import (
     user_data_check,
 )
 
+MAIN = UserEmail.Category.MAIN.value
 ERROR_LIMIT = 1000  # errors kept for the report; the count covers them all
 SHOWN_NEW_ORGANIZATIONS = 100
 USER_FIELDS = ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
 LENGTH_LIMITS = {"furigana": 200, "employee_code": 64}
 ADDRESS_LIMIT = 254
+# An existing account's cells, as the export writes them, and the fields they come from.
+ACCOUNT_FIELDS = {
+    "account_name": "name",
+    "privilege": "privilege",
+    "permission_scheme": "scheme__name",
+    "support_option": "support_option",
+    "receive_notice_mail": "receive_notice_mail",
+    "language": "language",
+    "timezone": "timezone",
+}
 # Where the services' field errors show in the file.
 ACCOUNT_COLUMNS = {
     "name": "account_name",
@@ -82,6 +93,7 @@ class PlannedUser:
     changed: bool
     emails_changed: bool
     account: AccountData | None
+    previous_organization: Organization | None = None  # where an updated user was
 
 
 @dataclasses.dataclass
@@ -114,10 +126,8 @@ class Plan:
         }
 
 
-def check(
-    *, actor: Actor, contract_id: int, mode: str, text: str, progress: Any = None
-) -> Plan:
-    """Check the whole file; ``progress(rows_done)`` is called every few thousand rows."""
+def check(*, actor: Actor, contract_id: int, mode: str, text: str, progress: Any = None) -> Plan:
+    """Check the whole file; ``progress(done, total)`` is called every few thousand rows."""
     plan = Plan()
     try:
         table = csv_format.read(text)
@@ -128,6 +138,7 @@ def check(
         return plan
     plan.rows = len(table.rows)
     _Checker(actor, contract_id, mode, table.columns, plan).run(table.rows, progress)
+    plan.errors.sort(key=lambda e: e["row"])
     return plan
 
 
@@ -194,7 +205,7 @@ class _Checker:
         self.by_code = {u.employee_code: u for u in self.users.values() if u.employee_code}
         self.by_name_main: dict[tuple[str, str], list[Existing]] = defaultdict(list)
         for u in self.users.values():
-            main = _main_address(u.emails)
+            main = main_address(u.emails)
             if main:
                 self.by_name_main[(u.name, main.casefold())].append(u)
 
@@ -202,33 +213,12 @@ class _Checker:
         self.account_names: set[str] = set()
         self.support_holders = 0
         for user_id, *values in Account.objects.filter(contract_id=self.contract_id).values_list(
-            "user_id",
-            "name",
-            "privilege",
-            "scheme__name",
-            "support_option",
-            "receive_notice_mail",
-            "language",
-            "timezone",
+            "user_id", *ACCOUNT_FIELDS.values()
         ):
-            account = dict(
-                zip(
-                    (
-                        "account_name",
-                        "privilege",
-                        "permission_scheme",
-                        "support_option",
-                        "receive_notice_mail",
-                        "language",
-                        "timezone",
-                    ),
-                    values,
-                    strict=True,
-                )
-            )
+            account: dict[str, Any] = dict(zip(ACCOUNT_FIELDS, values, strict=True))
             self.users[user_id].account = account
             self.account_names.add(account["account_name"].casefold())
-            self.support_holders += account["support_option"]
+            self.support_holders += bool(account["support_option"])
         self.schemes = {
             s.name: s for s in PermissionScheme.objects.filter(contract_id=self.contract_id)
         }
@@ -236,10 +226,12 @@ class _Checker:
     # The rows ------------------------------------------------------------------------------
 
     def run(self, rows: list[tuple[int, dict[str, str]]], progress: Any) -> None:
+        if progress:
+            progress(0, len(rows))
         for done, (number, cells) in enumerate(rows, start=1):
             self._row(number, cells)
             if progress and done % self.PROGRESS_EVERY == 0:
-                progress(done)
+                progress(done, len(rows))
         self._support_option_limit()
 
     def _row(self, number: int, cells: dict[str, str]) -> None:
@@ -247,18 +239,20 @@ class _Checker:
         organization = self._organization(cells["organization"], errors)
         try:
             emails = csv_format.parse_emails(cells["emails"])
+            parsed = True
         except ValidationError as exc:
             errors.append(("emails", exc.messages[0]))
-            emails = ()
+            emails, parsed = (), False
         code = cells.get("employee_code", "").strip()
         existing = self._match(code, cells["name"].strip(), emails, errors)
         data = self._user_data(cells, organization or self.root, emails, existing)
         try:
-            data = user_data_check(
-                data, code_taken=lambda c: self.add_only and c in self.by_code
-            )
+            data = user_data_check(data, code_taken=lambda c: self.add_only and c in self.by_code)
         except ValidationError as exc:
-            errors += [(key.split(".")[0], m) for key, ms in exc.message_dict.items() for m in ms]
+            for key, messages in exc.message_dict.items():
+                column = key.split(".")[0]  # "emails.0.address" is the emails column
+                if parsed or column != "emails":  # an unreadable cell is reported once
+                    errors += [(column, m) for m in messages]
         errors += _length_errors(data)
         self._duplicates(number, data, existing, errors)
         if existing is not None and organization is not None:
@@ -267,7 +261,10 @@ class _Checker:
         for column, message in errors:
             self.plan.error(number, column, message)
         if not errors:
-            self.plan.users.append(_planned(number, data, existing, account))
+            planned = _planned(number, data, existing, account)
+            if existing is not None:
+                planned.previous_organization = self.organizations[existing.organization_id]
+            self.plan.users.append(planned)
 
     def _user_data(
         self,
@@ -308,9 +305,9 @@ class _Checker:
         if not all(names):
             return None, _("An organization name in “%(path)s” is empty.") % {"path": cell}
         if names[0] != self.root.name:
-            return None, _("The organization path must start with the top organization “%(root)s”.") % {
-                "root": self.root.name
-            }
+            return None, _(
+                "The organization path must start with the top organization “%(root)s”."
+            ) % {"root": self.root.name}
         organization = self.root
         for depth in range(2, len(names) + 1):
             key = tuple(names[:depth])
@@ -327,9 +324,10 @@ class _Checker:
                     return None, _outside(cell)
             found = self.by_path[key]
             if found is None:
-                return None, _(
-                    "Several organizations are named “%(name)s” under “%(parent)s”."
-                ) % {"name": key[-1], "parent": key[-2]}
+                return None, _("Several organizations are named “%(name)s” under “%(parent)s”.") % {
+                    "name": key[-1],
+                    "parent": key[-2],
+                }
             organization = found
         try:
             authorize(self.actor, "users.import", organization)
@@ -362,7 +360,7 @@ class _Checker:
         if code:
             # "Add only" reports a taken code with the Add User form's own message.
             return None if self.add_only else self.by_code.get(code)
-        main = _main_address(emails)
+        main = main_address(emails)
         found = self.by_name_main.get((name, main.strip().casefold()), []) if main else []
         if len(found) > 1:
             errors.append(
@@ -418,7 +416,7 @@ class _Checker:
                 )
             self.users_seen.setdefault(existing.id, number)
         elif not code:
-            key = (data.name, (_main_address(data.emails) or "").casefold())
+            key = (data.name, (main_address(data.emails) or "").casefold())
             if key in self.new_seen:
                 errors.append(
                     (
@@ -447,12 +445,16 @@ class _Checker:
         existing: Existing | None,
         errors: list[tuple[str, str]],
     ) -> AccountData | None:
-        given = {c: cells[c].strip() for c in ACCOUNT_COLUMNS.values() if c in cells}
-        given.pop("organization", None)
+        has_account = existing is not None and existing.account is not None
+        if not (
+            has_account
+            or cells.get("account_name", "").strip()
+            or cells.get("privilege", "").strip()
+        ):
+            return None
+        given = {c: cells[c].strip() for c in ACCOUNT_FIELDS if c in cells}
         if existing is not None and existing.account is not None:
             errors += _account_differences(existing.account, given)
-            return None
-        if not (given.get("account_name") or given.get("privilege")):
             return None
         data = self._account_data(given, organization, errors)
         if data is None or organization is None:
@@ -576,8 +578,8 @@ class _Checker:
             self.plan.users = [u for u in self.plan.users if u.row not in failed]
 
 
-def _main_address(emails: tuple[EmailRow, ...] | list[EmailRow]) -> str | None:
-    return next((a for a, c in emails if c == UserEmail.Category.MAIN), None)
+def main_address(emails: tuple[EmailRow, ...] | list[EmailRow]) -> str | None:
+    return next((a for a, c in emails if c == MAIN), None)
 
 
 def _outside(path: str) -> str:

@@ -177,9 +177,9 @@ def _header(cells: list[str]) -> tuple[str, ...]:
             )
         elif columns.count(column) > 1:
             errors.append(_("The column “%(column)s” appears twice.") % {"column": column})
-    for column in COLUMNS:
-        if column.required and column.name not in columns:
-            errors.append(_("The column “%(column)s” is missing.") % {"column": column.name})
+    for required in (c.name for c in COLUMNS if c.required):
+        if required not in columns:
+            errors.append(_("The column “%(column)s” is missing.") % {"column": required})
     if errors:
         raise FileError(list(dict.fromkeys(errors)))
     return columns

@@ -127,6 +127,7 @@ class UserImport(models.Model):
     class Status(models.TextChoices):
         CHECKING = "checking", _("Checking")
         INVALID = "invalid", _("Errors found")
+        READY = "ready", _("Checked: ready to import")
         RUNNING = "running", _("Importing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")

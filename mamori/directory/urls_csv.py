@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mamori.directory import views_csv
 
 # CSV import and export of users; mounted under /<domain>/ in the "panel" namespace.
-urlpatterns: list = []
+urlpatterns = [
+    path("users/import/", views_csv.users_import, name="users_import"),
+    path("users/imports/<int:import_id>/", views_csv.user_import_detail, name="user_import_detail"),
+    path("users/export.csv", views_csv.users_export, name="users_export"),
+]

@@ -1,0 +1,14 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from mamori.directory.models import UserImport
+
+
+class UserImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=UserImport.Mode.choices,
+        initial=UserImport.Mode.ADD,
+        widget=forms.RadioSelect,
+    )

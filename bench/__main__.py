@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--wait-quiet",
         type=float,
-        default=300,
+        default=60,
         help="seconds to wait for an idle CPU before measuring (default: %(default)s)",
     )
     parser.add_argument(

@@ -49,8 +49,8 @@ def log(message: str) -> None:
     print(f"[fill] {message}", flush=True)
 
 
-def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> dict[str, int]:
-    """Fill a freshly migrated database; returns what the marker records."""
+def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> None:
+    """Fill a freshly migrated database, and record the fill in it."""
     started = time.monotonic()
     with database.connect(url) as conn:
         database.marker_create(conn)
@@ -71,12 +71,6 @@ def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> dict[
             conn, entries=entries, contracts=contracts, bench_entries=bench_entries, seconds=seconds
         )
     log(f"done in {seconds:.0f} s; the bench contract has {bench_entries:,} entries")
-    return {
-        "entries": entries,
-        "contracts": contracts,
-        "bench_entries": bench_entries,
-        "seconds": round(seconds),
-    }
 
 
 def _history_end() -> datetime.datetime:
@@ -91,18 +85,12 @@ def _contracts_create(
     rng: random.Random, *, entries: int, contracts: int, share: float
 ) -> list[ContractHistory]:
     """The bench contract first (index 0), then the others; sizes are planned here."""
-    bench = _bench_contract_create()
-    sizes = _other_sizes(rng, contracts - 1, entries - round(entries * share))
-    others = _other_contracts_create(rng, sizes)
-    return [ContractHistory(bench.id, BENCH_DOMAIN, round(entries * share), bench.actors), *others]
+    bench = _bench_contract_create(round(entries * share))
+    sizes = _other_sizes(rng, contracts - 1, entries - bench.entries)
+    return [bench, *_other_contracts_create(rng, sizes)]
 
 
-class _Made:
-    def __init__(self, contract_id: int, actors: list[LogActor]) -> None:
-        self.id, self.actors = contract_id, actors
-
-
-def _bench_contract_create() -> _Made:
+def _bench_contract_create(entries: int) -> ContractHistory:
     """Through the real service, so the contract is exactly what production makes."""
     from mamori.accounts.models import Account
     from mamori.contracts.services import contract_create
@@ -128,13 +116,11 @@ def _bench_contract_create() -> _Made:
     )
     weights = [w for _, _, w in BENCH_STAFF]
     accounts = [admin, *staff]
-    return _Made(
-        contract.pk,
-        [
-            LogActor(a.pk, a.name, a.user.name, a.privilege, w)
-            for a, w in zip(accounts, weights, strict=True)
-        ],
-    )
+    actors = [
+        LogActor(a.pk, a.name, a.user.name, a.privilege, w)
+        for a, w in zip(accounts, weights, strict=True)
+    ]
+    return ContractHistory(contract.pk, BENCH_DOMAIN, entries, actors)
 
 
 def _accounts_create(
@@ -269,7 +255,7 @@ def _entries_load(conn: psycopg.Connection, writer: HistoryWriter) -> None:
     Measured at 1M entries on 2 cores: COPY with the six secondary indexes and the (deferred)
     foreign key in place took 60 s; dropping them, COPY and rebuilding took 18 s. FREEZE
     (allowed because the table is truncated in the same transaction) writes the rows
-    already frozen and all-visible, so no VACUUM has to rewrite 6 GB of hint bits afterwards
+    already frozen and all-visible, so no VACUUM has to rewrite 4 GB of hint bits afterwards
     and index-only scans work from the start, as on a table autovacuum has caught up with.
     """
     drops, creates = _secondary_definitions(conn)

@@ -52,7 +52,7 @@ USER_AGENTS = (
     "mamori-cli/0.1 python-httpx/0.28.1",
 )
 
-# (action, weight) for an account's own entries; the weights are per mille of a contract's log.
+# (action, relative weight) of an account's own entries; all the weights below are on one scale.
 ACCOUNT_ACTIONS = (
     ("account.login", 400),
     ("account.logout", 260),
@@ -209,13 +209,13 @@ def contract_templates(rng: random.Random, c: ContractHistory) -> list[str]:
     """A pool of pre-rendered row tails whose frequencies follow the action and actor weights."""
     kinds: list[tuple[float, str]] = []
     total_weight = sum(a.weight for a in c.actors)
-    for action, per_mille in ACCOUNT_ACTIONS:
+    for action, weight in ACCOUNT_ACTIONS:
         for actor in c.actors:
             kinds.append(
-                (per_mille * actor.weight / total_weight, _account_tail(rng, c, actor, action))
+                (weight * actor.weight / total_weight, _account_tail(rng, c, actor, action))
             )
-    for action, per_mille in ANONYMOUS_ACTIONS + SYSTEM_ACTIONS + OPERATOR_ACTIONS:
-        kinds.extend((per_mille / 4, _other_tail(rng, c, action)) for _ in range(4))
+    for action, weight in ANONYMOUS_ACTIONS + SYSTEM_ACTIONS + OPERATOR_ACTIONS:
+        kinds.extend((weight / 4, _other_tail(rng, c, action)) for _ in range(4))
     weights = [w for w, _ in kinds]
     # A few rare kinds may get no slot in a small pool; fine for a benchmark.
     return rng.choices([t for _, t in kinds], weights=weights, k=TEMPLATES_PER_CONTRACT)

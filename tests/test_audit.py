@@ -235,3 +235,11 @@ def test_csv_export_follows_the_filters(cast: Cast) -> None:
     record(cast, action="account.logout")
     rows = export(logged_in(cast.a1), action="account.logout")
     assert [r[7] for r in rows[1:]] == ["account.logout"]
+
+
+def test_csv_export_writes_before_and_after_as_readable_json(cast: Cast) -> None:
+    record(
+        cast, action="organization.renamed", before={"name": "営業部"}, after={"name": "営業本部"}
+    )
+    row = next(r for r in export(logged_in(cast.a1), action="organization.renamed")[1:])
+    assert (row[13], row[14]) == ('{"name": "営業部"}', '{"name": "営業本部"}')

@@ -109,9 +109,33 @@ def test_suspended_contract_cannot_log_in_and_open_sessions_end(cast: Cast) -> N
     ]
 
 
-def test_sessions_expire_when_idle(settings) -> None:
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+def test_sessions_expire_after_thirty_idle_minutes_and_live_on_while_used(
+    cast: Cast, settings
+) -> None:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
     assert settings.SESSION_COOKIE_AGE == 30 * 60
+    client = Client()
+    post_login(client, "alpha", "admin", PASSWORD)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def remaining() -> float:
+        return (Session.objects.get(session_key=key).expire_date - timezone.now()).total_seconds()
+
+    assert 29 * 60 < remaining() <= 30 * 60
+    session = client.session
+    session["touched"] = 0  # as if the last request was long ago
+    session.save()
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + timezone.timedelta(minutes=5)
+    )
+    assert client.get("/alpha/logs/").status_code == 200
+    assert remaining() > 29 * 60  # a request pushed the expiry forward
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    assert client.get("/alpha/logs/")["Location"].startswith("/alpha/login/")
 
 
 class TestForcedPasswordChange:

@@ -39,6 +39,13 @@ def _header() -> list[str]:
     ]
 
 
+def _json_text(value: Any) -> str:
+    # PostgreSQL hands over JSON text already; other databases give decoded values.
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
     """Yield the CSV in chunks of ``BATCH`` rows, so memory stays flat whatever the size."""
     zone = zoneinfo.ZoneInfo(account.timezone)
@@ -84,8 +91,8 @@ def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
                 target_id,
                 target_label,
                 results.get(result, result),
-                "" if before is None else json.dumps(before, ensure_ascii=False),
-                "" if after is None else json.dumps(after, ensure_ascii=False),
+                _json_text(before),
+                _json_text(after),
                 pk,
             ]
         )

@@ -10,7 +10,9 @@ from operator import or_
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from mamori.accounts.models import Account
 from mamori.accounts.permissions import has_permission
@@ -156,10 +158,16 @@ EXPORT_FIELDS = (
 
 
 def log_export_rows(account: Account, log_filter: LogFilter) -> Iterator[tuple[Any, ...]]:
-    """Every filtered entry newest first, as tuples of ``EXPORT_FIELDS``, read in chunks."""
-    return (
-        log_entries_filtered(account, log_filter)
-        .order_by("-created_at", "-id")
-        .values_list(*EXPORT_FIELDS)
-        .iterator(chunk_size=2000)
-    )
+    """Every filtered entry newest first, as tuples of ``EXPORT_FIELDS``, read in chunks.
+
+    On PostgreSQL ``before`` and ``after`` come as JSON text, not decoded to be encoded again:
+    that per-row work was a fifth of the export's time.
+    """
+    entries = log_entries_filtered(account, log_filter).order_by("-created_at", "-id")
+    if connection.vendor == "postgresql":
+        entries = entries.annotate(
+            before_text=Cast("before", TextField()), after_text=Cast("after", TextField())
+        )
+        fields = [f"{f}_text" if f in ("before", "after") else f for f in EXPORT_FIELDS]
+        return entries.values_list(*fields).iterator(chunk_size=2000)
+    return entries.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)

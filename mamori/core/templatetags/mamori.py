@@ -7,14 +7,19 @@ from mamori.audit.models import LogEntry
 register = template.Library()
 
 
+# Lazy labels: built once, translated when shown.
+ACTION_LABELS = dict(Action.choices)
+PRIVILEGE_LABELS = dict(Account.Privilege.choices)
+
+
 @register.filter
 def action_label(code: str) -> str:
-    return str(dict(Action.choices).get(code, code))
+    return str(ACTION_LABELS.get(code, code))
 
 
 @register.filter
 def privilege_label(code: str) -> str:
-    return str(dict(Account.Privilege.choices).get(code, code))
+    return str(PRIVILEGE_LABELS.get(code, code))
 
 
 @register.filter

@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from mamori.accounts.models import Account
 from mamori.accounts.services import AccountData, account_update, api_token_create
@@ -199,8 +200,12 @@ class TestSafetyRails:
             lambda: account_disable(actor=operator, account=cast.a1),
             lambda: account_delete(actor=operator, account=cast.a1),
         ):
-            with pytest.raises(
-                ValidationError, match="admin is the contract's last enabled System administrator"
+            with (
+                translation.override("en"),
+                pytest.raises(
+                    ValidationError,
+                    match="admin is the contract's last enabled System administrator",
+                ),
             ):
                 attempt()
         cast.a1.refresh_from_db()
@@ -216,7 +221,10 @@ class TestSafetyRails:
 
         second = make_account(orgs.sato, "second", "system_admin")
         account_disable(actor=Actor(account=orgs.cast.a1), account=second)
-        with pytest.raises(ValidationError, match="last enabled System administrator"):
+        with (
+            translation.override("en"),
+            pytest.raises(ValidationError, match="last enabled System administrator"),
+        ):
             account_disable(actor=Actor.operator(), account=orgs.cast.a1)
 
     def test_nobody_disables_their_own_account(self, orgs: OrgCast) -> None:

@@ -442,8 +442,9 @@ def test_both_inquiry_mails_arrive_with_the_right_recipients(
     assert inquiry.reference in desk.subject and "Lost mode does not end" in desk.subject
     for line in (
         f"{inquiry.reference}",
-        "アルファ株式会社 (alpha)",
-        "alpha 管理者 (account admin)",
+        # The desk's mail is in the service's own language (settings.LANGUAGE_CODE, Japanese).
+        "契約: アルファ株式会社（alpha）",
+        "送信者: alpha 管理者（アカウント admin）",
         "admin@alpha.example",
         "Lost mode does not end",
         "Step 1\nStep 2",

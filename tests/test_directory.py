@@ -242,15 +242,16 @@ class TestUserList:
         assert names == sorted(
             names, key=lambda n: User.objects.get(name=n, contract=orgs.cast.a).furigana
         )
-        counts = {
-            n.organization.name: (n.user_count, n.subtree_count) for n in response.context["tree"]
-        }
-        assert counts == {
-            "アルファ株式会社": (1, 6),
-            "営業部": (2, 3),
-            "東京": (1, 1),
-            "開発部": (2, 2),
-        }
+        counts = {n.name: (n.user_count, n.subtree_count) for n in response.context["tree"]}
+        assert counts == {"アルファ株式会社": (1, 6), "営業部": (2, 3), "開発部": (2, 2)}
+        opened = logged_in(orgs.cast.a1).get("/alpha/users/", {"org": orgs.sales.pk})
+        shown = [(n.name, n.depth, n.has_children) for n in opened.context["tree"]]
+        assert shown == [
+            ("アルファ株式会社", 0, True),
+            ("営業部", 1, True),
+            ("東京", 2, False),
+            ("開発部", 1, False),
+        ]
 
     @pytest.mark.parametrize(
         ("query", "expected"),

@@ -67,9 +67,9 @@ def organizations(request: HttpRequest) -> list[OrganizationOut]:
     require_permission(me, "organizations.view")
     return [
         OrganizationOut(
-            id=n.organization.pk,
-            name=n.organization.name,
-            parent_id=n.organization.parent_id,
+            id=n.id,
+            name=n.name,
+            parent_id=n.parent_id,
             depth=n.depth,
             user_count=n.user_count,
             subtree_user_count=n.subtree_count,
@@ -79,7 +79,7 @@ def organizations(request: HttpRequest) -> list[OrganizationOut]:
 
 
 def _organization_out(me: Account, organization: Organization) -> OrganizationOut:
-    node = next(n for n in organization_tree(me) if n.organization.pk == organization.pk)
+    node = next(n for n in organization_tree(me) if n.id == organization.pk)
     return OrganizationOut(
         id=organization.pk,
         name=organization.name,

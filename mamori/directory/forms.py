@@ -7,13 +7,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account, PermissionScheme
-from mamori.directory.models import Organization, UserEmail
+from mamori.directory.models import UserEmail
 from mamori.directory.selectors import OrgNode
 
 
 def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
     """Organizations indented by depth, in tree order, for a select."""
-    return [(n.organization.pk, "\u3000" * n.depth + n.organization.name) for n in nodes]
+    return [(n.id, "\u3000" * n.depth + n.name) for n in nodes]
 
 
 class UserForm(forms.Form):
@@ -122,5 +122,5 @@ class SchemeForm(forms.Form):
         self.fields["permissions"].choices = permission_choices()  # type: ignore[attr-defined]
 
 
-def organization_by_pk(nodes: list[OrgNode], pk: int | None) -> Organization | None:
-    return next((n.organization for n in nodes if n.organization.pk == pk), None)
+def node_by_pk(nodes: list[OrgNode], pk: int | None) -> OrgNode | None:
+    return next((n for n in nodes if n.id == pk), None)

@@ -9,10 +9,9 @@ import json
 from collections import Counter
 from functools import reduce
 from operator import or_
-from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from mamori.accounts.models import Account
 from mamori.accounts.scope import scope_paths
@@ -55,12 +54,18 @@ def user_get(account: Account, pk: int) -> User:
     )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class OrgNode:
-    organization: Organization
+    """An organization as the tree shows it (plain values: a tree has a thousand of them)."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    path: str
     depth: int
     user_count: int  # directly in it
     subtree_count: int  # in it and below
+    has_children: bool = False
 
 
 def organization_tree(account: Account) -> list[OrgNode]:
@@ -68,7 +73,7 @@ def organization_tree(account: Account) -> list[OrgNode]:
 
     Two queries whatever the size: the organizations, and one count per organization.
     """
-    organizations = list(organizations_visible_to(account))
+    rows = list(organizations_visible_to(account).values_list("id", "parent_id", "name", "path"))
     counts = Counter(
         dict(
             users_visible_to(account)
@@ -77,21 +82,24 @@ def organization_tree(account: Account) -> list[OrgNode]:
             .values_list("organization_id", "n")
         )
     )
-    by_parent: dict[int | None, list[Organization]] = {}
-    visible = {o.pk for o in organizations}
-    for o in organizations:
+    visible = {row[0] for row in rows}
+    by_parent: dict[int | None, list[tuple[int, int | None, str, str]]] = {}
+    for row in rows:
         # A scope root shows at the top even though its parent is out of sight.
-        parent = o.parent_id if o.parent_id in visible else None
-        by_parent.setdefault(parent, []).append(o)
+        by_parent.setdefault(row[1] if row[1] in visible else None, []).append(row)
     subtree: dict[int, int] = {}
-    for o in sorted(organizations, key=lambda o: -o.path.count("/")):
-        subtree[o.pk] = counts[o.pk] + sum(subtree.get(c.pk, 0) for c in by_parent.get(o.pk, []))
+    for pk, _parent, _name, _path in sorted(rows, key=lambda row: -row[3].count("/")):
+        subtree[pk] = counts[pk] + sum(subtree[child[0]] for child in by_parent.get(pk, []))
     nodes: list[OrgNode] = []
 
     def walk(parent: int | None, depth: int) -> None:
-        for o in sorted(by_parent.get(parent, []), key=lambda o: (o.name, o.pk)):
-            nodes.append(OrgNode(o, depth, counts[o.pk], subtree[o.pk]))
-            walk(o.pk, depth + 1)
+        for pk, parent_id, name, path in sorted(
+            by_parent.get(parent, []), key=lambda r: (r[2], r[0])
+        ):
+            nodes.append(
+                OrgNode(pk, name, parent_id, path, depth, counts[pk], subtree[pk], pk in by_parent)
+            )
+            walk(pk, depth + 1)
 
     walk(None, 0)
     return nodes
@@ -102,6 +110,24 @@ class UserQuery:
     search: str = ""
     organization: Organization | None = None
     include_sub_organizations: bool = True
+
+
+def _search(text: str) -> Q:
+    """What a search box query matches, chosen so each part can use an index or a cheap scan.
+
+    Kana is a reading: it matches furigana from the start (やま finds ヤマダ and ヤマモト), on the
+    index. Anything else matches names containing it (case-insensitively only when it has Latin
+    letters: Unicode case folding of every name is the expensive part), an exact employee code,
+    and, when it could be part of an address, e-mail addresses containing it.
+    """
+    with contextlib.suppress(ValidationError):
+        return Q(furigana__startswith=normalize_furigana(text))
+    latin = any("a" <= c.lower() <= "z" for c in text)
+    matches = Q(name__icontains=text) if latin else Q(name__contains=text)
+    matches |= Q(employee_code=text)
+    if text.isascii():
+        matches |= Q(pk__in=UserEmail.objects.filter(address__icontains=text).values("user_id"))
+    return matches
 
 
 def users_search(account: Account, query: UserQuery) -> QuerySet[User]:
@@ -115,14 +141,7 @@ def users_search(account: Account, query: UserQuery) -> QuerySet[User]:
             users = users.filter(organization=query.organization)
     text = query.search.strip()
     if text:
-        matches: Any = (
-            Q(name__icontains=text)
-            | Q(employee_code=text)
-            | Exists(UserEmail.objects.filter(user=OuterRef("pk"), address__icontains=text))
-        )
-        with contextlib.suppress(ValidationError):  # not kana: it cannot match a furigana
-            matches |= Q(furigana__startswith=normalize_furigana(text))
-        users = users.filter(matches)
+        users = users.filter(_search(text))
     return users.order_by("furigana", "id")
 
 
@@ -140,3 +159,16 @@ def users_after(users: QuerySet[User], cursor: str) -> QuerySet[User]:
         raise ValidationError({"after": ["This cursor is not valid."]}) from None
     # "furigana >= f" bounds the index range; the OR only drops ties already shown.
     return users.filter(Q(furigana__gte=furigana) & (Q(furigana__gt=furigana) | Q(pk__gt=pk)))
+
+
+def tree_opened_at(nodes: list[OrgNode], selected: Organization | None) -> list[OrgNode]:
+    """The part of the tree a person sees: the top level, and the children of every organization
+    on the way to the selected one (and of the selected one). A thousand organizations stay
+    folded."""
+    if not nodes:
+        return []
+    top = nodes[0].depth
+    opened = {n.id for n in nodes if n.depth == top}
+    if selected is not None:
+        opened |= {*selected.ancestor_ids(), selected.pk}
+    return [n for n in nodes if n.depth == top or n.parent_id in opened]

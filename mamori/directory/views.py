@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST, require_safe
 from mamori.accounts import services as account_services
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.accounts.permissions import require_permission
-from mamori.accounts.scope import OutOfScope
 from mamori.accounts.selectors import schemes_of
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
@@ -28,13 +27,14 @@ from mamori.directory.forms import (
     OrganizationMoveForm,
     OrganizationNameForm,
     UserForm,
-    organization_by_pk,
 )
-from mamori.directory.models import User
+from mamori.directory.models import Organization, User
 from mamori.directory.selectors import (
     UserQuery,
     organization_get,
     organization_tree,
+    organizations_visible_to,
+    tree_opened_at,
     user_cursor_encode,
     user_get,
     users_after,
@@ -62,7 +62,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
     me = _me(request)
     require_permission(me, "users.view")
     tree = organization_tree(me)
-    selected = _selected_organization(request, tree)
+    selected = _selected_organization(request)
     query = UserQuery(
         search=request.GET.get("q", "")[:100],
         organization=selected,
@@ -84,7 +84,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
         request,
         "directory/users_list.html",
         {
-            "tree": tree,
+            "tree": tree_opened_at(tree, selected),
             "selected": selected,
             "query": query,
             "users": rows[:PAGE_SIZE],
@@ -93,25 +93,15 @@ def users_list(request: HttpRequest) -> HttpResponse:
             else None,
             "params": params.urlencode(),
             "first_page": not after,
-            "move_form": OrganizationMoveForm(
-                organizations=[
-                    n
-                    for n in tree
-                    if selected and not n.organization.path.startswith(selected.path)
-                ]
-            ),
             "tab": "users",
         },
     )
 
 
-def _selected_organization(request: HttpRequest, tree: list) -> Any:
+def _selected_organization(request: HttpRequest) -> Organization | None:
     """The organization named by ``?org=``; one the account cannot see is a 404."""
     wanted = _int(request.GET.get("org"))
-    selected = organization_by_pk(tree, wanted)
-    if wanted is not None and selected is None:
-        raise OutOfScope
-    return selected
+    return organization_get(_me(request), wanted) if wanted is not None else None
 
 
 def _int(value: str | None) -> int | None:
@@ -137,9 +127,7 @@ def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None 
 
 def _user_data(request: HttpRequest, form: UserForm, formset: Any, tree: list) -> services.UserData:
     data = form.cleaned_data
-    organization = organization_by_pk(tree, data["organization"])
-    if organization is None:
-        raise OutOfScope
+    organization = organization_get(_me(request), data["organization"])
     emails = tuple(
         (row.cleaned_data.get("address", ""), row.cleaned_data.get("category", ""))
         for row in formset.forms
@@ -176,9 +164,9 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
     me = _me(request)
     tree = organization_tree(me)
     if user is None:
-        selected = _selected_organization(request, tree)
+        selected = _selected_organization(request)
         initial: dict[str, Any] = (
-            {"organization": (selected or tree[0].organization).pk} if tree else {}
+            {"organization": selected.pk if selected else tree[0].id} if tree else {}
         )
         email_initial = [{"address": "", "category": "main"}]
     else:
@@ -285,7 +273,7 @@ def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def _account_data(
-    form: AccountForm, tree: list, schemes: list[PermissionScheme]
+    me: Account, form: AccountForm, schemes: list[PermissionScheme]
 ) -> account_services.AccountData:
     data = form.cleaned_data
     chosen = set(data["scope_organizations"])
@@ -297,7 +285,9 @@ def _account_data(
         language=data["language"],
         timezone=data["timezone"],
         scope_all=data["scope_all"],
-        scope_organizations=tuple(n.organization for n in tree if n.organization.pk in chosen),
+        scope_organizations=tuple(
+            organizations_visible_to(me).filter(pk__in=chosen).order_by("pk")
+        ),
         scheme=next((s for s in schemes if s.pk == data["scheme"]), None),
     )
 
@@ -335,7 +325,7 @@ def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     form = AccountForm(request.POST or None, initial=initial, organizations=tree, schemes=schemes)
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
-        data = _account_data(form, tree, schemes)
+        data = _account_data(me, form, schemes)
         password, confirmation = form.cleaned_data["password"], form.cleaned_data["confirmation"]
         try:
             if account is None:
@@ -443,7 +433,7 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
         elif action == "move":
             tree = organization_tree(me)
             move = OrganizationMoveForm(request.POST, organizations=tree)
-            parent = organization_by_pk(tree, _int(request.POST.get("parent")))
+            parent = organization_get(me, _int(request.POST.get("parent")) or 0)
             if not move.is_valid() or parent is None:
                 raise ValidationError(_("Choose the new parent organization."))
             services.organization_move(actor=actor, organization=organization, parent=parent)
@@ -473,10 +463,21 @@ def organization_rename(request: HttpRequest, organization_id: int) -> HttpRespo
     return _org_action(request, organization_id, "rename")
 
 
-@require_POST
 @account_required
 def organization_move(request: HttpRequest, organization_id: int) -> HttpResponse:
-    return _org_action(request, organization_id, "move")
+    """Choose the new parent (GET), then move (POST): everything below moves along."""
+    if request.method == "POST":
+        return _org_action(request, organization_id, "move")
+    me = _me(request)
+    organization = scoped_or_404(organization_get, me, organization_id)
+    require_permission(me, "organizations.change")
+    parents = [n for n in organization_tree(me) if not n.path.startswith(organization.path)]
+    form = OrganizationMoveForm(organizations=parents, initial={"parent": organization.parent_id})
+    return render(
+        request,
+        "directory/organization_move.html",
+        {"organization": organization, "form": form, "tab": "users"},
+    )
 
 
 @require_POST

@@ -64,3 +64,34 @@ def test_the_import_page_follows_the_check_and_the_import_without_a_reload(
         ("Ken Sato", "Tokyo"),
         ("acme 管理者", "Acme Inc."),
     ]
+
+
+def test_the_error_report_names_each_bad_row_and_column(
+    live_server: LiveServer, chromium: Browser, tmp_path: object
+) -> None:
+    open_contract("acme", "Acme Inc.", language="en")
+    path = os.path.join(str(tmp_path), "bad.csv")
+    with open(path, "w", encoding="utf-8-sig") as f:
+        f.write(FILE.replace("ken@acme.example:main", "ken-at-acme:main"))
+    page = open_page(chromium, "en-US")
+    try:
+        page.goto(f"{live_server.url}/acme/login/")
+        page.get_by_label("Account").fill("admin")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"{live_server.url}/acme/users/import/")
+        screenshot(page, "users-import-form.png")
+        page.get_by_label("CSV file").set_input_files(path)
+        page.get_by_role("button", name="Check the file").click()
+
+        run_worker()
+
+        row = page.locator("#import-errors tbody tr td")
+        expect(row).to_have_text(
+            ["3", "emails", "“ken-at-acme” is not a valid e-mail address."], timeout=5000
+        )
+        expect(page.get_by_role("button", name="Import")).to_have_count(0)
+        screenshot(page, "users-import-errors.png")
+    finally:
+        page.context.close()
+    assert User.objects.count() == 1

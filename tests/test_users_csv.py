@@ -601,7 +601,7 @@ def test_the_invitation_mail_arrives_and_its_link_sets_the_password_once(
     assert "Account: ann" in body
     link = re.search(r"http://testserver(/alpha/password/set/\S+/)", body).group(1)  # type: ignore[union-attr]
 
-    visitor = Client()
+    visitor = Client(HTTP_ACCEPT_LANGUAGE="en")
     form = visitor.get(link).content.decode()
     assert "New password" in form and "Confirm password" in form and "Save" in form
     mismatch = visitor.post(link, {"new_password": "x" * 12, "confirmation": "y" * 12})
@@ -614,7 +614,7 @@ def test_the_invitation_mail_arrives_and_its_link_sets_the_password_once(
     login = visitor.post("/alpha/login/", {"account": "ann", "password": PASSWORD})
     assert login.status_code == 302
 
-    again = Client().post(
+    again = Client(HTTP_ACCEPT_LANGUAGE="en").post(
         link, {"new_password": "another-pass-9876", "confirmation": "another-pass-9876"}
     )
     assert again.status_code == 404
@@ -674,6 +674,36 @@ def test_a_department_administrator_cannot_import_outside_their_organizations(
         },
     ]
     assert snapshot(orgs.cast.a) == before
+
+
+def test_a_department_administrators_import_is_logged_on_their_organization(
+    orgs: OrgCast,
+) -> None:
+    rows = [
+        [
+            f"{ROOT} / 営業部 / 東京",
+            "東京 新人",
+            "T1",
+            "t@alpha.example:main",
+            "t1",
+            "operator",
+            "",
+            "",
+            "",
+        ],
+        [f"{ROOT} / 営業部 / 大阪", "大阪 新人", "O1", "o@alpha.example:main", "", "", "", "", ""],
+    ]
+
+    user_import = import_all(orgs.a2, csv_text(rows, ACCOUNT_HEADER))
+
+    assert user_import.summary["result"]["organizations_created"] == 1
+    osaka = Organization.objects.get(name="大阪")
+    assert (osaka.parent, osaka.path) == (orgs.sales, f"{orgs.sales.path}{osaka.pk}/")
+    entry = LogEntry.objects.get(action="user.imported")
+    assert (entry.actor, entry.organization_id) == (orgs.a2, orgs.sales.pk)
+    operator = Account.objects.get(name="t1")
+    assert [o.name for o in operator.scope_organizations.all()] == []
+    assert operator.user.organization == orgs.tokyo
 
 
 def test_a_department_administrator_gives_only_the_operator_privilege(orgs: OrgCast) -> None:

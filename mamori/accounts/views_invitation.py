@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from mamori.accounts.forms import PasswordSetForm
 from mamori.accounts.invitations import InvitationInvalid, invitation_accept, invitation_account
+from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.forms import add_service_errors
 
@@ -23,8 +24,12 @@ def password_set(request: HttpRequest, token: str) -> HttpResponse:
     account = invitation_account(contract, token)
     if account is None:
         return _invalid(request)
-    # The page speaks the language its mail was written in.
-    translation.activate(account.language)
+    with translation.override(account.language):  # the language its mail was written in
+        return _password_form(request, account, token)
+
+
+def _password_form(request: HttpRequest, account: Account, token: str) -> HttpResponse:
+    contract = account.contract
     form = PasswordSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

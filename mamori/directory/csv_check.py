@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -65,6 +66,9 @@ ACCOUNT_COLUMNS = {
     "timezone": "timezone",
     "scope_organizations": "organization",
 }
+
+
+Progress = Callable[[int, int], None]  # (rows checked, rows in all)
 
 
 @dataclasses.dataclass(slots=True)
@@ -126,7 +130,9 @@ class Plan:
         }
 
 
-def check(*, actor: Actor, contract_id: int, mode: str, text: str, progress: Any = None) -> Plan:
+def check(
+    *, actor: Actor, contract_id: int, mode: str, text: str, progress: Progress | None = None
+) -> Plan:
     """Check the whole file; ``progress(done, total)`` is called every few thousand rows."""
     plan = Plan()
     try:
@@ -179,12 +185,10 @@ class _Checker:
         )
         self.organizations = {o.pk: o for o in organizations}
         self.by_path: dict[tuple[str, ...], Organization | None] = {}  # None: ambiguous
-        self.names: dict[int, tuple[str, ...]] = {}
         for o in organizations:
             ids = [int(part) for part in o.path.strip("/").split("/") if part]
             if all(i in self.organizations for i in ids):
                 key = tuple(self.organizations[i].name for i in ids)
-                self.names[o.pk] = key
                 self.by_path[key] = None if key in self.by_path else o
         self.root = next(o for o in organizations if o.parent_id is None)
         self.new_count = 0
@@ -225,7 +229,7 @@ class _Checker:
 
     # The rows ------------------------------------------------------------------------------
 
-    def run(self, rows: list[tuple[int, dict[str, str]]], progress: Any) -> None:
+    def run(self, rows: list[tuple[int, dict[str, str]]], progress: Progress | None) -> None:
         if progress:
             progress(0, len(rows))
         for done, (number, cells) in enumerate(rows, start=1):
@@ -445,16 +449,13 @@ class _Checker:
         existing: Existing | None,
         errors: list[tuple[str, str]],
     ) -> AccountData | None:
-        has_account = existing is not None and existing.account is not None
-        if not (
-            has_account
-            or cells.get("account_name", "").strip()
-            or cells.get("privilege", "").strip()
-        ):
+        current = existing.account if existing else None
+        wanted = cells.get("account_name", "").strip() or cells.get("privilege", "").strip()
+        if current is None and not wanted:
             return None
         given = {c: cells[c].strip() for c in ACCOUNT_FIELDS if c in cells}
-        if existing is not None and existing.account is not None:
-            errors += _account_differences(existing.account, given)
+        if current is not None:
+            errors += _account_differences(current, given)
             return None
         data = self._account_data(given, organization, errors)
         if data is None or organization is None:

@@ -152,7 +152,7 @@ def read(text: str) -> Table:
         # Row numbers as a spreadsheet shows them: the header is row 1, and a quoted cell with
         # line breaks is still one row.
         for number, cells in enumerate(reader, start=2):
-            if any(cell.strip() for cell in cells):
+            if "".join(cells).strip():  # a row of empty cells is no user
                 rows.append((number, _cells(columns, cells, number)))
     except csv.Error as exc:
         raise FileError(

@@ -2,21 +2,22 @@
 
 The upload stores the file and queues its check; the check (a task) records a per-row report;
 the person's confirmation queues the import (a task), which checks again under the contract's lock
-and writes everything in one transaction, or nothing. Writes are set-based (bulk inserts and
-updates in batches sorted by id), and no password is hashed: new accounts get an invitation.
+and writes everything in one transaction, or nothing. Writes are set-based (``bulk``: COPY on
+PostgreSQL, updates in id order), and no password is hashed: new accounts get an invitation.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from psycopg import sql
 
 from mamori.accounts.invitations import Invitee, invitation_mails_queue
 from mamori.accounts.models import Account
@@ -26,7 +27,7 @@ from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
-from mamori.directory import csv_check, csv_format
+from mamori.directory import bulk, csv_check, csv_format
 from mamori.directory.csv_check import Plan, PlannedUser
 from mamori.directory.models import Organization, User, UserEmail, UserImport
 
@@ -231,7 +232,7 @@ def _import(actor: Actor, user_import: UserImport) -> None:
     contract = user_import.contract
     _organizations_create(plan.organizations)
     user_ids = _users_create(contract, plan.users)
-    _users_update(contract, [u for u in plan.users if u.existing and u.changed])
+    _users_update([u for u in plan.users if u.existing and (u.changed or u.emails_changed)])
     _emails_replace([u for u in plan.users if u.existing and u.emails_changed])
     invited = _accounts_create(contract, plan.users, user_ids)
     summary = plan.summary()
@@ -273,105 +274,50 @@ def _organizations_create(organizations: list[Organization]) -> None:
         Organization.objects.bulk_update(level, ["path"], batch_size=BATCH)
 
 
+USER_COLUMNS = ("contract", "organization", *csv_check.USER_FIELDS, "created_at", "updated_at")
+EMAIL_COLUMNS = ("user", "address", "category")
+
+
 def _users_create(contract: Contract, planned: list[PlannedUser]) -> dict[int, int]:
     """Insert the new users and their addresses; return each row's user id."""
     new = [p for p in planned if p.existing is None]
-    insert = _users_copy if connection.vendor == "postgresql" else _users_bulk_create
-    ids = {p.row: pk for p, pk in zip(new, insert(contract, new), strict=True)}
-    ids.update({p.row: p.existing.id for p in planned if p.existing})
-    return ids
-
-
-def _users_bulk_create(contract: Contract, new: list[PlannedUser]) -> list[int]:
-    users = [_user(contract, p) for p in new]
-    User.objects.bulk_create(users, batch_size=BATCH)
-    UserEmail.objects.bulk_create(
-        [
-            UserEmail(user_id=user.pk, address=address, category=category)
-            for p, user in zip(new, users, strict=True)
-            for address, category in p.data.emails
-        ],
-        batch_size=BATCH,
-    )
-    return [user.pk for user in users]
-
-
-USER_COLUMNS = (
-    "id",
-    "contract",
-    "organization",
-    *csv_check.USER_FIELDS,
-    "created_at",
-    "updated_at",
-)
-
-
-def _users_copy(contract: Contract, new: list[PlannedUser]) -> list[int]:
-    """PostgreSQL's COPY: several times faster than INSERTs for 100,000 users and their
-    addresses. Ids are taken from the table's sequence first, so addresses can name them."""
     now = timezone.now()
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [User._meta.db_table, len(new)],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        raw = cursor.cursor  # psycopg's own cursor, which has copy()
-        with raw.copy(_copy_statement(User, USER_COLUMNS)) as copy:
-            for pk, p in zip(ids, new, strict=True):
-                data = p.data
-                fields = (getattr(data, f) for f in csv_check.USER_FIELDS)
-                copy.write_row((pk, contract.pk, data.organization.pk, *fields, now, now))
-        with raw.copy(_copy_statement(UserEmail, ("user", "address", "category"))) as copy:
-            for pk, p in zip(ids, new, strict=True):
-                for address, category in p.data.emails:
-                    copy.write_row((pk, address, category))
-    return ids
-
-
-def _copy_statement(model: type[models.Model], fields: tuple[str, ...]) -> sql.Composed:
-    columns = [sql.Identifier(model._meta.get_field(f).column) for f in fields]  # type: ignore[union-attr,arg-type]
-    return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(columns)
+    ids = bulk.insert_returning_ids(
+        User, USER_COLUMNS, [(contract.pk, *_user_values(p), now, now) for p in new]
     )
+    bulk.insert(UserEmail, EMAIL_COLUMNS, _email_rows(zip(ids, new, strict=True)))
+    by_row = {p.row: pk for p, pk in zip(new, ids, strict=True)}
+    by_row.update({p.row: p.existing.id for p in planned if p.existing})
+    return by_row
 
 
-def _user(contract: Contract, planned: PlannedUser, pk: int | None = None) -> User:
+def _user_values(planned: PlannedUser) -> tuple[Any, ...]:
     data = planned.data
-    return User(
-        pk=pk,
-        contract=contract,
-        organization_id=data.organization.pk,
-        name=data.name,
-        furigana=data.furigana,
-        employee_code=data.employee_code,
-        title=data.title,
-        phone=data.phone,
-        mobile_phone=data.mobile_phone,
-        updated_at=timezone.now(),
-    )
+    return (data.organization.pk, *(getattr(data, f) for f in csv_check.USER_FIELDS))
 
 
-def _users_update(contract: Contract, planned: list[PlannedUser]) -> None:
-    # Sorted by id, so two writers never wait for each other's rows in opposite orders.
-    planned = sorted(planned, key=lambda p: p.existing.id)  # type: ignore[union-attr]
-    users = [_user(contract, p, pk=p.existing.id) for p in planned]  # type: ignore[union-attr]
-    User.objects.bulk_update(
-        users, [*csv_check.USER_FIELDS, "organization_id", "updated_at"], batch_size=BATCH
+def _email_rows(users: Iterable[tuple[int, PlannedUser]]) -> Iterator[tuple[int, str, str]]:
+    for pk, p in users:
+        for address, category in p.data.emails:
+            yield pk, address, category
+
+
+def _users_update(planned: list[PlannedUser]) -> None:
+    now = timezone.now()
+    bulk.update(
+        User,
+        ("organization", *csv_check.USER_FIELDS, "updated_at"),
+        [(p.existing.id, *_user_values(p), now) for p in planned],  # type: ignore[union-attr]
     )
 
 
 def _emails_replace(planned: list[PlannedUser]) -> None:
-    planned = sorted(planned, key=lambda p: p.existing.id)  # type: ignore[union-attr]
-    for start in range(0, len(planned), BATCH):
-        batch = planned[start : start + BATCH]
-        ids = [p.existing.id for p in batch]  # type: ignore[union-attr]
-        UserEmail.objects.filter(user_id__in=ids).delete()
-        UserEmail.objects.bulk_create(
-            UserEmail(user_id=user_id, address=address, category=category)
-            for p, user_id in zip(batch, ids, strict=True)
-            for address, category in p.data.emails
-        )
+    users = sorted(((p.existing.id, p) for p in planned), key=lambda u: u[0])  # type: ignore[union-attr]
+    for start in range(0, len(users), BATCH):
+        UserEmail.objects.filter(
+            user_id__in=[pk for pk, _p in users[start : start + BATCH]]
+        ).delete()
+    bulk.insert(UserEmail, EMAIL_COLUMNS, _email_rows(users))
 
 
 def _accounts_create(
@@ -419,14 +365,5 @@ def _common_organization(plan: Plan) -> int | None:
     the administrators whose scope covers the whole import."""
     paths = {p.data.organization.path for p in plan.users}
     paths |= {p.previous_organization.path for p in plan.users if p.previous_organization}
-    common: list[str] | None = None
-    for path in paths:
-        parts = path.strip("/").split("/")
-        if common is None:
-            common = parts
-        else:
-            n = 0
-            while n < min(len(common), len(parts)) and common[n] == parts[n]:
-                n += 1
-            common = common[:n]
-    return int(common[-1]) if common else None
+    common = posixpath.commonpath(paths).strip("/") if paths else ""  # "/1/5/9/" -> "1/5/9"
+    return int(common.rsplit("/", 1)[-1]) if common else None

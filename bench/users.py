@@ -149,6 +149,9 @@ def fill(users: int, organizations: int, depth: int) -> int:
             ),
             batch_size=5000,
         )
+    from mamori.directory.services import organization_user_counts_refresh
+
+    organization_user_counts_refresh(contract.pk)
     with sql_connection(database_url()) as conn:
         conn.execute("VACUUM ANALYZE")
     return contract.pk

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 
 from mamori.accounts.models import Account, PermissionScheme
@@ -143,6 +144,7 @@ def make_user(organization: Organization, name: str, email: str, furigana: str =
         furigana=normalize_furigana(furigana) if furigana else "",
     )
     UserEmail.objects.create(user=user, address=email, category="main")
+    Organization.objects.filter(pk=organization.pk).update(user_count=F("user_count") + 1)
     return user
 
 

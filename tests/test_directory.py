@@ -370,3 +370,26 @@ class TestOrganizations:
             in response.content.decode()
         )
         assert Organization.objects.filter(name="開発部").count() == 1
+
+
+def test_organization_user_counts_follow_every_change(orgs: OrgCast) -> None:
+    """The tree's counts are kept on the organizations: they must equal a fresh count."""
+    from django.db.models import Count
+
+    client = logged_in(orgs.cast.a1)
+    client.post("/alpha/users/add/", add_user_form(orgs.dev, name="新人"))
+    data = add_user_form(
+        orgs.dev,
+        name="佐藤 花子",
+        **{"emails-TOTAL_FORMS": "1", "emails-0-address": "sato@alpha.example"},
+    )
+    client.post(f"/alpha/users/{orgs.sato.pk}/edit/", data)
+    client.post(f"/alpha/users/{orgs.suzuki.pk}/delete/")
+    kept = dict(Organization.objects.filter(contract=orgs.cast.a).values_list("pk", "user_count"))
+    counted = dict(
+        User.objects.filter(contract=orgs.cast.a)
+        .values_list("organization")
+        .annotate(n=Count("pk"))
+    )
+    assert kept == {pk: counted.get(pk, 0) for pk in kept}
+    assert kept[orgs.dev.pk] == 3 and kept[orgs.tokyo.pk] == 0

@@ -140,6 +140,9 @@ def test_exported_users_import_into_another_contract_and_export_the_same(
     jiro = Account.objects.get(contract=orgs.cast.b, name="jiro")
     assert [o.name for o in jiro.scope_organizations.all()] == ["営業部"]
     assert not jiro.has_usable_password()
+    # The tree's user counts are recounted after the bulk write.
+    kept = dict(Organization.objects.filter(contract=orgs.cast.b).values_list("name", "user_count"))
+    assert kept == {"Bravo Inc.": 2, "営業部": 2, "東京": 1, "開発部": 2}
 
 
 def test_reimporting_an_export_in_add_or_update_mode_changes_nothing(orgs: OrgCast) -> None:

@@ -122,6 +122,7 @@ def contract_create(
                 name=contract.contact_name,
                 furigana=contract.contact_furigana,
             )
+            Organization.objects.filter(pk=root.pk).update(user_count=1)
             UserEmail.objects.create(
                 user=user, address=contract.contact_email, category=UserEmail.Category.MAIN
             )

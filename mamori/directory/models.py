@@ -15,6 +15,9 @@ class Organization(models.Model):
     name = models.CharField(_("organization name"), max_length=200)
     # "/<root id>/…/<own id>/": a subtree is one indexed prefix match, whatever its depth.
     path = models.CharField(max_length=1000, db_index=True, editable=False, default="")
+    # Users directly in it, kept by the services that add, move and delete users (and recounted
+    # after a CSV import): the tree shows counts without counting 100,000 users per page view.
+    user_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -6,12 +6,11 @@ import base64
 import contextlib
 import dataclasses
 import json
-from collections import Counter
 from functools import reduce
 from operator import or_
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from mamori.accounts.models import Account
 from mamori.accounts.scope import scope_paths
@@ -71,17 +70,13 @@ class OrgNode:
 def organization_tree(account: Account) -> list[OrgNode]:
     """The visible organizations in tree order (pre-order by name), with user counts.
 
-    Two queries whatever the size: the organizations, and one count per organization.
+    One query whatever the size: the counts are kept on the organizations.
     """
-    rows = list(organizations_visible_to(account).values_list("id", "parent_id", "name", "path"))
-    counts = Counter(
-        dict(
-            users_visible_to(account)
-            .values_list("organization_id")
-            .annotate(n=Count("id"))
-            .values_list("organization_id", "n")
-        )
+    values = organizations_visible_to(account).values_list(
+        "id", "parent_id", "name", "path", "user_count"
     )
+    counts = {row[0]: row[4] for row in values}
+    rows = [row[:4] for row in values]
     visible = {row[0] for row in rows}
     by_parent: dict[int | None, list[tuple[int, int | None, str, str]]] = {}
     for row in rows:

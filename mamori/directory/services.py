@@ -10,8 +10,8 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
 from mamori.accounts.scope import authorize
@@ -312,7 +312,31 @@ def user_target(user: User) -> Target:
     return Target("user", user.pk, user.name)
 
 
+def organization_user_counts_refresh(contract_id: int) -> None:
+    """Recount every organization's users in one statement (after bulk writes)."""
+    direct = (
+        User.objects.filter(organization=OuterRef("pk"))
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Organization.objects.filter(contract_id=contract_id).update(
+        user_count=Coalesce(Subquery(direct), 0)
+    )
+
+
+def _count_move(old: int | None, new: int | None) -> None:
+    if old == new:
+        return
+    if old is not None:
+        Organization.objects.filter(pk=old).update(user_count=F("user_count") - 1)
+    if new is not None:
+        Organization.objects.filter(pk=new).update(user_count=F("user_count") + 1)
+
+
 def _save_user(user: User, data: UserData) -> None:
+    old_organization = user.organization_id if user.pk else None
     for field in (
         "organization",
         "name",
@@ -324,6 +348,7 @@ def _save_user(user: User, data: UserData) -> None:
     ):
         setattr(user, field, getattr(data, field))
     user.save()
+    _count_move(old_organization, user.organization_id)
     user.emails.all().delete()
     UserEmail.objects.bulk_create(
         UserEmail(user=user, address=address, category=category)
@@ -397,4 +422,5 @@ def user_delete(*, actor: Actor, user: User) -> None:
             before=_user_values(user),
             organization_id=user.organization_id,
         )
+        _count_move(user.organization_id, None)
         user.delete()

@@ -30,6 +30,7 @@ from mamori.core.actor import Actor
 from mamori.directory import bulk, csv_check, csv_format
 from mamori.directory.csv_check import Plan, PlannedUser
 from mamori.directory.models import Organization, User, UserEmail, UserImport
+from mamori.directory.services import organization_user_counts_refresh
 
 logger = logging.getLogger(__name__)
 BATCH = 1000
@@ -235,6 +236,7 @@ def _import(actor: Actor, user_import: UserImport) -> None:
     _users_update([u for u in plan.users if u.existing and (u.changed or u.emails_changed)])
     _emails_replace([u for u in plan.users if u.existing and u.emails_changed])
     invited = _accounts_create(contract, plan.users, user_ids)
+    organization_user_counts_refresh(contract.pk)
     summary = plan.summary()
     result = {
         "created": summary["created"],

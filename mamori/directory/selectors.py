@@ -116,7 +116,12 @@ def _search(text: str) -> Q:
     and, when it could be part of an address, e-mail addresses containing it.
     """
     with contextlib.suppress(ValidationError):
-        return Q(furigana__startswith=normalize_furigana(text))
+        reading = normalize_furigana(text)
+        # The range lets PostgreSQL walk the (contract, furigana, id) index in order from the
+        # first match and stop after a page; LIKE alone cannot use it unless the collation is C.
+        return Q(furigana__gte=reading, furigana__lt=reading + "\U0010ffff") & Q(
+            furigana__startswith=reading
+        )
     latin = any("a" <= c.lower() <= "z" for c in text)
     matches = Q(name__icontains=text) if latin else Q(name__contains=text)
     matches |= Q(employee_code=text)

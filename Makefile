@@ -53,6 +53,8 @@ messages: venv
 
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.users
+	$(PY) -m bench.users_import
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -670,18 +670,25 @@ def account_update(
             )
 
 
-def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
-    authorize(actor, "accounts.change", account.user.organization)
-    if actor.account is not None and actor.account.pk == account.pk:
-        raise ValidationError(_("You cannot disable your own account."))
+def _not_self_nor_above(actor: Actor, account: Account, own_message: str) -> None:
+    """Nobody disables or deletes their own account, nor a System administrator's unless one."""
+    me = actor.account
+    if me is None:
+        return
+    if me.pk == account.pk:
+        raise ValidationError(own_message)
     if (
-        actor.account is not None
-        and actor.account.privilege != Account.Privilege.SYSTEM_ADMIN
+        me.privilege != Account.Privilege.SYSTEM_ADMIN
         and account.privilege == Account.Privilege.SYSTEM_ADMIN
     ):
         raise PermissionDenied(
             _("Only a System administrator can change a System administrator's account.")
         )
+
+
+def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
+    authorize(actor, "accounts.change", account.user.organization)
+    _not_self_nor_above(actor, account, _("You cannot disable your own account."))
     with transaction.atomic():
         _lock_contract(account.contract_id)
         account.refresh_from_db()
@@ -714,16 +721,7 @@ def account_enable(*, actor: Actor, account: Account) -> None:
 def account_delete(*, actor: Actor, account: Account) -> None:
     """Remove a user's Mamori account (its operation-log entries stay, with its name)."""
     authorize(actor, "accounts.delete", account.user.organization)
-    if actor.account is not None and actor.account.pk == account.pk:
-        raise ValidationError(_("You cannot delete your own account."))
-    if (
-        actor.account is not None
-        and actor.account.privilege != Account.Privilege.SYSTEM_ADMIN
-        and account.privilege == Account.Privilege.SYSTEM_ADMIN
-    ):
-        raise PermissionDenied(
-            _("Only a System administrator can change a System administrator's account.")
-        )
+    _not_self_nor_above(actor, account, _("You cannot delete your own account."))
     with transaction.atomic():
         _lock_contract(account.contract_id)
         account.refresh_from_db()

@@ -356,7 +356,8 @@ def account_save(
         password=payload.password,
         confirmation=payload.confirmation,
     )
-    return Status(200, AccountDetailOut.of(Account.objects.get(pk=account.pk)))
+    account.refresh_from_db()
+    return Status(200, AccountDetailOut.of(account))
 
 
 def _existing_account(request: HttpRequest, user_id: int) -> Account:

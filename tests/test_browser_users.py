@@ -151,3 +151,35 @@ def test_add_a_user_and_make_them_a_system_administrator(
         screenshot(page, f"new-admin-logs-{lang}.png")
     finally:
         page.context.close()
+
+
+def test_deleting_an_organization_asks_first(live_server: LiveServer, chromium: Browser) -> None:
+    from mamori.core.actor import Actor
+    from mamori.directory.models import Organization
+    from mamori.directory.services import organization_create
+
+    admin = open_contract("acme", "アクメ株式会社", language="ja")
+    root = Organization.objects.get(contract=admin.contract, parent=None)
+    empty = organization_create(actor=Actor.operator(), parent=root, name="解散予定")
+    page = open_page(chromium, "ja-JP")
+    try:
+        page.goto(f"{live_server.url}/acme/login/")
+        page.get_by_label("アカウント", exact=True).fill(admin.name)
+        page.get_by_label("パスワード", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        page.goto(f"{live_server.url}/acme/users/?org={empty.pk}")
+        page.get_by_text("「解散予定」の管理").click()
+        questions: list[str] = []
+
+        page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+        page.get_by_role("button", name="この組織を削除").click()
+        expect(page.get_by_role("heading", name="解散予定")).to_be_visible()
+        assert Organization.objects.filter(pk=empty.pk).exists()
+
+        page.once("dialog", lambda d: (questions.append(d.message), d.accept()))
+        page.get_by_role("button", name="この組織を削除").click()
+        expect(page.get_by_text("「解散予定」を削除しました。")).to_be_visible()
+        assert not Organization.objects.filter(pk=empty.pk).exists()
+        assert questions == ["「解散予定」を削除しますか？"] * 2
+    finally:
+        page.context.close()

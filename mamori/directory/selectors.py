@@ -65,6 +65,7 @@ class OrgNode:
     user_count: int  # directly in it
     subtree_count: int  # in it and below
     has_children: bool = False
+    opened: bool = False  # its children are shown
 
 
 def organization_tree(account: Account) -> list[OrgNode]:
@@ -171,4 +172,8 @@ def tree_opened_at(nodes: list[OrgNode], selected: Organization | None) -> list[
     opened = {n.id for n in nodes if n.depth == top}
     if selected is not None:
         opened |= {*selected.ancestor_ids(), selected.pk}
-    return [n for n in nodes if n.depth == top or n.parent_id in opened]
+    return [
+        dataclasses.replace(n, opened=n.id in opened and n.has_children)
+        for n in nodes
+        if n.depth == top or n.parent_id in opened
+    ]

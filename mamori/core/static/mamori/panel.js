@@ -6,6 +6,11 @@
       el.hidden = el.dataset.privileges.split(" ").indexOf(select.value) === -1;
     });
   }
+  // Destructive forms ask first; the question is in the page's language (data-confirm).
+  document.addEventListener("submit", function (event) {
+    var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     var select = document.querySelector("select[name=privilege]");
     if (!select) return;

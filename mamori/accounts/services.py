@@ -580,6 +580,16 @@ def _apply(account: Account, data: AccountData) -> None:
         setattr(account, field, getattr(data, field))
 
 
+def _save_account(account: Account) -> None:
+    """Save; a name taken by a concurrent save is the same clear error as one taken before."""
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as exc:
+        message = _("The account name “%(name)s” is already in use.") % {"name": account.name}
+        raise ValidationError({"name": [message]}) from exc
+
+
 def account_create(
     *, actor: Actor, user: User, data: AccountData, password: str, confirmation: str
 ) -> Account:
@@ -598,17 +608,7 @@ def account_create(
         account = Account(contract=contract, user=user)
         _apply(account, data)
         account.set_password(password)
-        try:
-            with transaction.atomic():
-                account.save()
-        except IntegrityError as exc:
-            raise ValidationError(
-                {
-                    "name": [
-                        _("The account name “%(name)s” is already in use.") % {"name": data.name}
-                    ]
-                }
-            ) from exc
+        _save_account(account)
         account.scope_organizations.set(data.scope_organizations)
         log_record(
             contract=contract,
@@ -640,17 +640,7 @@ def account_update(
         _apply(account, data)
         if password:
             account.set_password(password)
-        try:
-            with transaction.atomic():
-                account.save()
-        except IntegrityError as exc:
-            raise ValidationError(
-                {
-                    "name": [
-                        _("The account name “%(name)s” is already in use.") % {"name": data.name}
-                    ]
-                }
-            ) from exc
+        _save_account(account)
         account.scope_organizations.set(data.scope_organizations)
         account.__dict__.pop("_scope_paths", None)
         after = _account_values(account)

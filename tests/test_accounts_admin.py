@@ -378,3 +378,69 @@ class TestDepartmentAdministrator:
         entries = logged_in(orgs.a2).get("/alpha/logs/").context["page"].entries
         labels = [e.target_label for e in entries if e.action == "organization.renamed"]
         assert labels == ["東京支店"]
+
+
+class TestNobodyReachesAWiderScope:
+    """A Department administrator manages Operators only: not another administrator's account
+    (even one whose user sits in its organizations), nor an administrator's person record."""
+
+    @pytest.fixture
+    def wide(self, orgs: OrgCast) -> Account:
+        # A department administrator of the whole company, whose user sits in 東京 (A2's scope).
+        return make_account(orgs.sato, "wide", "department_admin", scope=(orgs.root,))
+
+    def state(self, account: Account) -> tuple:
+        account.refresh_from_db()
+        user = account.user
+        return (
+            account.privilege,
+            account.password,
+            account.is_active,
+            user.name,
+            list(user.emails.values_list("address", flat=True)),
+        )
+
+    def test_cannot_demote_re_password_disable_or_delete_a_wider_administrator(
+        self, orgs: OrgCast, wide: Account
+    ) -> None:
+        before = self.state(wide)
+        client = logged_in(orgs.a2)
+        takeover = account_form(name="wide", privilege="operator", support_option=None)
+        assert client.post(f"/alpha/users/{orgs.sato.pk}/account/", takeover).status_code == 403
+        assert client.post(f"/alpha/users/{orgs.sato.pk}/account/disable/").status_code == 403
+        assert client.post(f"/alpha/users/{orgs.sato.pk}/account/delete/").status_code == 403
+        assert self.state(wide) == before
+
+    def test_cannot_change_an_administrators_person_record(
+        self, orgs: OrgCast, wide: Account
+    ) -> None:
+        before = self.state(wide)
+        form = {
+            "name": "佐藤 花子",
+            "organization": orgs.tokyo.pk,
+            "emails-TOTAL_FORMS": "1",
+            "emails-INITIAL_FORMS": "0",
+            "emails-0-address": "evil@attacker.example",
+            "emails-0-category": "main",
+        }
+        assert (
+            logged_in(orgs.a2).post(f"/alpha/users/{orgs.sato.pk}/edit/", form).status_code == 403
+        )
+        assert self.state(wide) == before
+        # an Operator's record is the department administrator's to keep
+        operator_user = orgs.a3.user
+        form["name"], form["organization"], form["emails-0-address"] = (
+            "操作 三郎",
+            orgs.sales.pk,
+            "saburo2@alpha.example",
+        )
+        assert (
+            logged_in(orgs.a2).post(f"/alpha/users/{operator_user.pk}/edit/", form).status_code
+            == 302
+        )
+
+    def test_a_system_administrator_still_can(self, orgs: OrgCast, wide: Account) -> None:
+        response = logged_in(orgs.cast.a1).post(f"/alpha/users/{orgs.sato.pk}/account/disable/")
+        assert response.status_code == 302
+        wide.refresh_from_db()
+        assert not wide.is_active

@@ -243,3 +243,16 @@ def test_csv_export_writes_before_and_after_as_readable_json(cast: Cast) -> None
     )
     row = next(r for r in export(logged_in(cast.a1), action="organization.renamed")[1:])
     assert (row[13], row[14]) == ('{"name": "営業部"}', '{"name": "営業本部"}')
+
+
+def test_csv_export_does_not_let_a_cell_become_a_spreadsheet_formula(cast: Cast) -> None:
+    log_record(
+        contract=cast.a,
+        actor=Actor(ip="192.0.2.9", user_agent='=HYPERLINK("http://x.example","click")'),
+        action="account.login_failed",
+        target=Target("account", None, "+cmd|' /C calc'!A0"),
+        success=False,
+    )
+    row = next(r for r in export(logged_in(cast.a1), action="account.login_failed")[1:])
+    assert row[5] == '\'=HYPERLINK("http://x.example","click")'
+    assert row[11] == "'+cmd|' /C calc'!A0"

@@ -858,3 +858,20 @@ def test_the_api_uploads_checks_applies_and_exports(cast: Cast) -> None:
     assert exported.splitlines()[1] == f"{ROOT},山田,,E1,,,,y@alpha.example:main,,,,,,,"
     entry = LogEntry.objects.filter(action="user.imported").get()
     assert entry.actor_kind == "api"
+
+
+def test_a_department_administrator_cannot_rewrite_an_administrators_user_by_import(
+    orgs: OrgCast,
+) -> None:
+    from tests.conftest import make_account
+
+    make_account(orgs.sato, "wide", "department_admin", scope=(orgs.root,))
+    User.objects.filter(pk=orgs.sato.pk).update(employee_code="S2")
+    rows = [[f"{ROOT} / 営業部 / 東京", "佐藤 花子", "", "S2", "evil@attacker.example:main"]]
+    user_import = check(orgs.a2, csv_text(rows), mode="upsert")
+    assert {
+        "row": 2,
+        "column": "name",
+        "message": "Only a System administrator can change an administrator's user data.",
+    } in user_import.errors
+    assert list(orgs.sato.emails.values_list("address", flat=True)) == ["sato@alpha.example"]

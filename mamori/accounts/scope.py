@@ -60,3 +60,20 @@ def authorize(actor: Actor, permission: str, *organizations: Organization) -> No
 def require_system_admin(actor: Actor) -> None:
     if actor.account is not None and actor.account.privilege != Account.Privilege.SYSTEM_ADMIN:
         raise PermissionDenied(_("Only a System administrator can do this."))
+
+
+def manages_account(me: Account | None, account: Account) -> bool:
+    """Whose account an administrator may change: a System administrator anyone's; the others
+    only Operators' (the only privilege they can give), so nobody reaches a wider scope."""
+    return (
+        me is None
+        or me.privilege == Account.Privilege.SYSTEM_ADMIN
+        or account.privilege == Account.Privilege.OPERATOR
+    )
+
+
+def require_manages_account(actor: Actor, account: Account) -> None:
+    if not manages_account(actor.account, account):
+        raise PermissionDenied(
+            _("Only a System administrator can change an administrator's account.")
+        )

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -30,7 +30,13 @@ from mamori.accounts.models import (
     PermissionScheme,
 )
 from mamori.accounts.permissions import ALL_PERMISSIONS
-from mamori.accounts.scope import OutOfScope, authorize, in_scope, require_system_admin
+from mamori.accounts.scope import (
+    OutOfScope,
+    authorize,
+    in_scope,
+    require_manages_account,
+    require_system_admin,
+)
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
@@ -473,10 +479,8 @@ def _grant_check(actor: Actor, data: AccountData, account: Account | None) -> No
         if not in_scope(me, organization):
             raise OutOfScope
     if me.privilege != Account.Privilege.SYSTEM_ADMIN:
-        if account is not None and account.privilege == Account.Privilege.SYSTEM_ADMIN:
-            raise PermissionDenied(
-                _("Only a System administrator can change a System administrator's account.")
-            )
+        if account is not None and account.pk != me.pk:
+            require_manages_account(actor, account)
         if data.privilege != Account.Privilege.OPERATOR and (
             account is None or account.pk != me.pk
         ):
@@ -634,6 +638,7 @@ def account_update(
     with transaction.atomic():
         _lock_contract(account.contract_id)
         account.refresh_from_db()
+        _grant_check(actor, data, account)  # again: it may have changed before the lock
         before = _account_values(account)
         _last_admin_check(account, stays_admin=data.privilege == Account.Privilege.SYSTEM_ADMIN)
         _support_option_check(account.contract_id, account, data.support_option)
@@ -661,19 +666,10 @@ def account_update(
 
 
 def _not_self_nor_above(actor: Actor, account: Account, own_message: str) -> None:
-    """Nobody disables or deletes their own account, nor a System administrator's unless one."""
-    me = actor.account
-    if me is None:
-        return
-    if me.pk == account.pk:
+    """Nobody disables or deletes their own account, nor one they do not manage."""
+    if actor.account is not None and actor.account.pk == account.pk:
         raise ValidationError(own_message)
-    if (
-        me.privilege != Account.Privilege.SYSTEM_ADMIN
-        and account.privilege == Account.Privilege.SYSTEM_ADMIN
-    ):
-        raise PermissionDenied(
-            _("Only a System administrator can change a System administrator's account.")
-        )
+    require_manages_account(actor, account)
 
 
 def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
@@ -682,6 +678,7 @@ def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
     with transaction.atomic():
         _lock_contract(account.contract_id)
         account.refresh_from_db()
+        require_manages_account(actor, account)  # again, under the lock
         if account.is_active == enabled:
             return
         if not enabled:
@@ -715,6 +712,7 @@ def account_delete(*, actor: Actor, account: Account) -> None:
     with transaction.atomic():
         _lock_contract(account.contract_id)
         account.refresh_from_db()
+        require_manages_account(actor, account)  # again, under the lock
         _last_admin_check(account, stays_admin=False)
         log_record(
             contract=account.contract,

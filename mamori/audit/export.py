@@ -39,6 +39,15 @@ def _header() -> list[str]:
     ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A cell a spreadsheet will not run: text people (or anonymous callers: a user agent, a
+    typed login name) control is kept from starting like a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _json_text(value: Any) -> str:
     # PostgreSQL hands over JSON text already; other databases give decoded values.
     if value is None:
@@ -79,17 +88,17 @@ def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
         rows.append(
             [
                 created_at.astimezone(zone).isoformat(timespec="seconds"),
-                name or kinds.get(kind, kind),
-                account_name,
+                _text(name) or kinds.get(kind, kind),
+                _text(account_name),
                 privileges.get(privilege, privilege),
                 ip or "",
-                agent,
-                request_id,
+                _text(agent),
+                _text(request_id),
                 action,
                 actions.get(action, action),
                 target_type,
                 target_id,
-                target_label,
+                _text(target_label),
                 results.get(result, result),
                 _json_text(before),
                 _json_text(after),

@@ -438,6 +438,16 @@ class _Checker:
             authorize(self.actor, "users.import", self.organizations[existing.organization_id])
         except OutOfScope:
             errors.append(("name", _("This user is outside the organizations you manage.")))
+        me = self.actor.account
+        if (
+            existing.account is not None
+            and me is not None
+            and me.privilege != Account.Privilege.SYSTEM_ADMIN
+            and existing.account["privilege"] != Account.Privilege.OPERATOR
+        ):
+            errors.append(
+                ("name", _("Only a System administrator can change an administrator's user data."))
+            )
 
     # Accounts ------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
-from mamori.accounts.scope import authorize
+from mamori.accounts.models import Account
+from mamori.accounts.scope import authorize, require_manages_account
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
@@ -382,6 +383,10 @@ def user_create(*, actor: Actor, data: UserData) -> User:
 def user_update(*, actor: Actor, user: User, data: UserData) -> None:
     """Change a user, including moving them to another organization."""
     authorize(actor, "users.change", user.organization, data.organization)
+    # An administrator's person record (name, main address) is theirs to protect like the account.
+    account = Account.objects.filter(user=user).first()
+    if account is not None:
+        require_manages_account(actor, account)
     data = user_data_clean(data, contract_id=user.contract_id, exclude=user.pk)
     before = _user_values(user)
     try:

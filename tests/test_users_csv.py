@@ -18,6 +18,7 @@ from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.spreadsheet import cell_unprotect
 from mamori.directory import csv_check, services_csv
 from mamori.directory.csv_format import COLUMN_NAMES
 from mamori.directory.models import Organization, User, UserEmail, UserImport
@@ -236,8 +237,12 @@ def test_what_is_imported_is_exported_unchanged(cast: Cast, rows: list) -> None:
         exported = export(logged_in(cast.a1), "/alpha/users/export.csv")
         transaction.set_rollback(True)
     table = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"), newline="")))
+    # What a spreadsheet shows as text ('=…) is what the import reads back as the value.
     got = sorted(
-        (r["organization"], r["name"], r["employee_code"], r["emails"], r["title"])
+        tuple(
+            cell_unprotect(r[k])
+            for k in ("organization", "name", "employee_code", "emails", "title")
+        )
         for r in table
         if r["emails"] != "admin@alpha.example:main"
     )
@@ -875,3 +880,22 @@ def test_a_department_administrator_cannot_rewrite_an_administrators_user_by_imp
         "message": "Only a System administrator can change an administrator's user data.",
     } in user_import.errors
     assert list(orgs.sato.emails.values_list("address", flat=True)) == ["sato@alpha.example"]
+
+
+def test_cells_that_look_like_formulas_are_text_in_the_export_and_values_again_on_import(
+    orgs: OrgCast,
+) -> None:
+    orgs.sato.phone, orgs.sato.title, orgs.sato.employee_code = "+81 3 1234 5678", "=1+1", "F1"
+    orgs.sato.save()
+    exported = export(logged_in(orgs.cast.a1), "/alpha/users/export.csv")
+    row = next(
+        r
+        for r in csv.DictReader(io.StringIO(exported.removeprefix("\ufeff")))
+        if r["employee_code"] == "F1"
+    )
+    assert (row["phone"], row["title"]) == ("'+81 3 1234 5678", "'=1+1")
+    orgs.sato.phone = orgs.sato.title = ""
+    orgs.sato.save()
+    import_all(orgs.cast.a1, exported.removeprefix("\ufeff"), mode="upsert")
+    orgs.sato.refresh_from_db()
+    assert (orgs.sato.phone, orgs.sato.title) == ("+81 3 1234 5678", "=1+1")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from mamori.accounts.models import Account
 from mamori.audit.actions import ACTOR_KIND_LABELS, Action
 from mamori.audit.selectors import LogFilter, log_export_rows
+from mamori.core.spreadsheet import cell_protect
 
 BATCH = 1000
 
@@ -37,15 +38,6 @@ def _header() -> list[str]:
         _("After"),
         _("Entry ID"),
     ]
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    """A cell a spreadsheet will not run: text people (or anonymous callers: a user agent, a
-    typed login name) control is kept from starting like a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _json_text(value: Any) -> str:
@@ -88,17 +80,17 @@ def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
         rows.append(
             [
                 created_at.astimezone(zone).isoformat(timespec="seconds"),
-                _text(name) or kinds.get(kind, kind),
-                _text(account_name),
+                cell_protect(name) or kinds.get(kind, kind),
+                cell_protect(account_name),
                 privileges.get(privilege, privilege),
                 ip or "",
-                _text(agent),
-                _text(request_id),
+                cell_protect(agent),
+                cell_protect(request_id),
                 action,
                 actions.get(action, action),
                 target_type,
                 target_id,
-                _text(target_label),
+                cell_protect(target_label),
                 results.get(result, result),
                 _json_text(before),
                 _json_text(after),

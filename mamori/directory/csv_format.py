@@ -41,6 +41,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mamori.core.spreadsheet import cell_unprotect
 from mamori.directory.models import UserEmail
 
 PATH_SEPARATOR = " / "
@@ -192,7 +193,10 @@ def _cells(columns: tuple[str, ...], cells: list[str], number: int) -> dict[str,
             _("Row %(row)d has more cells than the header has columns.") % {"row": number}
         )
     # Spreadsheets may drop empty cells at the end of a row: those are empty.
-    return {column: (cells[i] if i < len(cells) else "") for i, column in enumerate(columns)}
+    return {
+        column: (cell_unprotect(cells[i]) if i < len(cells) else "")
+        for i, column in enumerate(columns)
+    }
 
 
 def split_path(cell: str) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from django.db.models import Prefetch
 
 from mamori.accounts.models import Account
+from mamori.core.spreadsheet import cell_protect
 from mamori.directory import csv_format
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.selectors import UserQuery, users_search
@@ -29,6 +30,12 @@ def _organization_paths(contract_id: int) -> dict[int, str]:
 
 
 def _row(user: User, paths: dict[int, str]) -> list[str]:
+    # Names, titles and phone numbers (+81 …) could read as formulas in a spreadsheet; the
+    # import takes the apostrophe off again.
+    return [cell_protect(cell) for cell in _cells(user, paths)]
+
+
+def _cells(user: User, paths: dict[int, str]) -> list[str]:
     account: Account | None = getattr(user, "account", None)
     cells = [
         paths.get(user.organization_id, ""),

@@ -84,6 +84,16 @@ def logged_in(account: Account) -> Client:
     return client
 
 
+def api_client(account: Account) -> Client:
+    """A client of the API with a fresh token of ``account``, as an API user would have."""
+    from mamori.accounts.services import api_token_create
+
+    _, raw = api_token_create(
+        actor=Actor(account=account), account=account, name="test", expires_in_days=1
+    )
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
 @pytest.fixture
 def smtp_server(settings: pytest.FixtureRequest) -> Iterator[SmtpServer]:
     server = SmtpServer().start()

@@ -7,14 +7,11 @@ A2's). Each denied case also asserts that nothing changed.
 """
 
 import pytest
-from django.test import Client
 
 from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
-from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
-from tests.conftest import OrgCast, logged_in
+from tests.conftest import OrgCast, api_client, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -247,11 +244,7 @@ def test_pages(
 def test_api(
     orgs: OrgCast, actor: str, case: str, method: str, path: str, body, expected: tuple
 ) -> None:
-    account = actor_of(orgs, actor)
-    _, raw = api_token_create(
-        actor=Actor(account=account), account=account, name="t", expires_in_days=1
-    )
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client = api_client(actor_of(orgs, actor))
     before = state(orgs)
     url = path.format(**ids(orgs))
     if method in ("post", "put", "patch"):

@@ -4,11 +4,9 @@ import pytest
 from django.test import Client
 
 from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
-from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
-from tests.conftest import OrgCast
+from tests.conftest import OrgCast, api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +14,7 @@ pytestmark = pytest.mark.django_db
 def api_as(account: Account) -> Client:
     account.language = "en"
     account.save()
-    _, raw = api_token_create(
-        actor=Actor(account=account), account=account, name="t", expires_in_days=1
-    )
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return api_client(account)
 
 
 def post(client: Client, url: str, body: dict, method: str = "post"):

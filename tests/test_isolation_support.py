@@ -5,16 +5,14 @@ tests/test_isolation.py collects PANEL, API and API_OWN_ONLY from here for its c
 """
 
 import pytest
-from django.test import Client
 
 from mamori.accounts.models import Account
-from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.outbox.models import OutboundMail
 from mamori.support.models import Inquiry
 from mamori.support.services import inquiry_send
-from tests.conftest import Cast, logged_in
+from tests.conftest import Cast, api_client, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -65,13 +63,6 @@ def snapshot(cast: Cast) -> tuple:
     )
 
 
-def token_for(account: Account) -> Client:
-    _, raw = api_token_create(
-        actor=Actor(account=account), account=account, name="b", expires_in_days=7
-    )
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-
-
 @pytest.mark.parametrize(("name", "method", "path"), PANEL)
 def test_contract_b_session_gets_404_on_contract_a(
     cast: Cast, a_objects: dict, name: str, method: str, path: str
@@ -88,7 +79,7 @@ def test_contract_b_session_gets_404_on_contract_a(
 def test_contract_b_token_gets_404_on_contract_a(
     cast: Cast, a_objects: dict, method: str, path: str
 ) -> None:
-    client = token_for(cast.b1)
+    client = api_client(cast.b1)
     before = snapshot(cast)
     response = getattr(client, method)(path.format(**a_objects))
     assert response.status_code == 404
@@ -99,7 +90,7 @@ def test_contract_b_token_gets_404_on_contract_a(
 def test_contract_b_token_lists_and_sends_only_its_own_inquiries(
     cast: Cast, a_objects: dict
 ) -> None:
-    client = token_for(cast.b1)
+    client = api_client(cast.b1)
     before = snapshot(cast)
 
     created = client.post("/api/v1/inquiries", FORM, content_type="application/json")

@@ -6,16 +6,14 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from mamori.accounts.invitations import invitation_token
 from mamori.accounts.models import Account
-from mamori.accounts.services import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.directory import services_csv
 from mamori.directory.models import Organization, User, UserImport
-from tests.conftest import Cast, logged_in
+from tests.conftest import Cast, api_client, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -83,13 +81,6 @@ def snapshot(cast: Cast) -> tuple:
     )
 
 
-def _b_token(cast: Cast) -> str:
-    _, raw = api_token_create(
-        actor=Actor(account=cast.b1), account=cast.b1, name="b", expires_in_days=7
-    )
-    return raw
-
-
 @pytest.mark.parametrize(("name", "method", "path"), PANEL)
 def test_contract_b_session_gets_404_on_contract_a(
     cast: Cast, a_objects: dict, name: str, method: str, path: str
@@ -112,7 +103,7 @@ def test_contract_b_session_gets_404_on_contract_a(
 def test_contract_b_token_gets_404_on_contract_a(
     cast: Cast, a_objects: dict, method: str, path: str
 ) -> None:
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {_b_token(cast)}")
+    client = api_client(cast.b1)
     before = snapshot(cast)
     response = getattr(client, method)(path.format(**a_objects))
     assert response.status_code == 404
@@ -123,7 +114,7 @@ def test_contract_b_token_gets_404_on_contract_a(
 def test_contract_b_token_exports_and_imports_only_in_contract_b(
     cast: Cast, a_objects: dict
 ) -> None:
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {_b_token(cast)}")
+    client = api_client(cast.b1)
     before = snapshot(cast)
     body = b"".join(client.get("/api/v1/users/export").streaming_content).decode("utf-8-sig")
     assert "alpha" not in body and "アルファ" not in body and "秘密" not in body

@@ -47,9 +47,10 @@ def database_from_url(url: str) -> dict[str, object]:
         # JIT compiles plans for big scans (the CSV export) and costs more than it saves on
         # the short indexed queries the panel makes.
         options.setdefault("options", "-c jit=off")
+        name = unquote(parts.path.lstrip("/"))
         return {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
+            "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
@@ -57,6 +58,8 @@ def database_from_url(url: str) -> dict[str, object]:
             "CONN_MAX_AGE": int(os.environ.get("MAMORI_CONN_MAX_AGE", "60")),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
+            # Two suites on one machine must not share the test database.
+            "TEST": {"NAME": os.environ.get("MAMORI_TEST_DB_NAME") or f"test_{name}"},
         }
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
 

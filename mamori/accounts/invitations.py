@@ -26,7 +26,7 @@ from mamori.accounts.services import account_target
 from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 from mamori.outbox.models import OutboundMail
 
 INVITATION_DAYS = 7
@@ -108,7 +108,7 @@ def invitation_accept(
         locked.save(update_fields=["password", "must_change_password"])
         log_record(
             contract=contract,
-            actor=dataclasses.replace(actor, account=locked, kind="account"),
+            actor=dataclasses.replace(actor, account=locked, kind=ActorKind.ACCOUNT),
             action=Action.PASSWORD_SET,
             target=account_target(locked),
             organization_id=locked.user.organization_id,

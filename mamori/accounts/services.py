@@ -40,7 +40,7 @@ from mamori.accounts.scope import (
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 from mamori.directory.models import Organization, User
 
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
@@ -178,7 +178,7 @@ def login_complete(
     login(request, account)  # rotates the session id
     log_record(
         contract=account.contract,
-        actor=dataclasses.replace(actor, account=account, kind="account"),
+        actor=dataclasses.replace(actor, account=account, kind=ActorKind.ACCOUNT),
         action=Action.LOGIN,
         target=account_target(account),
         after=after,

@@ -38,7 +38,7 @@ from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
 from mamori.contracts.services import contract_target
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 
 ISSUER = "Mamori"
 BACKUP_CODE_COUNT = 10
@@ -373,7 +373,7 @@ def _backup_code_used_record(actor: Actor, account: Account) -> None:
     # the log by to find people who may have lost their authenticator.
     log_record(
         contract=account.contract,
-        actor=dataclasses.replace(actor, account=account, kind="account"),
+        actor=dataclasses.replace(actor, account=account, kind=ActorKind.ACCOUNT),
         action=Action.BACKUP_CODE_USED,
         target=account_target(account),
         after={"remaining": backup_codes_remaining(account)},

@@ -14,7 +14,7 @@ from mamori.accounts.models import Account, PermissionScheme
 from mamori.accounts.permissions import require_permission
 from mamori.accounts.scope import OutOfScope
 from mamori.accounts.selectors import scheme_get, schemes_of
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 from mamori.directory import services
 from mamori.directory.models import Organization, User
 from mamori.directory.selectors import (
@@ -35,7 +35,7 @@ def _me(request: HttpRequest) -> Account:
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, kind="api")
+    return Actor.from_request(request, kind=ActorKind.API)
 
 
 # Organizations ------------------------------------------------------------------------------

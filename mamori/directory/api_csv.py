@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 
 from mamori.accounts.models import Account
 from mamori.accounts.permissions import require_permission
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 from mamori.directory import services_csv
 from mamori.directory.export import users_csv_chunks
 from mamori.directory.models import UserImport
@@ -76,7 +76,7 @@ def import_create(
     ``add`` or ``upsert``."""
     me = _me(request)
     user_import = services_csv.user_import_start(
-        actor=Actor.from_request(request, kind="api"),
+        actor=Actor.from_request(request, kind=ActorKind.API),
         contract=me.contract,
         filename=file.name or "users.csv",
         file=file,
@@ -103,7 +103,7 @@ def import_apply(request: HttpRequest, import_id: int) -> Status[UserImportOut]:
     me = _me(request)
     user_import = user_import_get(me, import_id)
     services_csv.user_import_apply(
-        actor=Actor.from_request(request, kind="api"), user_import=user_import
+        actor=Actor.from_request(request, kind=ActorKind.API), user_import=user_import
     )
     return Status(202, UserImportOut.of(user_import_get(me, import_id)))
 

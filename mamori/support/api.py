@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from mamori.accounts.models import Account
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 from mamori.support.models import Inquiry
 from mamori.support.selectors import (
     inquiries_before,
@@ -101,7 +101,7 @@ def inquiry_create(request: HttpRequest, payload: InquiryIn) -> Status:
     """Stored, mailed to the support desk, and confirmed to the sender's main e-mail address."""
     me = _me(request)
     inquiry = inquiry_send(
-        actor=Actor.from_request(request, kind="api"),
+        actor=Actor.from_request(request, kind=ActorKind.API),
         category=payload.category,
         subject=payload.subject,
         body=payload.body,

@@ -93,8 +93,8 @@ def _contracts_create(
 def _bench_contract_create(entries: int) -> ContractHistory:
     """Through the real service, so the contract is exactly what production makes."""
     from mamori.accounts.models import Account
-    from mamori.contracts.services import contract_create
     from mamori.core.actor import Actor
+    from mamori.provider.services import contract_create
 
     contract = contract_create(
         actor=Actor.operator(),

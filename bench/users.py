@@ -88,9 +88,9 @@ def fill(users: int, organizations: int, depth: int) -> int:
 
     from mamori.accounts.models import Account
     from mamori.contracts.models import Contract
-    from mamori.contracts.services import contract_create
     from mamori.core.actor import Actor
     from mamori.directory.models import Organization, User, UserEmail
+    from mamori.provider.services import contract_create
 
     existing = Contract.objects.filter(domain=DOMAIN).first()
     if existing and User.objects.filter(contract=existing).count() >= users:

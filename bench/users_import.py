@@ -88,10 +88,10 @@ def users_csv(root: str, *, users: int, organizations: int, depth: int, accounts
 
 def run(*, users: int, organizations: int, depth: int, accounts_every: int) -> dict[str, object]:
     from mamori.accounts.models import Account
-    from mamori.contracts.services import contract_create
     from mamori.core.actor import Actor
     from mamori.directory import services_csv
     from mamori.directory.models import UserImport
+    from mamori.provider.services import contract_create
 
     domain = f"csvbench{int(time.time())}"
     contract = contract_create(

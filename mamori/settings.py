@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "mamori.audit",
     "mamori.outbox",
     "mamori.support",
+    "mamori.provider",
     "mamori.panel",
 ]
 
@@ -153,7 +154,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "mamori.core.middleware.ContractMiddleware",
+    "mamori.contracts.middleware.ContractMiddleware",
     "mamori.core.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -172,7 +173,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "mamori.core.context_processors.panel",
+                "mamori.panel.context_processors.panel",
             ],
         },
     },

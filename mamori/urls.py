@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path
 
-from mamori.accounts import views as accounts
+from mamori.accounts.views import login as accounts
 from mamori.api.api import api
 
 

@@ -17,10 +17,10 @@ from django.test import Client
 
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.contracts.models import Contract
-from mamori.contracts.services import contract_create
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana, organization_create
+from mamori.provider.services import contract_create
 from tests.smtp import SmtpServer
 
 pytest_plugins = ["tests.browser"]  # the chromium fixture
@@ -86,7 +86,7 @@ def logged_in(account: Account) -> Client:
 
 def api_client(account: Account) -> Client:
     """A client of the API with a fresh token of ``account``, as an API user would have."""
-    from mamori.accounts.services import api_token_create
+    from mamori.accounts.services.tokens import api_token_create
 
     _, raw = api_token_create(
         actor=Actor(account=account), account=account, name="test", expires_in_days=1

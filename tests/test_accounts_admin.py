@@ -5,7 +5,8 @@ from django.test import Client
 from django.utils import translation
 
 from mamori.accounts.models import Account
-from mamori.accounts.services import AccountData, account_update, api_token_create
+from mamori.accounts.services.administration import AccountData, account_update
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from tests.conftest import PASSWORD, Cast, OrgCast, logged_in, make_account, make_user
@@ -191,7 +192,7 @@ class TestSafetyRails:
     ) -> None:
         from django.core.exceptions import ValidationError
 
-        from mamori.accounts.services import account_delete, account_disable
+        from mamori.accounts.services.administration import account_delete, account_disable
 
         operator = Actor.operator()  # the CLI bypasses privileges: only the rail stands in the way
         data = AccountData(name="admin", privilege="operator", language="ja", timezone="Asia/Tokyo")
@@ -217,7 +218,7 @@ class TestSafetyRails:
     def test_a_disabled_administrator_does_not_count(self, orgs: OrgCast) -> None:
         from django.core.exceptions import ValidationError
 
-        from mamori.accounts.services import account_disable
+        from mamori.accounts.services.administration import account_disable
 
         second = make_account(orgs.sato, "second", "system_admin")
         account_disable(actor=Actor(account=orgs.cast.a1), account=second)

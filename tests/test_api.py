@@ -5,7 +5,7 @@ from django.test import Client
 from django.utils import timezone
 
 from mamori.accounts.models import ApiToken
-from mamori.accounts.services import api_token_create
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.audit.services import log_record
 from mamori.core.actor import Actor

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import get_resolver
 
 from mamori.accounts.models import Account, ApiToken, PermissionScheme
-from mamori.accounts.services import api_token_create
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.audit.services import log_record
 from mamori.core.actor import Actor

@@ -4,7 +4,7 @@ import pyotp
 import pytest
 
 from mamori.accounts.models import Account, BackupCode
-from mamori.accounts.two_factor import two_factor_begin, two_factor_confirm
+from mamori.accounts.services.two_factor import two_factor_begin, two_factor_confirm
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor

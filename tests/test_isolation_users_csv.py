@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from mamori.accounts.invitations import invitation_token
 from mamori.accounts.models import Account
+from mamori.accounts.services.invitations import invitation_token
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.directory import services_csv

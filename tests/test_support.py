@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from mamori.accounts.models import Account
-from mamori.accounts.services import api_token_create
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from mamori.accounts.models import Account
-from mamori.accounts.services import AccountData, account_update
+from mamori.accounts.services.administration import AccountData, account_update
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization
 from tests.conftest import Cast, make_account, make_user

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 
 from mamori.accounts.models import Account, BackupCode, LoginFailure
-from mamori.accounts.scope import OutOfScope
-from mamori.accounts.services import TWO_FACTOR_PENDING, api_token_create
-from mamori.accounts.two_factor import (
+from mamori.accounts.services.login import TWO_FACTOR_PENDING
+from mamori.accounts.services.tokens import api_token_create
+from mamori.accounts.services.two_factor import (
     contract_security_update,
     two_factor_begin,
     two_factor_confirm,
@@ -20,6 +20,7 @@ from mamori.accounts.two_factor import (
 )
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
+from mamori.core.access import OutOfScope
 from mamori.core.actor import Actor
 from tests.conftest import PASSWORD, Cast, OrgCast, logged_in
 
@@ -408,7 +409,8 @@ class TestThrottling:
         LoginFailure.objects.create(domain="alpha", account_name="admin", ip="192.0.2.1")
         checked: list[str] = []
         monkeypatch.setattr(
-            "mamori.accounts.two_factor.two_factor_code_use", lambda a, c: checked.append(c)
+            "mamori.accounts.services.two_factor.two_factor_code_use",
+            lambda a, c: checked.append(c),
         )
         response = post_code(client, pyotp.TOTP(secret).now())
         assert response.status_code == 429 and checked == []

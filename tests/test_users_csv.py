@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.services import api_token_create
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
@@ -636,7 +636,7 @@ def test_a_tampered_expired_or_foreign_link_is_refused(
 ) -> None:
     import time
 
-    from mamori.accounts.invitations import invitation_account, invitation_token
+    from mamori.accounts.services.invitations import invitation_account, invitation_token
 
     rows = [[ROOT, "一", "E1", "e1@alpha.example:main", "one", "operator", "", "", ""]]
     import_all(cast.a1, csv_text(rows, ACCOUNT_HEADER))

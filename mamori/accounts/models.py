@@ -1,5 +1,5 @@
 import zoneinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -7,10 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
 class AccountManager(BaseUserManager["Account"]):
@@ -39,7 +35,10 @@ class Account(AbstractBaseUser):
     # Department and custom administrators: the organizations they manage, with their subtrees.
     scope_all = models.BooleanField(_("all organizations"), default=False)
     scope_organizations = models.ManyToManyField(
-        "directory.Organization", blank=True, related_name="+", verbose_name=_("organizations")
+        "directory.Organization",
+        blank=True,
+        related_name="scope_accounts",
+        verbose_name=_("organizations"),
     )
     scheme = models.ForeignKey(
         "accounts.PermissionScheme",
@@ -88,6 +87,54 @@ class Account(AbstractBaseUser):
     @property
     def two_factor_enabled(self) -> bool:
         return self.totp_confirmed_at is not None
+
+    @property
+    def two_factor_setup_due(self) -> bool:
+        """The contract requires two-step verification and this account has not set it up."""
+        return self.contract.require_two_factor and not self.two_factor_enabled
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.privilege == self.Privilege.SYSTEM_ADMIN
+
+    # Access (the ``core.access.Principal`` protocol) -----------------------------------------
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        """The permission codes this account's privilege or scheme grants."""
+        from mamori.accounts.permissions import permissions_of
+
+        return permissions_of(self)
+
+    @property
+    def scope_paths(self) -> list[str] | None:
+        """Path prefixes of the organization subtrees it manages; ``None`` means all of them.
+
+        Read once per instance (one query for department and custom administrators);
+        ``scope_forget()`` after changing the privilege or scope.
+        """
+        if "_scope_paths" not in self.__dict__:
+            self.__dict__["_scope_paths"] = self._scope_paths_read()
+        paths: list[str] | None = self.__dict__["_scope_paths"]
+        return paths
+
+    def _scope_paths_read(self) -> list[str] | None:
+        if self.privilege == self.Privilege.SYSTEM_ADMIN:
+            return None
+        if self.privilege == self.Privilege.OPERATOR:
+            return [self.user.organization.path]
+        if self.privilege == self.Privilege.CUSTOM_ADMIN and self.scope_all:
+            return None
+        return list(self.scope_organizations.values_list("path", flat=True))
+
+    def scope_forget(self) -> None:
+        """Drop the scope read by ``scope_paths`` (after the account's scope changed)."""
+        self.__dict__.pop("_scope_paths", None)
+
+    def manages(self, other: Any) -> bool:
+        """Whose account it may change: a System administrator anyone's; the others only
+        Operators' (the only privilege they can give), so nobody reaches a wider scope."""
+        return self.is_system_admin or getattr(other, "privilege", None) == self.Privilege.OPERATOR
 
 
 class BackupCode(models.Model):

@@ -1,84 +1,59 @@
-"""The catalogue of permissions (screen × action) and what each admin privilege grants.
+"""What each admin privilege grants, over the catalogue the apps register (``core.access``).
 
-Selectors and services ask ``has_permission`` and ``organization_scope``; pages and the API use the
-same two, so a rule is never written twice.
+- System administrator: every permission, every organization.
+- Department administrator: every permission except the contract-wide ones, in its organizations.
+- Operator: the permissions the apps mark for operators, in its own organization.
+- Custom administrator: its scheme's permissions (never contract-wide ones), in its scope.
+
+The accounts app registers its own screens here: Mamori accounts and Settings.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.utils.functional import Promise
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 
-from mamori.accounts.models import Account
+from mamori.core.access import catalogue
 
-# screen -> (label, {action: label})
-CATALOGUE: dict[str, tuple[Promise, dict[str, Promise]]] = {
-    "users": (
-        _("Users"),
+if TYPE_CHECKING:
+    from mamori.accounts.models import Account
+
+
+def register() -> None:
+    """The accounts app's screens; called from ``AccountsConfig.ready()``."""
+    catalogue.register(
+        "accounts",
+        _("Mamori accounts"),
         {
             "view": _("View"),
             "add": _("Add"),
             "change": _("Edit"),
             "delete": _("Delete"),
-            "import": _("Import CSV"),
-            "export": _("Export CSV"),
+            "reset_two_factor": _("Reset two-step verification"),
         },
-    ),
-    "organizations": (
-        _("Organizations"),
-        {"view": _("View"), "add": _("Add"), "change": _("Edit"), "delete": _("Delete")},
-    ),
-    "accounts": (
-        _("Mamori accounts"),
-        {"view": _("View"), "add": _("Add"), "change": _("Edit"), "delete": _("Delete")},
-    ),
-    "logs": (_("Operation log"), {"view": _("View"), "export": _("Export CSV")}),
-    "devices": (
-        _("Devices"),
-        {"view": _("View"), "command": _("Run operator commands"), "manage": _("Manage")},
-    ),
-}
-
-ALL_PERMISSIONS: frozenset[str] = frozenset(
-    f"{screen}.{action}" for screen, (_label, actions) in CATALOGUE.items() for action in actions
-)
-OPERATOR_PERMISSIONS = frozenset(
-    {"users.view", "organizations.view", "devices.view", "devices.command"}
-)
-# Only a System administrator manages contract settings, custom schemes, the support option and
-# other System administrators; those are checked by privilege, not by permission.
-
-
-def permission_choices() -> list[tuple[str, str]]:
-    return [
-        (f"{screen}.{action}", f"{label} / {action_label}")
-        for screen, (label, actions) in CATALOGUE.items()
-        for action, action_label in actions.items()
-    ]
+        system_only=("reset_two_factor",),
+    )
+    catalogue.register(
+        "settings",
+        _("Settings"),
+        {
+            "view": _("View basic information"),
+            "change": _("Manage settings and permission schemes"),
+        },
+        system_only=("change",),
+    )
 
 
 def permissions_of(account: Account) -> frozenset[str]:
+    """The permission codes ``account``'s privilege grants (see the module docstring)."""
     privilege = account.privilege
-    if privilege in (Account.Privilege.SYSTEM_ADMIN, Account.Privilege.DEPARTMENT_ADMIN):
-        return ALL_PERMISSIONS
-    if privilege == Account.Privilege.OPERATOR:
-        return OPERATOR_PERMISSIONS
-    if privilege == Account.Privilege.CUSTOM_ADMIN and account.scheme is not None:
-        return frozenset(account.scheme.permissions) & ALL_PERMISSIONS
+    if privilege == "system_admin":
+        return catalogue.codes()
+    if privilege == "department_admin":
+        return catalogue.grantable()
+    if privilege == "operator":
+        return catalogue.for_operators()
+    if privilege == "custom_admin" and account.scheme is not None:
+        return frozenset(account.scheme.permissions) & catalogue.grantable()
     return frozenset()
-
-
-def has_permission(account: Account, permission: str) -> bool:
-    assert permission in ALL_PERMISSIONS, permission
-    return permission in permissions_of(account)
-
-
-def require_permission(account: Account, permission: str) -> None:
-    """For views and endpoints: a 403 with a clear message when the privilege lacks it."""
-    if not has_permission(account, permission):
-        raise PermissionDenied(_("Your admin privilege does not allow this."))
-
-
-def is_system_admin(account: Account) -> bool:
-    return account.privilege == Account.Privilege.SYSTEM_ADMIN

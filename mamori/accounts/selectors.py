@@ -1,15 +1,70 @@
-"""Reads about accounts, always within the reader's contract."""
+"""Reads about accounts, always within the reader's contract and organizations."""
+
+from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from mamori.accounts.models import Account, ApiToken, PermissionScheme
+from mamori.core.access import (
+    NotFound,
+    object_get,
+    permission_code,
+    permission_require,
+    restrict,
+)
+from mamori.directory.models import User
 
 
-def accounts_visible_to(account: Account) -> QuerySet[Account]:
-    """Accounts of the contract whose users are in the account's organization scope."""
-    from mamori.directory.selectors import users_visible_to
+def accounts_visible_to(account: Account, action: str = "view") -> QuerySet[Account]:
+    """Accounts of the contract whose users are in the account's organization scope;
+    ``PermissionDenied`` without ``accounts.<action>``."""
+    return restrict(
+        Account.objects.select_related("user"),
+        account,
+        permission_code("accounts", action),
+        path_field="user__organization__path",
+    )
 
-    return Account.objects.filter(user__in=users_visible_to(account)).select_related("user")
+
+def account_get(account: Account, pk: int | str, action: str = "view") -> Account:
+    """One account: ``NotFound`` outside the reader's organizations, ``PermissionDenied`` in scope
+    without ``accounts.<action>``."""
+    return object_get(
+        Account.objects.select_related("user__organization", "scheme"),
+        account,
+        pk,
+        permission_code("accounts", action),
+        path_field="user__organization__path",
+    )
+
+
+def user_account_get(
+    account: Account, user_id: int | str, action: str
+) -> tuple[User, Account | None]:
+    """A user in the reader's organizations with its Mamori account (``None`` when it has none):
+    ``NotFound`` outside them, ``PermissionDenied`` without ``accounts.<action>``. The action
+    ``"save"`` is ``"change"`` for a user with an account and ``"add"`` for one without."""
+    users = User.objects.select_related("organization", "account__scheme")
+    user = object_get(users, account, user_id, None, path_field="organization__path")
+    existing: Account | None = getattr(user, "account", None)
+    if action == "save":
+        action = "change" if existing is not None else "add"
+    permission_require(account, permission_code("accounts", action))
+    return user, existing
+
+
+def schemes_assignable_by(account: Account) -> QuerySet[PermissionScheme]:
+    """The schemes the account form offers: only a System administrator gives a privilege other
+    than Operator (``administration.grant_check``), so only it is offered the contract's schemes."""
+    if not account.is_system_admin:
+        return PermissionScheme.objects.none()
+    return PermissionScheme.objects.filter(contract_id=account.contract_id).order_by("name")
+
+
+def scheme_for_account_get(account: Account, pk: int | str) -> PermissionScheme:
+    """A scheme of the reader's contract named in an account's data; ``NotFound`` otherwise
+    (whether the reader may give it is the account services' rule)."""
+    return object_get(PermissionScheme.objects.all(), account, pk, None, path_field=None)
 
 
 def api_tokens_of(account: Account) -> QuerySet[ApiToken]:
@@ -17,14 +72,24 @@ def api_tokens_of(account: Account) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(account=account)
 
 
-def api_token_get(account: Account, pk: int) -> ApiToken:
-    """One of the account's own tokens; ``ApiToken.DoesNotExist`` otherwise."""
-    return api_tokens_of(account).select_related("account__contract").get(pk=pk)
+def api_token_get(account: Account, pk: int | str) -> ApiToken:
+    """One of the account's own tokens; ``NotFound`` otherwise."""
+    try:
+        return api_tokens_of(account).select_related("account__contract").get(pk=pk)
+    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
 
 
-def schemes_of(account: Account) -> QuerySet[PermissionScheme]:
-    return PermissionScheme.objects.filter(contract_id=account.contract_id).order_by("name")
+def schemes_visible_to(account: Account) -> QuerySet[PermissionScheme]:
+    """The contract's custom permission schemes (Settings, contract-wide): reading and changing
+    them takes ``settings.change``, which only System administrators have."""
+    schemes = restrict(PermissionScheme.objects.all(), account, "settings.change", path_field=None)
+    return schemes.order_by("name")
 
 
-def scheme_get(account: Account, pk: int) -> PermissionScheme:
-    return schemes_of(account).get(pk=pk)
+def scheme_get(account: Account, pk: int | str) -> PermissionScheme:
+    """One scheme of the contract: ``NotFound`` otherwise, ``PermissionDenied`` without
+    ``settings.change``."""
+    return object_get(
+        PermissionScheme.objects.all(), account, pk, "settings.change", path_field=None
+    )

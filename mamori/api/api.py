@@ -1,29 +1,30 @@
-"""The REST API at /api/v1/: bearer tokens, JSON errors with stable codes, same rules as the panel."""
+"""The REST API at /api/v1/: bearer tokens, JSON errors with stable codes, same rules as the panel.
+
+Each app keeps its endpoints in its own ``api.py`` (a ninja ``Router``); this module only assembles
+them under one ``NinjaAPI`` with the token authentication and the error format.
+"""
 
 from __future__ import annotations
 
-import datetime
 import zoneinfo
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
-from mamori.accounts.selectors import accounts_visible_to
-from mamori.accounts.services import api_token_authenticate
-from mamori.api.schemas import AccountOut, ContractOut, LogEntryOut, LogPageOut, MeOut
-from mamori.audit.actions import Action
-from mamori.audit.selectors import Cursor, LogFilter, log_entry_get, log_page
+from mamori.accounts.services.tokens import api_token_authenticate
 
 
 class TokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>``: the token's account, in its language and timezone."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Account | None:
         account = api_token_authenticate(token)
         if account is not None:
@@ -44,6 +45,7 @@ api = NinjaAPI(
 
 
 def error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    """The API's one error shape: ``{"error": {"code": …, "message": …, …extra}}``."""
     return api.create_response(
         request, {"error": {"code": code, "message": message, **extra}}, status=status
     )
@@ -56,11 +58,6 @@ def on_unauthorized(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return error(request, 404, "not_found", _("Not found."))
-
-
-@api.exception_handler(ObjectDoesNotExist)
-def on_does_not_exist(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 404, "not_found", _("Not found."))
 
 
@@ -94,84 +91,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error(request, exc.status_code, getattr(exc, "code", "error"), str(exc))
 
 
-def _account(request: HttpRequest) -> Account:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
-@api.get("/me", response=MeOut, tags=["accounts"], summary="The token's account")
-def me(request: HttpRequest) -> MeOut:
-    account = _account(request)
-    return MeOut(
-        account=AccountOut.of(account),
-        contract=ContractOut(
-            domain=account.contract.domain, company_name=account.contract.company_name
-        ),
-    )
-
-
-def _aware(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> datetime.datetime | None:
-    if value is None or timezone.is_aware(value):
-        return value
-    return value.replace(tzinfo=zone)
-
-
-def _cursor(text: str | None, field: str) -> Cursor | None:
-    if not text:
-        return None
-    cursor = Cursor.decode(text)
-    if cursor is None:
-        raise ValidationError({field: [_("This cursor is not valid.")]})
-    return cursor
-
-
-@api.get(
-    "/logs", response=LogPageOut, tags=["operation log"], summary="Operation log, newest first"
-)
-def logs(
-    request: HttpRequest,
-    since: datetime.datetime | None = None,
-    until: datetime.datetime | None = None,
-    actor: int | None = None,
-    action: str | None = None,
-    before: str | None = None,
-    after: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
-) -> LogPageOut:
-    """Times without an offset are read in the token account's timezone. Page with the
-    ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
-    account = _account(request)
-    if action and action not in Action.values:
-        raise ValidationError({"action": [_("Unknown action code.")]})
-    if actor is not None and not accounts_visible_to(account).filter(pk=actor).exists():
-        raise Http404  # another contract's account is as unknown as one that never existed
-    zone = zoneinfo.ZoneInfo(account.timezone)
-    page = log_page(
-        account,
-        LogFilter(
-            since=_aware(since, zone), until=_aware(until, zone), actor_id=actor, action=action
-        ),
-        before=_cursor(before, "before"),
-        after=_cursor(after, "after"),
-        size=limit,
-    )
-    return LogPageOut(
-        items=[LogEntryOut.of(e, zone) for e in page.entries],
-        next_cursor=page.older.encode() if page.older else None,
-        prev_cursor=page.newer.encode() if page.newer else None,
-    )
-
-
-@api.get("/logs/{entry_id}", response=LogEntryOut, tags=["operation log"], summary="One entry")
-def log_entry(request: HttpRequest, entry_id: int) -> LogEntryOut:
-    account = _account(request)
-    return LogEntryOut.of(log_entry_get(account, entry_id), zoneinfo.ZoneInfo(account.timezone))
-
-
 def _add_routers() -> None:
+    from mamori.accounts.api import router as accounts_router
+    from mamori.audit.api import router as audit_router
     from mamori.directory.api import router as directory_router
     from mamori.directory.api_csv import router as directory_csv_router
     from mamori.support.api import router as support_router
 
+    api.add_router("", accounts_router)
+    api.add_router("", audit_router)
     # CSV first: "users/imports" and "users/export" would otherwise match "users/{user_id}".
     api.add_router("", directory_csv_router)
     api.add_router("", directory_router)

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from mamori.accounts.models import Account
 from mamori.audit.actions import ACTOR_KIND_LABELS, Action
-from mamori.audit.selectors import LogFilter, log_export_rows
+from mamori.audit.selectors import LogFilter, log_export_rows, privilege_labels
+from mamori.core.access import Principal
 from mamori.core.spreadsheet import cell_protect
 
 BATCH = 1000
@@ -47,12 +47,12 @@ def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def log_csv_chunks(account: Account, log_filter: LogFilter) -> Iterator[bytes]:
+def log_csv_chunks(account: Principal, log_filter: LogFilter) -> Iterator[bytes]:
     """Yield the CSV in chunks of ``BATCH`` rows, so memory stays flat whatever the size."""
     zone = zoneinfo.ZoneInfo(account.timezone)
     actions = {code: str(label) for code, label in Action.choices}
     kinds = {kind: str(label) for kind, label in ACTOR_KIND_LABELS.items()}
-    privileges = {code: str(label) for code, label in Account.Privilege.choices}
+    privileges = privilege_labels()
     results = {"success": _("Success"), "failure": _("Failure")}
     buffer = io.StringIO()
     writer = csv.writer(buffer)

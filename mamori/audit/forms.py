@@ -1,7 +1,8 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mamori.accounts.models import Account
 from mamori.audit.actions import Action
 from mamori.audit.selectors import LogFilter
 
@@ -22,7 +23,7 @@ class LogFilterForm(forms.Form):
     actor = forms.TypedChoiceField(label=_("Account"), required=False, coerce=int, empty_value=None)
     action = forms.ChoiceField(label=_("Action"), required=False)
 
-    def __init__(self, *args: object, accounts: list[Account], **kwargs: object) -> None:
+    def __init__(self, *args: object, accounts: list[Any], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["actor"].choices = [("", _("All accounts"))] + [  # type: ignore[attr-defined]
             (a.pk, f"{a.name} ({a.user.name})") for a in accounts

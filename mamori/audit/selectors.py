@@ -5,19 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Iterator
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from mamori.accounts.models import Account
-from mamori.accounts.permissions import has_permission
-from mamori.accounts.scope import scope_paths
 from mamori.audit.models import LogEntry
+from mamori.core.access import Principal, object_get, permission_code, restrict
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
@@ -63,26 +60,42 @@ class LogPage:
     newer: Cursor | None  # pass as ``after`` for the previous, newer page
 
 
-def log_entries_visible_to(account: Account) -> QuerySet[LogEntry]:
-    """The contract's entries; for an account scoped to organizations, only those about them."""
-    entries = LogEntry.objects.filter(contract_id=account.contract_id)
-    if not has_permission(account, "logs.view"):
-        return entries.none()
-    paths = scope_paths(account)
-    if paths is not None:
-        entries = entries.filter(
-            reduce(or_, (Q(organization__path__startswith=p) for p in paths), Q(pk__in=[]))
-        )
-    return entries
+def log_entries_visible_to(account: Principal, action: str = "view") -> QuerySet[LogEntry]:
+    """The contract's entries; for an account scoped to organizations, only those about them.
+    ``PermissionDenied`` without ``logs.<action>``."""
+    return restrict(
+        LogEntry.objects.all(),
+        account,
+        permission_code("logs", action),
+        path_field="organization__path",
+    )
 
 
-def log_entry_get(account: Account, pk: int) -> LogEntry:
-    """One entry of the account's contract; ``LogEntry.DoesNotExist`` otherwise."""
-    return log_entries_visible_to(account).get(pk=pk)
+def log_entry_get(account: Principal, pk: int | str) -> LogEntry:
+    """One entry the account may see: ``NotFound`` otherwise, ``PermissionDenied`` without
+    ``logs.view``."""
+    return object_get(
+        LogEntry.objects.all(), account, pk, "logs.view", path_field="organization__path"
+    )
 
 
-def log_entries_filtered(account: Account, log_filter: LogFilter) -> QuerySet[LogEntry]:
-    entries = log_entries_visible_to(account)
+def log_actors_of(account: Principal) -> QuerySet[Any]:
+    """The accounts the log screen offers as the "Account" filter: those of the reader's contract
+    in its organizations (the log's readers see these names in the entries anyway)."""
+    accounts = get_user_model().objects.select_related("user").order_by("name")
+    return restrict(accounts, account, "logs.view", path_field="user__organization__path")
+
+
+def privilege_labels() -> dict[str, str]:
+    """How entries' ``actor_privilege`` codes read, in the active language."""
+    privilege = get_user_model().Privilege
+    return {code: str(label) for code, label in privilege.choices}
+
+
+def log_entries_filtered(
+    account: Principal, log_filter: LogFilter, action: str = "view"
+) -> QuerySet[LogEntry]:
+    entries = log_entries_visible_to(account, action)
     if log_filter.since is not None:
         entries = entries.filter(created_at__gte=log_filter.since)
     if log_filter.until is not None:
@@ -108,7 +121,7 @@ def _newer_than(cursor: Cursor) -> Q:
 
 
 def log_page(
-    account: Account,
+    account: Principal,
     log_filter: LogFilter,
     *,
     before: Cursor | None = None,
@@ -157,13 +170,13 @@ EXPORT_FIELDS = (
 )
 
 
-def log_export_rows(account: Account, log_filter: LogFilter) -> Iterator[tuple[Any, ...]]:
+def log_export_rows(account: Principal, log_filter: LogFilter) -> Iterator[tuple[Any, ...]]:
     """Every filtered entry newest first, as tuples of ``EXPORT_FIELDS``, read in chunks.
 
     On PostgreSQL ``before`` and ``after`` come as JSON text, not decoded to be encoded again:
     that per-row work was a fifth of the export's time.
     """
-    entries = log_entries_filtered(account, log_filter).order_by("-created_at", "-id")
+    entries = log_entries_filtered(account, log_filter, "export").order_by("-created_at", "-id")
     if connection.vendor == "postgresql":
         entries = entries.annotate(
             before_text=Cast("before", TextField()), after_text=Cast("after", TextField())

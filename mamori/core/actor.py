@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
-    from mamori.accounts.models import Account
+    from mamori.core.access import Principal
 
 
 class ActorKind(StrEnum):
@@ -32,7 +32,7 @@ class ActorKind(StrEnum):
 class Actor:
     """The person, API client or operator behind a change, with the request it came in."""
 
-    account: Account | None = None
+    account: Principal | None = None
     kind: ActorKind = ActorKind.ACCOUNT
     ip: str | None = None
     user_agent: str = ""

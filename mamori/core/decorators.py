@@ -1,3 +1,6 @@
+"""Decorators of panel pages (the account in ``request.user`` is any ``core.access.Principal`` with
+``must_change_password`` and ``two_factor_setup_due``)."""
+
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -5,8 +8,6 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-
-from mamori.accounts.two_factor import two_factor_setup_due
 
 
 def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -21,7 +22,7 @@ def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
         if request.user.must_change_password:
             return HttpResponseRedirect(reverse("panel:password_change", kwargs={"domain": domain}))
-        if two_factor_setup_due(request.user) and not getattr(view, "two_factor_setup_page", False):
+        if request.user.two_factor_setup_due and not getattr(view, "two_factor_setup_page", False):
             return HttpResponseRedirect(
                 reverse("panel:two_factor_setup", kwargs={"domain": domain})
             )

@@ -9,11 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from mamori.accounts import services as account_services
-from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.permissions import require_permission
-from mamori.accounts.scope import OutOfScope
-from mamori.accounts.selectors import scheme_get, schemes_of
+from mamori.core.access import Principal
 from mamori.core.actor import Actor, ActorKind
 from mamori.directory import services
 from mamori.directory.models import Organization, User
@@ -30,7 +26,7 @@ from mamori.directory.selectors import (
 router = Router(tags=["Users/Org"])
 
 
-def _me(request: HttpRequest) -> Account:
+def _me(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
@@ -64,7 +60,6 @@ class OrganizationPatch(Schema):
 def organizations(request: HttpRequest) -> list[OrganizationOut]:
     """Visible organizations in tree order, with user counts."""
     me = _me(request)
-    require_permission(me, "organizations.view")
     return [
         OrganizationOut(
             id=n.id,
@@ -78,8 +73,8 @@ def organizations(request: HttpRequest) -> list[OrganizationOut]:
     ]
 
 
-def _organization_out(me: Account, organization: Organization) -> OrganizationOut:
-    node = next(n for n in organization_tree(me) if n.id == organization.pk)
+def _organization_out(me: Principal, organization: Organization, action: str) -> OrganizationOut:
+    node = next(n for n in organization_tree(me, action) if n.id == organization.pk)
     return OrganizationOut(
         id=organization.pk,
         name=organization.name,
@@ -94,18 +89,17 @@ def _organization_out(me: Account, organization: Organization) -> OrganizationOu
 def organization_detail(request: HttpRequest, organization_id: int) -> OrganizationOut:
     me = _me(request)
     organization = organization_get(me, organization_id)
-    require_permission(me, "organizations.view")
-    return _organization_out(me, organization)
+    return _organization_out(me, organization, "view")
 
 
 @router.post("/organizations", response={201: OrganizationOut})
 def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status[OrganizationOut]:
     me = _me(request)
-    parent = organization_get(me, payload.parent_id)
+    parent = organization_get(me, payload.parent_id, "add")
     organization = services.organization_create(
         actor=_actor(request), parent=parent, name=payload.name
     )
-    return Status(201, _organization_out(me, organization))
+    return Status(201, _organization_out(me, organization, "add"))
 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut)
@@ -114,20 +108,20 @@ def organization_update(
 ) -> OrganizationOut:
     """Rename, move (``parent_id``), or both."""
     me = _me(request)
-    organization = organization_get(me, organization_id)
+    organization = organization_get(me, organization_id, "change")
     if payload.name is not None:
         services.organization_rename(
             actor=_actor(request), organization=organization, name=payload.name
         )
     if payload.parent_id is not None:
-        parent = organization_get(me, payload.parent_id)
+        parent = organization_get(me, payload.parent_id, "change")
         services.organization_move(actor=_actor(request), organization=organization, parent=parent)
-    return _organization_out(me, organization_get(me, organization_id))
+    return _organization_out(me, organization_get(me, organization_id, "change"), "change")
 
 
 @router.delete("/organizations/{organization_id}", response={204: None})
 def organization_delete(request: HttpRequest, organization_id: int) -> Status[None]:
-    organization = organization_get(_me(request), organization_id)
+    organization = organization_get(_me(request), organization_id, "delete")
     services.organization_delete(actor=_actor(request), organization=organization)
     return Status(204, None)
 
@@ -185,9 +179,9 @@ class UserPage(Schema):
     next_cursor: str | None
 
 
-def _user_data(me: Account, payload: UserIn) -> services.UserData:
+def _user_data(me: Principal, payload: UserIn, action: str) -> services.UserData:
     return services.UserData(
-        organization=organization_get(me, payload.organization_id),
+        organization=organization_get(me, payload.organization_id, action),
         name=payload.name,
         furigana=payload.furigana,
         employee_code=payload.employee_code,
@@ -210,8 +204,7 @@ def users(
     """Search by name, furigana prefix, e-mail or employee code; page with ``next_cursor``."""
 
     me = _me(request)
-    require_permission(me, "users.view")
-    organization = organization_get(me, organization_id) if organization_id else None
+    organization = organization_get(me, organization_id, "users.view") if organization_id else None
     found = users_search(me, UserQuery(q[:100], organization, include_sub_organizations))
     if after:
         found = users_after(found, after)
@@ -225,226 +218,27 @@ def users(
 @router.get("/users/{user_id}", response=UserOut)
 def user_detail(request: HttpRequest, user_id: int) -> UserOut:
     me = _me(request)
-    user = user_get(me, user_id)
-    require_permission(me, "users.view")
-    return UserOut.of(user)
+    return UserOut.of(user_get(me, user_id))
 
 
 @router.post("/users", response={201: UserOut})
 def user_create(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
     me = _me(request)
-    user = services.user_create(actor=_actor(request), data=_user_data(me, payload))
-    return Status(201, UserOut.of(user_get(me, user.pk)))
+    user = services.user_create(actor=_actor(request), data=_user_data(me, payload, "users.add"))
+    return Status(201, UserOut.of(user_get(me, user.pk, "add")))
 
 
 @router.put("/users/{user_id}", response=UserOut)
 def user_update(request: HttpRequest, user_id: int, payload: UserIn) -> UserOut:
     """Replace a user's data, e-mails included (moving them when ``organization_id`` changes)."""
     me = _me(request)
-    user = user_get(me, user_id)
-    services.user_update(actor=_actor(request), user=user, data=_user_data(me, payload))
-    return UserOut.of(user_get(me, user_id))
+    user = user_get(me, user_id, "change")
+    data = _user_data(me, payload, "users.change")
+    services.user_update(actor=_actor(request), user=user, data=data)
+    return UserOut.of(user_get(me, user_id, "change"))
 
 
 @router.delete("/users/{user_id}", response={204: None})
 def user_delete(request: HttpRequest, user_id: int) -> Status[None]:
-    services.user_delete(actor=_actor(request), user=user_get(_me(request), user_id))
-    return Status(204, None)
-
-
-# Mamori accounts ----------------------------------------------------------------------------
-
-
-class AccountDetailOut(Schema):
-    id: int
-    user_id: int
-    name: str
-    privilege: str
-    support_option: bool
-    receive_notice_mail: bool
-    language: str
-    timezone: str
-    scope_all: bool
-    scope_organization_ids: list[int]
-    scheme_id: int | None
-    enabled: bool
-    two_factor_enabled: bool
-
-    @classmethod
-    def of(cls, account: Account) -> AccountDetailOut:
-        return cls(
-            id=account.pk,
-            user_id=account.user_id,
-            name=account.name,
-            privilege=account.privilege,
-            support_option=account.support_option,
-            receive_notice_mail=account.receive_notice_mail,
-            language=account.language,
-            timezone=account.timezone,
-            scope_all=account.scope_all,
-            scope_organization_ids=sorted(o.pk for o in account.scope_organizations.all()),
-            scheme_id=account.scheme_id,
-            enabled=account.is_active,
-            two_factor_enabled=account.two_factor_enabled,
-        )
-
-
-class AccountIn(Schema):
-    name: str
-    privilege: str = Field(description="system_admin, department_admin, operator or custom_admin")
-    password: str = Field("", description="required when the account is created")
-    confirmation: str = ""
-    support_option: bool = False
-    receive_notice_mail: bool = False
-    language: str = "ja"
-    timezone: str = "Asia/Tokyo"
-    scope_all: bool = False
-    scope_organization_ids: list[int] = []
-    scheme_id: int | None = None
-
-
-def _account_of(me: Account, user_id: int) -> tuple[User, Account | None]:
-    user = user_get(me, user_id)
-    return user, getattr(user, "account", None)
-
-
-@router.get("/users/{user_id}/account", response=AccountDetailOut)
-def account_detail(request: HttpRequest, user_id: int) -> AccountDetailOut:
-    me = _me(request)
-    _user, account = _account_of(me, user_id)
-    require_permission(me, "accounts.view")
-    if account is None:
-        raise Account.DoesNotExist
-    return AccountDetailOut.of(account)
-
-
-@router.put("/users/{user_id}/account", response={200: AccountDetailOut, 201: AccountDetailOut})
-def account_save(
-    request: HttpRequest, user_id: int, payload: AccountIn
-) -> Status[AccountDetailOut]:
-    """Create the user's Mamori account (201) or change it (200)."""
-    me = _me(request)
-    user, account = _account_of(me, user_id)
-    organizations = [organization_get(me, pk) for pk in payload.scope_organization_ids]
-    scheme: PermissionScheme | None = (
-        scheme_get(me, payload.scheme_id) if payload.scheme_id else None
-    )
-    data = account_services.AccountData(
-        name=payload.name,
-        privilege=payload.privilege,
-        support_option=payload.support_option,
-        receive_notice_mail=payload.receive_notice_mail,
-        language=payload.language,
-        timezone=payload.timezone,
-        scope_all=payload.scope_all,
-        scope_organizations=tuple(organizations),
-        scheme=scheme,
-    )
-    if account is None:
-        account = account_services.account_create(
-            actor=_actor(request),
-            user=user,
-            data=data,
-            password=payload.password,
-            confirmation=payload.confirmation,
-        )
-        return Status(201, AccountDetailOut.of(account))
-    account_services.account_update(
-        actor=_actor(request),
-        account=account,
-        data=data,
-        password=payload.password,
-        confirmation=payload.confirmation,
-    )
-    account.refresh_from_db()
-    return Status(200, AccountDetailOut.of(account))
-
-
-def _existing_account(request: HttpRequest, user_id: int) -> Account:
-    _user, account = _account_of(_me(request), user_id)
-    if account is None:
-        raise OutOfScope
-    return account
-
-
-@router.post("/users/{user_id}/account/disable", response=AccountDetailOut)
-def account_disable(request: HttpRequest, user_id: int) -> AccountDetailOut:
-    account = _existing_account(request, user_id)
-    account_services.account_disable(actor=_actor(request), account=account)
-    return AccountDetailOut.of(account)
-
-
-@router.post("/users/{user_id}/account/enable", response=AccountDetailOut)
-def account_enable(request: HttpRequest, user_id: int) -> AccountDetailOut:
-    account = _existing_account(request, user_id)
-    account_services.account_enable(actor=_actor(request), account=account)
-    return AccountDetailOut.of(account)
-
-
-@router.delete("/users/{user_id}/account", response={204: None})
-def account_delete(request: HttpRequest, user_id: int) -> Status[None]:
-    account_services.account_delete(
-        actor=_actor(request), account=_existing_account(request, user_id)
-    )
-    return Status(204, None)
-
-
-# Custom permission schemes ------------------------------------------------------------------
-
-
-class SchemeIO(Schema):
-    name: str
-    permissions: list[str]
-
-
-class SchemeOut(SchemeIO):
-    id: int
-
-
-def _scheme_out(scheme: PermissionScheme) -> SchemeOut:
-    return SchemeOut(id=scheme.pk, name=scheme.name, permissions=list(scheme.permissions))
-
-
-def _system_admin(request: HttpRequest) -> Account:
-    from mamori.accounts.scope import require_system_admin
-
-    require_system_admin(Actor(account=_me(request)))
-    return _me(request)
-
-
-@router.get("/schemes", response=list[SchemeOut])
-def schemes(request: HttpRequest) -> list[SchemeOut]:
-    return [_scheme_out(s) for s in schemes_of(_system_admin(request))]
-
-
-@router.post("/schemes", response={201: SchemeOut})
-def scheme_create(request: HttpRequest, payload: SchemeIO) -> Status[SchemeOut]:
-    me = _system_admin(request)
-    scheme = account_services.scheme_create(
-        actor=_actor(request),
-        contract=me.contract,
-        name=payload.name,
-        permissions=payload.permissions,
-    )
-    return Status(201, _scheme_out(scheme))
-
-
-@router.get("/schemes/{scheme_id}", response=SchemeOut)
-def scheme_detail(request: HttpRequest, scheme_id: int) -> SchemeOut:
-    return _scheme_out(scheme_get(_system_admin(request), scheme_id))
-
-
-@router.put("/schemes/{scheme_id}", response=SchemeOut)
-def scheme_update(request: HttpRequest, scheme_id: int, payload: SchemeIO) -> SchemeOut:
-    scheme = scheme_get(_system_admin(request), scheme_id)
-    account_services.scheme_update(
-        actor=_actor(request), scheme=scheme, name=payload.name, permissions=payload.permissions
-    )
-    return _scheme_out(scheme)
-
-
-@router.delete("/schemes/{scheme_id}", response={204: None})
-def scheme_delete(request: HttpRequest, scheme_id: int) -> Status[None]:
-    scheme = scheme_get(_system_admin(request), scheme_id)
-    account_services.scheme_delete(actor=_actor(request), scheme=scheme)
+    services.user_delete(actor=_actor(request), user=user_get(_me(request), user_id, "delete"))
     return Status(204, None)

@@ -11,12 +11,11 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from mamori.accounts.models import Account
-from mamori.accounts.permissions import require_permission
 from mamori.core.actor import Actor, ActorKind
 from mamori.directory import services_csv
 from mamori.directory.export import users_csv_chunks
 from mamori.directory.models import UserImport
-from mamori.directory.selectors import UserQuery, organization_get
+from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
 from mamori.directory.selectors_csv import user_import_get
 
 router = Router(tags=["Users/Org CSV"])
@@ -88,9 +87,7 @@ def import_create(
 @router.get("/users/imports/{import_id}", response=UserImportOut, summary="One import")
 def import_detail(request: HttpRequest, import_id: int) -> UserImportOut:
     me = _me(request)
-    user_import = user_import_get(me, import_id)
-    require_permission(me, "users.import")
-    return UserImportOut.of(user_import)
+    return UserImportOut.of(user_import_get(me, import_id))
 
 
 @router.post(
@@ -117,10 +114,12 @@ def export(
 ) -> StreamingHttpResponse:
     """The columns the import reads, with the user list's filters."""
     me = _me(request)
-    require_permission(me, "users.export")
+    users_visible_to(me, "export")  # refused here, not in the middle of the stream
     query = UserQuery(
         search=q[:100],
-        organization=organization_get(me, organization) if organization is not None else None,
+        organization=organization_get(me, organization, "users.export")
+        if organization is not None
+        else None,
         include_sub_organizations=include_sub_organizations,
     )
     response = StreamingHttpResponse(

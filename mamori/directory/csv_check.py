@@ -1,7 +1,7 @@
 """Checking a users CSV as a whole, before anything is written.
 
 Every row is checked with the rules of the Add User and Mamori account forms (``user_data_check``,
-``_account_data_clean``, ``_grant_check``, ``authorize``), against the contract as a handful of
+``account_data_clean``, ``grant_check``, ``authorize``), against the contract as a handful of
 queries read it: nothing is asked of the database per row.
 
 How a row finds an existing user:
@@ -26,9 +26,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.scope import OutOfScope, authorize
-from mamori.accounts.services import AccountData, _account_data_clean, _grant_check
+from mamori.accounts.services.administration import AccountData, account_data_clean, grant_check
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT
+from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor
 from mamori.directory import csv_format
 from mamori.directory.models import Organization, User, UserEmail, UserImport
@@ -472,14 +472,14 @@ class _Checker:
             return None
         try:
             authorize(self.actor, "accounts.add", organization)
-            data = _account_data_clean(
+            data = account_data_clean(
                 self.actor,
                 data,
                 contract_id=self.contract_id,
                 account=None,
                 name_taken=lambda name: name.casefold() in self.account_names,
             )
-            _grant_check(self.actor, data, None)
+            grant_check(self.actor, data, None)
         except ValidationError as exc:
             errors += [
                 (ACCOUNT_COLUMNS.get(key, "privilege"), m)

@@ -65,7 +65,7 @@ def users_csv_chunks(account: Account, query: UserQuery) -> Iterator[bytes]:
     """The users the account may see that match the user list's filters, ``BATCH`` rows a chunk."""
     paths = _organization_paths(account.contract_id)
     users = (
-        users_search(account, query)
+        users_search(account, query, "export")
         .select_related("account__scheme")
         .prefetch_related(Prefetch("emails", UserEmail.objects.order_by("id")))
     )

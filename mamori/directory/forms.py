@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mamori.accounts.models import LANGUAGE_CHOICES, Account, PermissionScheme
 from mamori.directory.models import UserEmail
 from mamori.directory.selectors import OrgNode
 
@@ -45,58 +43,6 @@ class EmailRowForm(forms.Form):
 EmailFormSet = forms.formset_factory(EmailRowForm, extra=0, min_num=1, max_num=20)
 
 
-class AccountForm(forms.Form):
-    name = forms.CharField(label=_("Account name"), max_length=150)
-    password = forms.CharField(
-        label=_("Password"),
-        required=False,
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    confirmation = forms.CharField(
-        label=_("Confirm password"),
-        required=False,
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    privilege = forms.ChoiceField(label=_("Admin privilege"), choices=Account.Privilege.choices)
-    support_option = forms.BooleanField(label=_("Support option"), required=False)
-    receive_notice_mail = forms.BooleanField(label=_("Receive notice mail"), required=False)
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
-    timezone = forms.CharField(
-        label=_("Timezone"),
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
-    )
-    scope_all = forms.BooleanField(label=_("All organizations"), required=False)
-    scope_organizations = forms.TypedMultipleChoiceField(
-        label=_("Organizations it manages"),
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    scheme = forms.TypedChoiceField(
-        label=_("Permission scheme"), coerce=int, required=False, empty_value=None
-    )
-
-    def __init__(
-        self,
-        *args: Any,
-        organizations: list[OrgNode],
-        schemes: list[PermissionScheme],
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["scope_organizations"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
-        self.fields["scheme"].choices = [("", "—")] + [(s.pk, s.name) for s in schemes]  # type: ignore[attr-defined]
-
-    @staticmethod
-    def timezones() -> list[str]:
-        return sorted(zoneinfo.available_timezones())
-
-
 class OrganizationNameForm(forms.Form):
     name = forms.CharField(label=_("Organization name"), max_length=200)
 
@@ -107,19 +53,6 @@ class OrganizationMoveForm(forms.Form):
     def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
-
-
-class SchemeForm(forms.Form):
-    name = forms.CharField(label=_("Scheme name"), max_length=100)
-    permissions = forms.MultipleChoiceField(
-        label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from mamori.accounts.permissions import permission_choices
-
-        super().__init__(*args, **kwargs)
-        self.fields["permissions"].choices = permission_choices()  # type: ignore[attr-defined]
 
 
 def node_by_pk(nodes: list[OrgNode], pk: int | None) -> OrgNode | None:

@@ -6,51 +6,70 @@ import base64
 import contextlib
 import dataclasses
 import json
-from functools import reduce
-from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
-from mamori.accounts.models import Account
-from mamori.accounts.scope import scope_paths
+from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana
 
 
-def _in_paths(paths: list[str], field: str) -> Q:
-    if not paths:
-        return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in paths))
-
-
-def organizations_visible_to(account: Account) -> QuerySet[Organization]:
-    organizations = Organization.objects.filter(contract_id=account.contract_id)
-    paths = scope_paths(account)
-    return organizations if paths is None else organizations.filter(_in_paths(paths, "path"))
-
-
-def organization_get(account: Account, pk: int) -> Organization:
-    """One organization the account may see; ``Organization.DoesNotExist`` otherwise."""
-    return organizations_visible_to(account).get(pk=pk)
-
-
-def users_visible_to(account: Account) -> QuerySet[User]:
-    users = User.objects.filter(contract_id=account.contract_id)
-    paths = scope_paths(account)
-    if paths is not None:
-        users = users.filter(_in_paths(paths, "organization__path"))
-    return users
-
-
-def user_get(account: Account, pk: int) -> User:
-    """One user the account may see, with its e-mails, organization and account."""
-    return (
-        users_visible_to(account)
-        .select_related("organization", "account")
-        .prefetch_related(Prefetch("emails", UserEmail.objects.order_by("id")))
-        .get(pk=pk)
+def organizations_visible_to(account: Principal, action: str = "view") -> QuerySet[Organization]:
+    """The contract's organizations in the account's scope; ``PermissionDenied`` without the
+    permission (``organizations.<action>``, or a full code)."""
+    return restrict(
+        Organization.objects.all(),
+        account,
+        permission_code("organizations", action),
+        path_field="path",
     )
+
+
+def organization_get(account: Principal, pk: int | str, action: str = "view") -> Organization:
+    """One organization: ``NotFound`` outside the account's scope, ``PermissionDenied`` in scope
+    without the permission."""
+    return object_get(
+        Organization.objects.all(),
+        account,
+        pk,
+        permission_code("organizations", action),
+        path_field="path",
+    )
+
+
+def users_visible_to(account: Principal, action: str = "view") -> QuerySet[User]:
+    """The contract's users in the account's organizations; ``PermissionDenied`` without
+    ``users.<action>``."""
+    return restrict(
+        User.objects.all(),
+        account,
+        permission_code("users", action),
+        path_field="organization__path",
+    )
+
+
+def user_get(account: Principal, pk: int | str, action: str = "view") -> User:
+    """One user with its e-mails, organization and account: ``NotFound`` outside the account's
+    organizations, ``PermissionDenied`` in scope without ``users.<action>``."""
+    users = User.objects.select_related("organization", "account").prefetch_related(
+        Prefetch("emails", UserEmail.objects.order_by("id"))
+    )
+    return object_get(
+        users, account, pk, permission_code("users", action), path_field="organization__path"
+    )
+
+
+def organization_path_names(account: Principal, organization: Organization) -> list[str]:
+    """The names from the contract's top organization down to ``organization`` (a breadcrumb):
+    ancestors above the account's scope are named too, as the organization's path is its place."""
+    ids = [*organization.ancestor_ids(), organization.pk]
+    names = dict(
+        Organization.objects.filter(contract_id=account.contract_id, pk__in=ids).values_list(
+            "pk", "name"
+        )
+    )
+    return [names[i] for i in ids if i in names]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +87,12 @@ class OrgNode:
     opened: bool = False  # its children are shown
 
 
-def organization_tree(account: Account) -> list[OrgNode]:
+def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]:
     """The visible organizations in tree order (pre-order by name), with user counts.
 
     One query whatever the size: the counts are kept on the organizations.
     """
-    values = organizations_visible_to(account).values_list(
+    values = organizations_visible_to(account, action).values_list(
         "id", "parent_id", "name", "path", "user_count"
     )
     counts = {row[0]: row[4] for row in values}
@@ -131,10 +150,10 @@ def _search(text: str) -> Q:
     return matches
 
 
-def users_search(account: Account, query: UserQuery) -> QuerySet[User]:
+def users_search(account: Principal, query: UserQuery, action: str = "view") -> QuerySet[User]:
     """The visible users matching a search (name, furigana prefix, e-mail, employee code) and an
     organization filter, in furigana order."""
-    users = users_visible_to(account)
+    users = users_visible_to(account, action)
     if query.organization is not None:
         if query.include_sub_organizations:
             users = users.filter(organization__path__startswith=query.organization.path)

@@ -14,10 +14,9 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
-from mamori.accounts.models import Account
-from mamori.accounts.scope import authorize, require_manages_account
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
+from mamori.core.access import authorize, require_manages
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
 
@@ -173,9 +172,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
         raise ValidationError(
             _("“%(name)s” has users. Move or delete them first.") % {"name": organization.name}
         )
-    from mamori.accounts.models import Account
-
-    if Account.objects.filter(scope_organizations=organization).exists():
+    if organization.scope_accounts.exists():
         raise ValidationError(
             _("“%(name)s” is the scope of an administrator account. Change that account first.")
             % {"name": organization.name}
@@ -384,9 +381,9 @@ def user_update(*, actor: Actor, user: User, data: UserData) -> None:
     """Change a user, including moving them to another organization."""
     authorize(actor, "users.change", user.organization, data.organization)
     # An administrator's person record (name, main address) is theirs to protect like the account.
-    account = Account.objects.filter(user=user).first()
+    account = getattr(user, "account", None)
     if account is not None:
-        require_manages_account(actor, account)
+        require_manages(actor, account)
     data = user_data_clean(data, contract_id=user.contract_id, exclude=user.pk)
     before = _user_values(user)
     try:

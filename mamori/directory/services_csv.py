@@ -19,13 +19,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from mamori.accounts.invitations import Invitee, invitation_mails_queue
 from mamori.accounts.models import Account
-from mamori.accounts.scope import authorize
-from mamori.accounts.services import _lock_contract
+from mamori.accounts.services.administration import contract_lock
+from mamori.accounts.services.invitations import Invitee, invitation_mails_queue
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
+from mamori.core.access import authorize
 from mamori.core.actor import Actor
 from mamori.directory import bulk, csv_check, csv_format
 from mamori.directory.csv_check import Plan, PlannedUser
@@ -176,7 +176,7 @@ def user_import_run(*, import_id: int) -> str:
             return _finish_failed(user_import, _disabled_message())
         try:
             with transaction.atomic():
-                _lock_contract(user_import.contract_id)
+                contract_lock(user_import.contract_id)
                 _import(actor, user_import)
         except _Invalid as exc:
             return _finish_invalid(user_import, exc.plan)

@@ -9,10 +9,6 @@ urlpatterns = [
     path("users/<int:user_id>/", views.user_detail, name="user_detail"),
     path("users/<int:user_id>/edit/", views.user_edit, name="user_edit"),
     path("users/<int:user_id>/delete/", views.user_delete, name="user_delete"),
-    path("users/<int:user_id>/account/", views.account_edit, name="account_edit"),
-    path("users/<int:user_id>/account/disable/", views.account_disable, name="account_disable"),
-    path("users/<int:user_id>/account/enable/", views.account_enable, name="account_enable"),
-    path("users/<int:user_id>/account/delete/", views.account_delete, name="account_delete"),
     path("orgs/<int:organization_id>/add/", views.organization_add, name="organization_add"),
     path(
         "orgs/<int:organization_id>/rename/", views.organization_rename, name="organization_rename"

@@ -12,17 +12,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from mamori.accounts import services as account_services
-from mamori.accounts.models import Account, PermissionScheme
-from mamori.accounts.permissions import require_permission
-from mamori.accounts.selectors import schemes_of
+from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.core.shortcuts import scoped_or_404
 from mamori.directory import services
 from mamori.directory.forms import (
-    AccountForm,
     EmailFormSet,
     OrganizationMoveForm,
     OrganizationNameForm,
@@ -32,8 +27,8 @@ from mamori.directory.models import Organization, User
 from mamori.directory.selectors import (
     UserQuery,
     organization_get,
+    organization_path_names,
     organization_tree,
-    organizations_visible_to,
     tree_opened_at,
     user_cursor_encode,
     user_get,
@@ -60,9 +55,8 @@ def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
 def users_list(request: HttpRequest) -> HttpResponse:
     """Users/Org: the tree on the left, the users of the chosen organization on the right."""
     me = _me(request)
-    require_permission(me, "users.view")
-    tree = organization_tree(me)
-    selected = _selected_organization(request)
+    tree = organization_tree(me, "users.view")
+    selected = _selected_organization(request, "users.view")
     query = UserQuery(
         search=request.GET.get("q", "")[:100],
         organization=selected,
@@ -98,10 +92,10 @@ def users_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _selected_organization(request: HttpRequest) -> Organization | None:
+def _selected_organization(request: HttpRequest, action: str) -> Organization | None:
     """The organization named by ``?org=``; one the account cannot see is a 404."""
     wanted = _int(request.GET.get("org"))
-    return organization_get(_me(request), wanted) if wanted is not None else None
+    return organization_get(_me(request), wanted, action) if wanted is not None else None
 
 
 def _int(value: str | None) -> int | None:
@@ -125,9 +119,11 @@ def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None 
     return formset
 
 
-def _user_data(request: HttpRequest, form: UserForm, formset: Any, tree: list) -> services.UserData:
+def _user_data(
+    request: HttpRequest, form: UserForm, formset: Any, action: str
+) -> services.UserData:
     data = form.cleaned_data
-    organization = organization_get(_me(request), data["organization"])
+    organization = organization_get(_me(request), data["organization"], action)
     emails = tuple(
         (row.cleaned_data.get("address", ""), row.cleaned_data.get("category", ""))
         for row in formset.forms
@@ -162,9 +158,10 @@ def _show_email_errors(exc: ValidationError, formset: Any) -> list[str]:
 
 def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
     me = _me(request)
-    tree = organization_tree(me)
+    action = "users.add" if user is None else "users.change"
+    tree = organization_tree(me, action)
     if user is None:
-        selected = _selected_organization(request)
+        selected = _selected_organization(request, action)
         initial: dict[str, Any] = (
             {"organization": selected.pk if selected else tree[0].id} if tree else {}
         )
@@ -183,7 +180,7 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
     if data is not None and "add_email" not in data and form.is_valid() and formset.is_valid():
         actor = Actor.from_request(request)
         try:
-            user_data = _user_data(request, form, formset, tree)
+            user_data = _user_data(request, form, formset, action)
             if user is None:
                 user = services.user_create(actor=actor, data=user_data)
                 messages.success(request, _("%(name)s has been added.") % {"name": user.name})
@@ -217,14 +214,12 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
 
 @account_required
 def user_add(request: HttpRequest) -> HttpResponse:
-    require_permission(_me(request), "users.add")
     return _user_form_page(request, None)
 
 
 @account_required
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = scoped_or_404(user_get, _me(request), user_id)
-    require_permission(_me(request), "users.change")
+    user = user_get(_me(request), user_id, "change")
     return _user_form_page(request, user)
 
 
@@ -232,8 +227,7 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @account_required
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     me = _me(request)
-    user = scoped_or_404(user_get, me, user_id)
-    require_permission(me, "users.view")
+    user = user_get(me, user_id)
     account = getattr(user, "account", None)
     return render(
         request,
@@ -241,24 +235,16 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         {
             "user_obj": user,
             "account": account,
-            "path": " / ".join(o.name for o in _ancestors(me, user)),
+            "path": " / ".join(organization_path_names(me, user.organization)),
             "tab": "users",
         },
     )
 
 
-def _ancestors(me: Account, user: User) -> list:
-    from mamori.directory.models import Organization
-
-    ids = [*user.organization.ancestor_ids(), user.organization_id]
-    by_id = Organization.objects.filter(contract_id=me.contract_id, pk__in=ids).in_bulk()
-    return [by_id[i] for i in ids if i in by_id]
-
-
 @require_POST
 @account_required
 def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = scoped_or_404(user_get, _me(request), user_id)
+    user = user_get(_me(request), user_id, "delete")
     try:
         services.user_delete(actor=Actor.from_request(request), user=user)
     except ValidationError as exc:
@@ -269,147 +255,22 @@ def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
     return HttpResponseRedirect(_url(request, "users"))
 
 
-# Mamori accounts ----------------------------------------------------------------------------
-
-
-def _account_data(
-    me: Account, form: AccountForm, schemes: list[PermissionScheme]
-) -> account_services.AccountData:
-    data = form.cleaned_data
-    chosen = set(data["scope_organizations"])
-    return account_services.AccountData(
-        name=data["name"],
-        privilege=data["privilege"],
-        support_option=data["support_option"],
-        receive_notice_mail=data["receive_notice_mail"],
-        language=data["language"],
-        timezone=data["timezone"],
-        scope_all=data["scope_all"],
-        scope_organizations=tuple(
-            organizations_visible_to(me).filter(pk__in=chosen).order_by("pk")
-        ),
-        scheme=next((s for s in schemes if s.pk == data["scheme"]), None),
-    )
-
-
-@account_required
-def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
-    """The seed's "Mamori account → Edit": create the user's account, or change it."""
-    me = _me(request)
-    user = scoped_or_404(user_get, me, user_id)
-    account: Account | None = getattr(user, "account", None)
-    require_permission(me, "accounts.change" if account else "accounts.add")
-    tree = organization_tree(me)
-    schemes = list(schemes_of(me))
-    if account is None:
-        initial: dict[str, Any] = {
-            "privilege": Account.Privilege.SYSTEM_ADMIN,
-            "language": me.language,
-            "timezone": me.timezone,
-        }
-    else:
-        initial = {
-            f: getattr(account, f)
-            for f in (
-                "name",
-                "privilege",
-                "support_option",
-                "receive_notice_mail",
-                "language",
-                "timezone",
-                "scope_all",
-            )
-        }
-        initial["scope_organizations"] = [o.pk for o in account.scope_organizations.all()]
-        initial["scheme"] = account.scheme_id
-    form = AccountForm(request.POST or None, initial=initial, organizations=tree, schemes=schemes)
-    if request.method == "POST" and form.is_valid():
-        actor = Actor.from_request(request)
-        data = _account_data(me, form, schemes)
-        password, confirmation = form.cleaned_data["password"], form.cleaned_data["confirmation"]
-        try:
-            if account is None:
-                account_services.account_create(
-                    actor=actor, user=user, data=data, password=password, confirmation=confirmation
-                )
-            else:
-                account_services.account_update(
-                    actor=actor,
-                    account=account,
-                    data=data,
-                    password=password,
-                    confirmation=confirmation,
-                )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, _("The Mamori account of %(name)s has been saved.") % {"name": user.name}
-            )
-            return HttpResponseRedirect(_url(request, "user_detail", user_id=user.pk))
-    return render(
-        request,
-        "directory/account_form.html",
-        {
-            "form": form,
-            "user_obj": user,
-            "account": account,
-            "timezones": AccountForm.timezones(),
-            "tab": "users",
-        },
-    )
-
-
-def _account_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
-    me = _me(request)
-    user = scoped_or_404(user_get, me, user_id)
-    account = getattr(user, "account", None)
-    if account is None:
-        return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
-    service = {
-        "disable": account_services.account_disable,
-        "enable": account_services.account_enable,
-        "delete": account_services.account_delete,
-    }[action]
-    try:
-        service(actor=Actor.from_request(request), account=account)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        done = {
-            "disable": _("The Mamori account %(account)s has been disabled."),
-            "enable": _("The Mamori account %(account)s has been enabled."),
-            "delete": _("The Mamori account %(account)s has been deleted."),
-        }[action]
-        messages.success(request, done % {"account": account.name})
-    return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
-
-
-@require_POST
-@account_required
-def account_disable(request: HttpRequest, user_id: int) -> HttpResponse:
-    return _account_action(request, user_id, "disable")
-
-
-@require_POST
-@account_required
-def account_enable(request: HttpRequest, user_id: int) -> HttpResponse:
-    return _account_action(request, user_id, "enable")
-
-
-@require_POST
-@account_required
-def account_delete(request: HttpRequest, user_id: int) -> HttpResponse:
-    return _account_action(request, user_id, "delete")
-
-
 # Organizations ------------------------------------------------------------------------------
+
+
+# What each organization action takes: adding is on the parent.
+ORGANIZATION_PERMISSIONS = {
+    "add": "organizations.add",
+    "rename": "organizations.change",
+    "move": "organizations.change",
+    "delete": "organizations.delete",
+}
 
 
 def _org_action(request: HttpRequest, organization_id: int, action: str) -> HttpResponse:
     me = _me(request)
-    organization = scoped_or_404(organization_get, me, organization_id)
+    permission = ORGANIZATION_PERMISSIONS[action]
+    organization = organization_get(me, organization_id, permission)
     actor = Actor.from_request(request)
     target = organization.pk
     try:
@@ -431,9 +292,9 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
             )
             messages.success(request, _("The organization has been renamed."))
         elif action == "move":
-            tree = organization_tree(me)
+            tree = organization_tree(me, permission)
             move = OrganizationMoveForm(request.POST, organizations=tree)
-            parent = organization_get(me, _int(request.POST.get("parent")) or 0)
+            parent = organization_get(me, _int(request.POST.get("parent")) or 0, permission)
             if not move.is_valid() or parent is None:
                 raise ValidationError(_("Choose the new parent organization."))
             services.organization_move(actor=actor, organization=organization, parent=parent)
@@ -469,9 +330,10 @@ def organization_move(request: HttpRequest, organization_id: int) -> HttpRespons
     if request.method == "POST":
         return _org_action(request, organization_id, "move")
     me = _me(request)
-    organization = scoped_or_404(organization_get, me, organization_id)
-    require_permission(me, "organizations.change")
-    parents = [n for n in organization_tree(me) if not n.path.startswith(organization.path)]
+    organization = organization_get(me, organization_id, "change")
+    parents = [
+        n for n in organization_tree(me, "change") if not n.path.startswith(organization.path)
+    ]
     form = OrganizationMoveForm(organizations=parents, initial={"parent": organization.parent_id})
     return render(
         request,

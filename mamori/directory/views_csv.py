@@ -12,16 +12,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mamori.accounts.models import Account
-from mamori.accounts.permissions import require_permission
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.core.shortcuts import scoped_or_404
 from mamori.directory import csv_format, services_csv
 from mamori.directory.export import users_csv_chunks
 from mamori.directory.forms_csv import UserImportForm
 from mamori.directory.models import Organization, UserImport
-from mamori.directory.selectors import UserQuery, organization_get
+from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
 from mamori.directory.selectors_csv import user_import_get, user_imports_of
 
 RECENT_IMPORTS = 10
@@ -39,7 +37,7 @@ def _detail_url(request: HttpRequest, user_import: UserImport) -> str:
 def users_import(request: HttpRequest) -> HttpResponse:
     """Upload a CSV; its check runs in the background and its page follows it."""
     me: Account = request.user  # type: ignore[assignment]
-    require_permission(me, "users.import")
+    imports = user_imports_of(me)  # refused without the permission
     form = UserImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -61,7 +59,7 @@ def users_import(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "columns": csv_format.COLUMNS,
-            "imports": user_imports_of(me)[:RECENT_IMPORTS],
+            "imports": imports[:RECENT_IMPORTS],
             "tab": "users",
         },
     )
@@ -76,8 +74,7 @@ def user_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     The page polls itself (htmx, every second) for the status part alone while work is under way.
     """
     me: Account = request.user  # type: ignore[assignment]
-    require_permission(me, "users.import")
-    user_import = scoped_or_404(user_import_get, me, import_id)
+    user_import = user_import_get(me, import_id)
     if request.method == "POST":
         try:
             services_csv.user_import_apply(
@@ -111,7 +108,7 @@ def _progress(user_import: UserImport) -> dict[str, object]:
 def users_export(request: HttpRequest) -> HttpResponse:
     """The users the account may see, with the user list's filters (q, org, sub), as CSV."""
     me: Account = request.user  # type: ignore[assignment]
-    require_permission(me, "users.export")
+    users_visible_to(me, "export")  # refused here, not in the middle of the stream
     query = UserQuery(
         search=request.GET.get("q", "")[:100],
         organization=_organization(request, me),
@@ -130,4 +127,4 @@ def _organization(request: HttpRequest, me: Account) -> Organization | None:
     value = request.GET.get("org", "")
     if not value:
         return None
-    return scoped_or_404(organization_get, me, int(value) if value.isdigit() else 0)
+    return organization_get(me, int(value) if value.isdigit() else 0, "users.export")

@@ -6,6 +6,7 @@ import dataclasses
 
 from mamori.accounts.models import Account
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
+from mamori.core.access import permission_require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +18,9 @@ class BasicInformation:
 
 
 def basic_information(account: Account) -> BasicInformation:
+    """Settings → basic information: the contract, its contact person and who holds the support
+    option. ``PermissionDenied`` without ``settings.view`` (Operators)."""
+    permission_require(account, "settings.view")
     holders = list(
         Account.objects.filter(contract_id=account.contract_id, support_option=True)
         .select_related("user")

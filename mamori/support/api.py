@@ -14,7 +14,7 @@ from mamori.core.actor import Actor, ActorKind
 from mamori.support.models import Inquiry
 from mamori.support.selectors import (
     inquiries_before,
-    inquiries_of,
+    inquiries_visible_to,
     inquiry_cursor_encode,
     inquiry_get,
 )
@@ -86,7 +86,7 @@ def inquiries(
 ) -> InquiryPage:
     """Only for accounts with the support option. Page with ``next_cursor`` (as ``before``)."""
     me = _me(request)
-    found = inquiries_of(me)
+    found = inquiries_visible_to(me)
     if before:
         found = inquiries_before(found, before)
     rows = list(found[: limit + 1])

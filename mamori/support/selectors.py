@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from mamori.accounts.models import Account
 from mamori.audit.selectors import Cursor
 from mamori.contracts.models import Contract
+from mamori.core.access import NotFound
 from mamori.directory.models import UserEmail
 from mamori.support.models import Inquiry
 
@@ -27,15 +28,22 @@ def require_support_option(account: Account) -> None:
         )
 
 
-def inquiries_of(account: Account) -> QuerySet[Inquiry]:
-    """The inquiries of the account's contract, newest first; refused without the support option."""
+def inquiries_visible_to(account: Account) -> QuerySet[Inquiry]:
+    """The inquiries of the account's contract, newest first; ``PermissionDenied`` without the
+    support option."""
     require_support_option(account)
     return Inquiry.objects.filter(contract_id=account.contract_id).order_by("-created_at", "-id")
 
 
-def inquiry_get(account: Account, pk: int) -> Inquiry:
-    """One inquiry of the account's contract; ``Inquiry.DoesNotExist`` otherwise."""
-    return inquiries_of(account).get(pk=pk)
+def inquiry_get(account: Account, pk: int | str) -> Inquiry:
+    """One inquiry of the account's contract: ``NotFound`` otherwise, then ``PermissionDenied``
+    without the support option."""
+    try:
+        inquiry = Inquiry.objects.filter(contract_id=account.contract_id).get(pk=pk)
+    except (Inquiry.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    require_support_option(account)
+    return inquiry
 
 
 def inquiry_cursor_encode(inquiry: Inquiry) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.links import absolute_url
 from mamori.directory.models import Organization
 from mamori.outbox.services import mail_queue
 from mamori.support.models import Inquiry
@@ -158,8 +159,9 @@ def _sender(actor: Actor) -> Account:
         raise PermissionDenied(
             _("Only accounts with the support option can use support inquiries.")
         )
-    require_support_option(account)
-    return account
+    sender = cast(Account, account)  # the accounts app's accounts are the only principals
+    require_support_option(sender)
+    return sender
 
 
 def _inquiry_clean(category: str, subject: str, body: str) -> tuple[str, str, str]:
@@ -217,10 +219,8 @@ def _inquiry_context(inquiry: Inquiry, account: Account) -> dict[str, object]:
         "contract": account.contract,
         "category": inquiry.get_category_display(),
         "sent_at": f"{sent_at:%Y-%m-%d %H:%M} {sent_at.tzname()} ({account.timezone})",
-        "url": settings.MAMORI_BASE_URL
-        + reverse(
-            "panel:support_inquiry_detail",
-            kwargs={"domain": account.contract.domain, "inquiry_id": inquiry.pk},
+        "url": absolute_url(
+            "panel:support_inquiry_detail", domain=account.contract.domain, inquiry_id=inquiry.pk
         ),
     }
 

@@ -14,9 +14,8 @@ from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.core.shortcuts import scoped_or_404
 from mamori.support.forms import InquiryForm
-from mamori.support.selectors import inquiries_of, inquiry_get, require_support_option
+from mamori.support.selectors import inquiries_visible_to, inquiry_get, require_support_option
 from mamori.support.services import inquiry_send
 
 PAGE_SIZE = 50
@@ -30,7 +29,9 @@ def _me(request: HttpRequest) -> Account:
 @account_required
 def inquiries_list(request: HttpRequest) -> HttpResponse:
     """The contract's inquiries, newest first."""
-    page = Paginator(inquiries_of(_me(request)), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(inquiries_visible_to(_me(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "support/inquiries.html",
@@ -41,7 +42,7 @@ def inquiries_list(request: HttpRequest) -> HttpResponse:
 @account_required
 def inquiry_new(request: HttpRequest) -> HttpResponse:
     me = _me(request)
-    require_support_option(me)
+    require_support_option(me)  # before the form: the service checks it again when it sends
     form = InquiryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,7 +69,7 @@ def inquiry_new(request: HttpRequest) -> HttpResponse:
 @require_safe
 @account_required
 def inquiry_detail(request: HttpRequest, inquiry_id: int) -> HttpResponse:
-    inquiry = scoped_or_404(inquiry_get, _me(request), inquiry_id)
+    inquiry = inquiry_get(_me(request), inquiry_id)
     return render(
         request,
         "support/inquiry_detail.html",

@@ -7,7 +7,7 @@ import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,17 +16,16 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mamori.accounts import two_factor
-from mamori.accounts.forms_two_factor import ContractSecurityForm, TwoFactorCodeForm
+from mamori.accounts.forms.two_factor import ContractSecurityForm, TwoFactorCodeForm
 from mamori.accounts.models import Account
-from mamori.accounts.scope import require_system_admin
 from mamori.accounts.selectors import accounts_visible_to
-from mamori.accounts.services import LoginOutcome
-from mamori.accounts.views import _after_login_url, _outcome_message
+from mamori.accounts.services import two_factor
+from mamori.accounts.services.login import LoginOutcome
+from mamori.accounts.views.login import after_login_url, login_outcome_message
+from mamori.core.access import NotFound, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required, two_factor_setup_page
 from mamori.core.forms import add_service_errors
-from mamori.core.shortcuts import scoped_or_404
 from mamori.directory.selectors import user_get
 
 SETUP_SESSION_KEY = "mamori.two_factor_setup"
@@ -210,10 +209,10 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             code=form.cleaned_data["code"],
         )
         if result.outcome == LoginOutcome.OK:
-            return HttpResponseRedirect(_after_login_url(request, contract.domain))
+            return HttpResponseRedirect(after_login_url(request, contract.domain))
         if result.outcome == LoginOutcome.EXPIRED:
             return _login_again(request)
-        form.add_error(None, _outcome_message(result.outcome))
+        form.add_error(None, login_outcome_message(result.outcome))
         if result.outcome in (LoginOutcome.LOCKED, LoginOutcome.IP_LIMITED):
             status = 429
     return render(
@@ -232,7 +231,7 @@ def settings_security(request: HttpRequest) -> HttpResponse:
     """Settings → Security: whether every account of the contract must use two-step verification."""
     account: Account = request.user  # type: ignore[assignment]
     actor = Actor.from_request(request)
-    require_system_admin(actor)
+    permission_require(account, "settings.change")
     contract = request.contract  # type: ignore[attr-defined]
     form = ContractSecurityForm(
         request.POST or None, initial={"require_two_factor": contract.require_two_factor}
@@ -249,7 +248,7 @@ def settings_security(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The security settings have been saved."))
             return HttpResponseRedirect(request.path)
-    counts = accounts_visible_to(account).aggregate(
+    counts = accounts_visible_to(account, "settings.change").aggregate(
         total=Count("id"), enabled=Count("id", filter=Q(totp_confirmed_at__isnull=False))
     )
     return render(
@@ -272,11 +271,10 @@ def _back_url(request: HttpRequest) -> str:
 def two_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     """A System administrator clears another account's two-step verification."""
     me: Account = request.user  # type: ignore[assignment]
-    user = scoped_or_404(user_get, me, user_id)
-    try:
-        account = user.account
-    except Account.DoesNotExist:
-        raise Http404 from None
+    user = user_get(me, user_id, "accounts.reset_two_factor")
+    account = getattr(user, "account", None)
+    if account is None:
+        raise NotFound
     try:
         two_factor.two_factor_reset(actor=Actor.from_request(request), account=account)
     except ValidationError as exc:

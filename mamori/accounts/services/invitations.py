@@ -10,23 +10,22 @@ import dataclasses
 import datetime
 from collections.abc import Iterable
 
-from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import get_template
-from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account
 from mamori.accounts.services import account_target
+from mamori.accounts.services.passwords import password_errors
 from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.links import absolute_url, login_url
 from mamori.outbox.models import OutboundMail
 
 INVITATION_DAYS = 7
@@ -50,10 +49,9 @@ def invitation_token(account: Account) -> str:
 
 
 def invitation_url(contract: Contract, account: Account) -> str:
-    path = reverse(
-        "panel:password_set", kwargs={"domain": contract.domain, "token": invitation_token(account)}
+    return absolute_url(
+        "panel:password_set", domain=contract.domain, token=invitation_token(account)
     )
-    return f"{settings.MAMORI_BASE_URL}{path}"
 
 
 def _token_read(token: str) -> tuple[int, str] | None:
@@ -89,13 +87,7 @@ def invitation_accept(
     account = invitation_account(contract, token)
     if account is None:
         raise InvitationInvalid
-    errors: dict[str, list[str]] = {}
-    if new_password != confirmation:
-        errors["confirmation"] = [_("The two passwords do not match.")]
-    try:
-        validate_password(new_password, account)
-    except ValidationError as exc:
-        errors["new_password"] = list(exc.messages)
+    errors = password_errors(new_password, confirmation, account=account, field="new_password")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -129,7 +121,7 @@ def invitation_mails_queue(contract: Contract, invitees: Iterable[Invitee]) -> i
     """Store one invitation mail per account, in its language, in the caller's transaction (bulk:
     a CSV import invites thousands); their delivery is queued once that commits."""
     template = get_template("accounts/invitation_mail.txt")
-    login_url = f"{settings.MAMORI_BASE_URL}/{contract.domain}/login/"
+    contract_login_url = login_url(contract.domain)
     mails = []
     for invitee in invitees:
         with translation.override(invitee.account.language):
@@ -140,7 +132,7 @@ def invitation_mails_queue(contract: Contract, invitees: Iterable[Invitee]) -> i
                     "account": invitee.account,
                     "name": invitee.name,
                     "url": invitation_url(contract, invitee.account),
-                    "login_url": login_url,
+                    "login_url": contract_login_url,
                     "days": INVITATION_DAYS,
                 }
             )

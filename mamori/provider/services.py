@@ -1,10 +1,8 @@
-"""Writes about contracts: opening, suspending, resuming, issuing the registration mail."""
+"""The service provider's writes about contracts: opening, suspending, resuming, and issuing the
+contact person's registration mail."""
 
 from __future__ import annotations
 
-import zoneinfo
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -13,24 +11,19 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account
-from mamori.accounts.services import account_target, password_generate
+from mamori.accounts.services import account_target, contract_target
+from mamori.accounts.services.passwords import password_generate
 from mamori.audit.actions import Action
-from mamori.audit.services import Target, log_record
+from mamori.audit.services import log_record
 from mamori.contracts.models import RESERVED_DOMAINS, Contract, domain_validator
 from mamori.core.actor import Actor
+from mamori.core.links import login_url
+from mamori.core.timezones import is_timezone
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana
 from mamori.outbox.services import mail_queue
 
 INITIAL_ACCOUNT_NAME = "admin"
-
-
-def contract_target(contract: Contract) -> Target:
-    return Target("contract", contract.pk, contract.domain)
-
-
-def login_url(contract: Contract) -> str:
-    return f"{settings.MAMORI_BASE_URL}/{contract.domain}/login/"
 
 
 def _validated(
@@ -77,7 +70,7 @@ def _validated(
     check("contact_email", validate_email, cleaned["contact_email"])
     if language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("The language must be “ja” or “en”.")]
-    if timezone_name not in zoneinfo.available_timezones():
+    if not is_timezone(timezone_name):
         errors["timezone"] = [
             _("“%(timezone)s” is not an IANA timezone (for example Asia/Tokyo).")
             % {"timezone": timezone_name}
@@ -169,12 +162,12 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
     with translation.override(account.language):
         subject = _("[Mamori] Registration complete")
         body = render_to_string(
-            "contracts/registration_mail.txt",
+            "provider/registration_mail.txt",
             {
                 "contract": contract,
                 "account": account,
                 "password": password,
-                "login_url": login_url(contract),
+                "login_url": login_url(contract.domain),
             },
         )
     mail = mail_queue(

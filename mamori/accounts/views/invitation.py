@@ -10,9 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from mamori.accounts.forms import PasswordSetForm
-from mamori.accounts.invitations import InvitationInvalid, invitation_accept, invitation_account
+from mamori.accounts.forms.auth import PasswordSetForm
 from mamori.accounts.models import Account
+from mamori.accounts.services.invitations import (
+    InvitationInvalid,
+    invitation_accept,
+    invitation_account,
+)
 from mamori.core.actor import Actor
 from mamori.core.forms import add_service_errors
 

@@ -5,9 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mamori.contracts import services
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.links import login_url
+from mamori.provider import services
 
 DEMO_DOMAIN = "demo"
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             self.stdout.write("Opened the demo contract.")
         where = settings.MAILERS["default"].get("OPTIONS", {}).get("file_path")
         self.stdout.write("")
-        self.stdout.write(f"  Log in at:        {services.login_url(contract)}")
+        self.stdout.write(f"  Log in at:        {login_url(contract.domain)}")
         self.stdout.write(f"  Account:          {services.INITIAL_ACCOUNT_NAME}")
         if where:
             self.stdout.write(f"  Password:         in the registration mail under {where}/")

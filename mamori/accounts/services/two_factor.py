@@ -21,23 +21,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account, BackupCode, LoginFailure
-from mamori.accounts.scope import OutOfScope, require_system_admin
-from mamori.accounts.services import (
+from mamori.accounts.services import account_target, contract_target
+from mamori.accounts.services.login import (
     TWO_FACTOR_PENDING,
     TWO_FACTOR_PENDING_SECONDS,
     LoginOutcome,
     LoginResult,
-    _failure_record,
-    _ip_limited,
-    _locked,
-    _name_key,
-    account_target,
+    account_name_key,
+    account_name_locked,
+    ip_limited,
     login_complete,
+    login_failure_record,
 )
 from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
-from mamori.contracts.services import contract_target
+from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor, ActorKind
 
 ISSUER = "Mamori"
@@ -143,13 +142,13 @@ def _code_required(actor: Actor, account: Account, code: str) -> str:
     Called outside the change's transaction, so that a wrong code's failure is kept.
     """
     domain = account.contract.domain
-    if _locked(domain, account.name):
+    if account_name_locked(domain, account.name):
         raise ValidationError({"code": [_("Too many wrong codes. Try again in a few minutes.")]})
     method = two_factor_code_use(account, code)
     if method is None:
         # A stolen session must not be able to guess its way to turning the check off.
         LoginFailure.objects.create(
-            domain=domain, account_name=_name_key(account.name), ip=actor.ip
+            domain=domain, account_name=account_name_key(account.name), ip=actor.ip
         )
         raise ValidationError({"code": [_("The authentication code is incorrect.")]})
     return method
@@ -249,10 +248,8 @@ def backup_codes_regenerate(*, actor: Actor, account: Account, code: str) -> lis
 
 def two_factor_reset(*, actor: Actor, account: Account) -> None:
     """A System administrator clears another account's two-step verification (a lost phone)."""
-    require_system_admin(actor)
+    authorize(actor, "accounts.reset_two_factor", account.user.organization)
     me = actor.account
-    if me is not None and me.contract_id != account.contract_id:
-        raise OutOfScope
     if me is not None and me.pk == account.pk:
         raise ValidationError(
             _("To turn off your own two-step verification, use your account page.")
@@ -271,17 +268,12 @@ def two_factor_reset(*, actor: Actor, account: Account) -> None:
         )
 
 
-def two_factor_setup_due(account: Account) -> bool:
-    """The contract requires two-step verification and the account has not set it up."""
-    return account.contract.require_two_factor and not account.two_factor_enabled
-
-
 def contract_security_update(*, actor: Actor, contract: Contract, require_two_factor: bool) -> None:
     """Require two-step verification for every account of the contract, or stop requiring it."""
-    require_system_admin(actor)
     me = actor.account
     if me is not None and me.contract_id != contract.pk:
         raise OutOfScope
+    authorize(actor, "settings.change")
     if require_two_factor and me is not None and not me.two_factor_enabled:
         raise ValidationError(
             {
@@ -342,16 +334,16 @@ def login_verify(
         request.session.pop(TWO_FACTOR_PENDING, None)
         return LoginResult(LoginOutcome.EXPIRED)
     domain, name = contract.domain, account.name
-    if _ip_limited(actor.ip):
+    if ip_limited(actor.ip):
         request.session.pop(TWO_FACTOR_PENDING, None)
-        return _failure_record(contract, actor, domain, name, reason="ip_limited", count=False)
-    if _locked(domain, name):
+        return login_failure_record(contract, actor, domain, name, reason="ip_limited", count=False)
+    if account_name_locked(domain, name):
         request.session.pop(TWO_FACTOR_PENDING, None)
-        return _failure_record(contract, actor, domain, name, reason="locked", count=False)
+        return login_failure_record(contract, actor, domain, name, reason="locked", count=False)
     if not (account.is_active and contract.is_active):
         request.session.pop(TWO_FACTOR_PENDING, None)
         reason = "disabled" if not account.is_active else "suspended"
-        return _failure_record(contract, actor, domain, name, reason=reason, account=account)
+        return login_failure_record(contract, actor, domain, name, reason=reason, account=account)
     with transaction.atomic():
         method = two_factor_code_use(account, code)
         if method is not None:
@@ -359,7 +351,7 @@ def login_verify(
             if method == BACKUP_CODE:
                 _backup_code_used_record(actor, account)
     if method is None:
-        result = _failure_record(
+        result = login_failure_record(
             contract, actor, domain, name, reason="invalid_code", account=account
         )
         if result.outcome == LoginOutcome.LOCKED:

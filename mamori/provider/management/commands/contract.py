@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from mamori.contracts import services
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.links import login_url
+from mamori.provider import services
 
 
 def validation_error_text(exc: ValidationError) -> str:
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             timezone_name=o["timezone"],
         )
         self.stdout.write(f"Contract {contract.domain} opened for {contract.company_name}.")
-        self.stdout.write(f"Login URL: {services.login_url(contract)}")
+        self.stdout.write(f"Login URL: {login_url(contract.domain)}")
         self.stdout.write(
             f"The registration mail to {contract.contact_email} is queued (see: mamori mail outbox)."
         )

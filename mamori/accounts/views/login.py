@@ -1,3 +1,5 @@
+"""Logging in (through the contract's URL or the general one), out, and the forced password change."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -10,18 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from mamori.accounts import services
-from mamori.accounts.forms import ApiTokenForm, LoginForm, PasswordChangeForm, PasswordSetForm
+from mamori.accounts.forms.auth import LoginForm, PasswordSetForm
 from mamori.accounts.models import Account
-from mamori.accounts.selectors import api_token_get, api_tokens_of
-from mamori.accounts.services import LoginOutcome
+from mamori.accounts.services.login import LoginOutcome, login_attempt, logout_record
+from mamori.accounts.services.passwords import password_change
 from mamori.core.actor import Actor
-from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.core.shortcuts import scoped_or_404
 
 
-def _outcome_message(outcome: LoginOutcome) -> str:
+def login_outcome_message(outcome: LoginOutcome) -> str:
     lock_minutes = max(settings.MAMORI_LOGIN_LOCK_SECONDS // 60, 1)
     return {
         LoginOutcome.INVALID: _("The account or password is incorrect."),
@@ -47,7 +46,7 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         domain = fixed_domain or form.cleaned_data["domain"].strip().lower()
-        result = services.login_attempt(
+        result = login_attempt(
             request,
             actor=Actor.from_request(request),
             domain=domain,
@@ -55,10 +54,10 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
             password=form.cleaned_data["password"],
         )
         if result.outcome == LoginOutcome.OK:
-            return HttpResponseRedirect(_after_login_url(request, domain))
+            return HttpResponseRedirect(after_login_url(request, domain))
         if result.outcome == LoginOutcome.TWO_FACTOR:
             return HttpResponseRedirect(_code_step_url(request, domain))
-        form.add_error(None, _outcome_message(result.outcome))
+        form.add_error(None, login_outcome_message(result.outcome))
         if result.outcome in (LoginOutcome.LOCKED, LoginOutcome.IP_LIMITED):
             status = 429
     return render(
@@ -76,7 +75,7 @@ def _code_step_url(request: HttpRequest, domain: str) -> str:
     return f"{url}?{urlencode({'next': wanted})}" if wanted else url
 
 
-def _after_login_url(request: HttpRequest, domain: str) -> str:
+def after_login_url(request: HttpRequest, domain: str) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
     home = reverse("panel:home", kwargs={"domain": domain})
     safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()})
@@ -102,7 +101,7 @@ def contract_login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     domain = request.contract.domain  # type: ignore[attr-defined]
-    services.logout_record(request, actor=Actor.from_request(request))
+    logout_record(request, actor=Actor.from_request(request))
     return HttpResponseRedirect(reverse("panel:login", kwargs={"domain": domain}))
 
 
@@ -117,9 +116,7 @@ def password_change_required(request: HttpRequest) -> HttpResponse:
     form = PasswordSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_change(
-                actor=Actor.from_request(request), account=account, **form.cleaned_data
-            )
+            password_change(actor=Actor.from_request(request), account=account, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -127,61 +124,3 @@ def password_change_required(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your password has been changed."))
             return HttpResponseRedirect(reverse("panel:home", kwargs={"domain": domain}))
     return render(request, "accounts/password_change.html", {"form": form, "forced": True})
-
-
-@account_required
-def account_page(request: HttpRequest) -> HttpResponse:
-    """The account's own page: who it is, its password and its API tokens."""
-    account: Account = request.user  # type: ignore[assignment]
-    password_form = PasswordChangeForm(prefix="pw")
-    token_form = ApiTokenForm(prefix="token")
-    new_token = None
-    if request.method == "POST" and "pw-new_password" in request.POST:
-        password_form = PasswordChangeForm(request.POST, prefix="pw")
-        if password_form.is_valid():
-            try:
-                services.password_change(
-                    actor=Actor.from_request(request),
-                    account=account,
-                    **password_form.cleaned_data,
-                )
-            except ValidationError as exc:
-                add_service_errors(password_form, exc)
-            else:
-                update_session_auth_hash(request, account)
-                messages.success(request, _("Your password has been changed."))
-                return HttpResponseRedirect(request.path)
-    elif request.method == "POST":
-        token_form = ApiTokenForm(request.POST, prefix="token")
-        if token_form.is_valid():
-            try:
-                _token, new_token = services.api_token_create(
-                    actor=Actor.from_request(request), account=account, **token_form.cleaned_data
-                )
-            except ValidationError as exc:
-                add_service_errors(token_form, exc)
-            else:
-                token_form = ApiTokenForm(prefix="token")
-    return render(
-        request,
-        "accounts/account.html",
-        {
-            "account": account,
-            "password_form": password_form,
-            "token_form": token_form,
-            "tokens": api_tokens_of(account),
-            "new_token": new_token,
-        },
-    )
-
-
-@account_required
-@require_POST
-def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    account: Account = request.user  # type: ignore[assignment]
-    token = scoped_or_404(api_token_get, account, pk)
-    services.api_token_revoke(actor=Actor.from_request(request), token=token)
-    messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
-    return HttpResponseRedirect(
-        reverse("panel:account", kwargs={"domain": account.contract.domain})
-    )

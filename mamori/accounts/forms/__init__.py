@@ -1,0 +1,1 @@
+"""Forms of Mamori accounts: ``auth`` (login, passwords, tokens), ``two_factor``, ``administration``."""

@@ -1,0 +1,1 @@
+"""Pages of Mamori accounts, one module per slice."""

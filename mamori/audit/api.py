@@ -1,0 +1,138 @@
+"""The operation log in the API: pages newest first by keyset, one entry, the same scope as the log
+screen."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+
+from mamori.audit.actions import ACTOR_KIND_LABELS, Action
+from mamori.audit.models import LogEntry
+from mamori.audit.selectors import Cursor, LogFilter, log_actors_of, log_entry_get, log_page
+
+router = Router(tags=["operation log"])
+
+
+class ActorOut(Schema):
+    kind: str
+    id: int | None
+    name: str
+    account_name: str
+    privilege: str
+
+
+class TargetOut(Schema):
+    type: str
+    id: str
+    label: str
+
+
+class LogEntryOut(Schema):
+    id: int
+    seq: int
+    time: datetime.datetime
+    local_time: str
+    actor: ActorOut
+    ip: str | None
+    user_agent: str
+    request_id: str
+    action: str
+    action_label: str
+    target: TargetOut
+    before: Any
+    after: Any
+    result: str
+
+    @classmethod
+    def of(cls, entry: LogEntry, zone: zoneinfo.ZoneInfo) -> LogEntryOut:
+        return cls(
+            id=entry.pk,
+            seq=entry.seq,
+            time=entry.created_at,
+            local_time=entry.created_at.astimezone(zone).isoformat(timespec="seconds"),
+            actor=ActorOut(
+                kind=entry.actor_kind,
+                id=entry.actor_id,
+                name=entry.actor_name or str(ACTOR_KIND_LABELS.get(entry.actor_kind, "")),
+                account_name=entry.actor_account_name,
+                privilege=entry.actor_privilege,
+            ),
+            ip=entry.ip,
+            user_agent=entry.user_agent,
+            request_id=entry.request_id,
+            action=entry.action,
+            action_label=str(dict(Action.choices).get(entry.action, entry.action)),
+            target=TargetOut(type=entry.target_type, id=entry.target_id, label=entry.target_label),
+            before=entry.before,
+            after=entry.after,
+            result=entry.result,
+        )
+
+
+class LogPageOut(Schema):
+    items: list[LogEntryOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def _aware(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> datetime.datetime | None:
+    if value is None or timezone.is_aware(value):
+        return value
+    return value.replace(tzinfo=zone)
+
+
+def _cursor(text: str | None, field: str) -> Cursor | None:
+    if not text:
+        return None
+    cursor = Cursor.decode(text)
+    if cursor is None:
+        raise ValidationError({field: [_("This cursor is not valid.")]})
+    return cursor
+
+
+@router.get("/logs", response=LogPageOut, summary="Operation log, newest first")
+def logs(
+    request: HttpRequest,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    actor: int | None = None,
+    action: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
+) -> LogPageOut:
+    """Times without an offset are read in the token account's timezone. Page with the
+    ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
+    account = request.auth  # type: ignore[attr-defined]
+    if action and action not in Action.values:
+        raise ValidationError({"action": [_("Unknown action code.")]})
+    if actor is not None and not log_actors_of(account).filter(pk=actor).exists():
+        raise Http404  # another contract's account is as unknown as one that never existed
+    zone = zoneinfo.ZoneInfo(account.timezone)
+    page = log_page(
+        account,
+        LogFilter(
+            since=_aware(since, zone), until=_aware(until, zone), actor_id=actor, action=action
+        ),
+        before=_cursor(before, "before"),
+        after=_cursor(after, "after"),
+        size=limit,
+    )
+    return LogPageOut(
+        items=[LogEntryOut.of(e, zone) for e in page.entries],
+        next_cursor=page.older.encode() if page.older else None,
+        prev_cursor=page.newer.encode() if page.newer else None,
+    )
+
+
+@router.get("/logs/{entry_id}", response=LogEntryOut, summary="One entry")
+def log_entry(request: HttpRequest, entry_id: int) -> LogEntryOut:
+    account = request.auth  # type: ignore[attr-defined]
+    return LogEntryOut.of(log_entry_get(account, entry_id), zoneinfo.ZoneInfo(account.timezone))

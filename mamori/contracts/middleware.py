@@ -1,0 +1,57 @@
+"""The contract of a panel request, resolved once from its URL and held to the session's account."""
+
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import logout
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone, translation
+
+from mamori.contracts.models import Contract
+
+
+class ContractMiddleware:
+    """Resolve the contract from the URL once per request and hold the session to it.
+
+    Panel URLs are ``/<domain>/…``. Another contract's URL is a 404 for a logged-in account, so
+    nothing confirms that the other contract, or any of its objects, exists. The account's
+    language and timezone are activated for the whole request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.contract = None  # type: ignore[attr-defined]
+        account = request.user
+        if account.is_authenticated and not (account.is_active and account.contract.is_active):
+            logout(request)
+            account = request.user
+        if account.is_authenticated:
+            translation.activate(account.language)
+            request.LANGUAGE_CODE = account.language
+            timezone.activate(zoneinfo.ZoneInfo(account.timezone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if "domain" not in view_kwargs:
+            return None
+        domain = view_kwargs.pop("domain")
+        contract = Contract.objects.filter(domain=domain).first()
+        if contract is None:
+            raise Http404
+        account = request.user
+        if account.is_authenticated and account.contract_id != contract.pk:
+            raise Http404
+        request.contract = contract  # type: ignore[attr-defined]
+        return None

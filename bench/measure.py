@@ -96,11 +96,12 @@ def page_sql(account: Any, params: dict[str, str]) -> str:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from mamori.audit.selectors import Cursor, log_page
+    from mamori.audit.selectors import LOG_ORDER, log_page
 
     log_filter = log_filter_of(account, params)
+    before = LOG_ORDER.decode(params["before"]) if params.get("before") else None
     with CaptureQueriesContext(connection) as queries:
-        log_page(account, log_filter, before=Cursor.decode(params.get("before")))
+        log_page(account, log_filter, before=before)
     # The page's query is the last one on the log table (log_page may look other things up).
     return [q["sql"] for q in queries.captured_queries if '"audit_logentry"' in q["sql"]][-1]
 
@@ -108,12 +109,12 @@ def page_sql(account: Any, params: dict[str, str]) -> str:
 def _deep_cursor(account: Any) -> str:
     """The cursor of the entry DEEP_FRACTION of the way back in the contract's history."""
     from mamori.audit.models import LogEntry
-    from mamori.audit.selectors import Cursor
+    from mamori.audit.selectors import LOG_ORDER
 
     entries = LogEntry.objects.filter(contract_id=account.contract_id)
     offset = int(entries.count() * DEEP_FRACTION)
     entry = entries.order_by("-created_at", "-id").only("created_at")[offset]
-    return Cursor.of(entry).encode()
+    return LOG_ORDER.encode(entry)
 
 
 def page_cases(account: Any) -> list[PageCase]:

@@ -178,11 +178,11 @@ def cases(contract_id: int) -> list[Case]:
     leaf = Organization.objects.filter(contract_id=contract_id).order_by("-path").first()
     users = User.objects.filter(contract_id=contract_id).order_by("furigana", "id")
     deep = users[users.count() // 2]
-    from mamori.directory.selectors import user_cursor_encode
+    from mamori.directory.selectors import USER_ORDER
 
     return [
         Case("first page", {}),
-        Case("a page halfway through", {"after": user_cursor_encode(deep)}),
+        Case("a page halfway through", {"after": USER_ORDER.encode(deep)}),
         Case("search: furigana prefix ヤマ", {"q": "ヤマ"}),
         Case("search: name 佐藤", {"q": "佐藤"}),
         Case("organization subtree (level 3)", {"org": str(mid.pk)}),

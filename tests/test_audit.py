@@ -8,7 +8,7 @@ from django.test import Client
 
 from mamori.accounts.models import Account
 from mamori.audit.models import LogEntry
-from mamori.audit.selectors import Cursor, LogFilter, log_page
+from mamori.audit.selectors import LOG_ORDER, LogFilter, log_page
 from mamori.audit.services import Target, log_chain_verify, log_record, redact
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
@@ -168,10 +168,13 @@ class TestLogScreen:
             seen += [e.pk for e in page.entries]
             if page.older is None:
                 break
-            cursor = page.older
+            cursor = LOG_ORDER.decode(page.older)
         assert seen == expected
         back = log_page(
-            cast.a1, LogFilter(), after=Cursor.of(LogEntry.objects.get(pk=expected[7])), size=5
+            cast.a1,
+            LogFilter(),
+            after=LOG_ORDER.position(LogEntry.objects.get(pk=expected[7])),
+            size=5,
         )
         assert [e.pk for e in back.entries] == expected[2:7]
 

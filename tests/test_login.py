@@ -242,7 +242,9 @@ class TestThrottling:
         self.responses("admin", 5)
         self.responses("ghost", 5)
         hashed: list[str] = []
-        monkeypatch.setattr("mamori.accounts.services.login.make_password", lambda p: hashed.append(p))
+        monkeypatch.setattr(
+            "mamori.accounts.services.login.make_password", lambda p: hashed.append(p)
+        )
         monkeypatch.setattr(Account, "check_password", lambda self, p: hashed.append(p))
         post_login(Client(), "alpha", "admin", PASSWORD)
         post_login(Client(), "alpha", "ghost", PASSWORD)
@@ -252,7 +254,9 @@ class TestThrottling:
         self, cast: Cast, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         hashed: list[str] = []
-        monkeypatch.setattr("mamori.accounts.services.login.make_password", lambda p: hashed.append(p))
+        monkeypatch.setattr(
+            "mamori.accounts.services.login.make_password", lambda p: hashed.append(p)
+        )
         post_login(Client(), "alpha", "ghost", "wrong-password-123")
         assert hashed == ["wrong-password-123"]
 

@@ -15,7 +15,8 @@ from ninja import Query, Router, Schema
 
 from mamori.audit.actions import ACTOR_KIND_LABELS, Action
 from mamori.audit.models import LogEntry
-from mamori.audit.selectors import Cursor, LogFilter, log_actors_of, log_entry_get, log_page
+from mamori.audit.selectors import LOG_ORDER, LogFilter, log_actors_of, log_entry_get, log_page
+from mamori.core.keyset import Position
 
 router = Router(tags=["operation log"])
 
@@ -88,13 +89,8 @@ def _aware(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> datetime
     return value.replace(tzinfo=zone)
 
 
-def _cursor(text: str | None, field: str) -> Cursor | None:
-    if not text:
-        return None
-    cursor = Cursor.decode(text)
-    if cursor is None:
-        raise ValidationError({field: [_("This cursor is not valid.")]})
-    return cursor
+def _cursor(text: str | None, field: str) -> Position | None:
+    return LOG_ORDER.decode(text, field=field) if text else None
 
 
 @router.get("/logs", response=LogPageOut, summary="Operation log, newest first")
@@ -127,8 +123,8 @@ def logs(
     )
     return LogPageOut(
         items=[LogEntryOut.of(e, zone) for e in page.entries],
-        next_cursor=page.older.encode() if page.older else None,
-        prev_cursor=page.newer.encode() if page.newer else None,
+        next_cursor=page.older,
+        prev_cursor=page.newer,
     )
 
 

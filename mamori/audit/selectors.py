@@ -10,13 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from mamori.audit.models import LogEntry
 from mamori.core.access import Principal, object_get, permission_code, restrict
-
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+from mamori.core.keyset import Keyset, Position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,37 +26,15 @@ class LogFilter:
     action: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Cursor:
-    """A position in the newest-first order: the (created_at, id) of an entry."""
-
-    created_at: datetime.datetime
-    id: int
-
-    def encode(self) -> str:
-        delta = self.created_at - EPOCH
-        micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return f"{micros}_{self.id}"
-
-    @classmethod
-    def decode(cls, text: str | None) -> Cursor | None:
-        """Parse ``encode``'s output; anything malformed is no cursor at all."""
-        try:
-            micros, pk = (int(part) for part in (text or "").split("_"))
-            return cls(EPOCH + datetime.timedelta(microseconds=micros), pk)
-        except (ValueError, OverflowError):
-            return None
-
-    @classmethod
-    def of(cls, entry: LogEntry) -> Cursor:
-        return cls(entry.created_at, entry.pk)
+# The log's one order: newest first, the id breaking ties within a microsecond.
+LOG_ORDER = Keyset("created_at", descending=True, datetimes=True)
 
 
 @dataclasses.dataclass(frozen=True)
 class LogPage:
     entries: list[LogEntry]
-    older: Cursor | None  # pass as ``before`` for the next, older page
-    newer: Cursor | None  # pass as ``after`` for the previous, newer page
+    older: str | None  # the cursor to pass as ``before`` for the next, older page
+    newer: str | None  # the cursor to pass as ``after`` for the previous, newer page
 
 
 def log_entries_visible_to(account: Principal, action: str = "view") -> QuerySet[LogEntry]:
@@ -107,46 +84,35 @@ def log_entries_filtered(
     return entries
 
 
-def _older_than(cursor: Cursor) -> Q:
-    # "created_at <= t" bounds the index range; the OR only drops ties already shown.
-    return Q(created_at__lte=cursor.created_at) & (
-        Q(created_at__lt=cursor.created_at) | Q(id__lt=cursor.id)
-    )
-
-
-def _newer_than(cursor: Cursor) -> Q:
-    return Q(created_at__gte=cursor.created_at) & (
-        Q(created_at__gt=cursor.created_at) | Q(id__gt=cursor.id)
-    )
-
-
 def log_page(
     account: Principal,
     log_filter: LogFilter,
     *,
-    before: Cursor | None = None,
-    after: Cursor | None = None,
+    before: Position | None = None,
+    after: Position | None = None,
     size: int | None = None,
 ) -> LogPage:
     """One page newest first, older than ``before`` or newer than ``after``; no OFFSET, no COUNT."""
     size = size or settings.LOG_PAGE_SIZE
     entries = log_entries_filtered(account, log_filter)
     if after is not None:
-        rows = list(entries.filter(_newer_than(after)).order_by("created_at", "id")[: size + 1])
+        # The newer page: read upwards from the cursor, then show it newest first.
+        newer_rows = LOG_ORDER.before(entries, after).order_by("created_at", "id")
+        rows = list(newer_rows[: size + 1])
         has_newer = len(rows) > size
         rows = rows[:size][::-1]
         has_older = True
     else:
         if before is not None:
-            entries = entries.filter(_older_than(before))
-        rows = list(entries.order_by("-created_at", "-id")[: size + 1])
+            entries = LOG_ORDER.after(entries, before)
+        rows = list(LOG_ORDER.order(entries)[: size + 1])
         has_older = len(rows) > size
         rows = rows[:size]
         has_newer = before is not None
     return LogPage(
         entries=rows,
-        older=Cursor.of(rows[-1]) if rows and has_older else None,
-        newer=Cursor.of(rows[0]) if rows and has_newer else None,
+        older=LOG_ORDER.encode(rows[-1]) if rows and has_older else None,
+        newer=LOG_ORDER.encode(rows[0]) if rows and has_newer else None,
     )
 
 

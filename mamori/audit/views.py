@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -6,7 +7,7 @@ from django.views.decorators.http import require_safe
 from mamori.audit.export import log_csv_chunks
 from mamori.audit.forms import LogFilterForm
 from mamori.audit.selectors import (
-    Cursor,
+    LOG_ORDER,
     LogPage,
     log_actors_of,
     log_entries_visible_to,
@@ -15,11 +16,20 @@ from mamori.audit.selectors import (
 )
 from mamori.core.access import Principal
 from mamori.core.decorators import account_required
+from mamori.core.keyset import Position
 
 
 def _filter_form(request: HttpRequest, account: Principal) -> LogFilterForm:
     data = {k: v for k, v in request.GET.items() if k in {"since", "until", "actor", "action"}}
     return LogFilterForm(data, accounts=list(log_actors_of(account)))
+
+
+def _position(request: HttpRequest, name: str) -> Position | None:
+    """A page link's cursor; a mangled one starts from the newest entries."""
+    try:
+        return LOG_ORDER.decode(request.GET[name]) if request.GET.get(name) else None
+    except ValidationError:
+        return None
 
 
 @require_safe
@@ -31,8 +41,8 @@ def log_list(request: HttpRequest) -> HttpResponse:
         page = log_page(
             account,
             form.log_filter(),
-            before=Cursor.decode(request.GET.get("before")),
-            after=Cursor.decode(request.GET.get("after")),
+            before=_position(request, "before"),
+            after=_position(request, "after"),
         )
     else:
         page = LogPage([], None, None)

@@ -14,12 +14,11 @@ from mamori.core.actor import Actor, ActorKind
 from mamori.directory import services
 from mamori.directory.models import Organization, User
 from mamori.directory.selectors import (
+    USER_ORDER,
     UserQuery,
     organization_get,
     organization_tree,
-    user_cursor_encode,
     user_get,
-    users_after,
     users_search,
 )
 
@@ -207,11 +206,11 @@ def users(
     organization = organization_get(me, organization_id, "users.view") if organization_id else None
     found = users_search(me, UserQuery(q[:100], organization, include_sub_organizations))
     if after:
-        found = users_after(found, after)
+        found = USER_ORDER.after(found, USER_ORDER.decode(after, field="after"))
     rows = list(found.select_related("account").prefetch_related("emails")[: limit + 1])
     return UserPage(
         items=[UserOut.of(u) for u in rows[:limit]],
-        next_cursor=user_cursor_encode(rows[limit - 1]) if len(rows) > limit else None,
+        next_cursor=USER_ORDER.encode(rows[limit - 1]) if len(rows) > limit else None,
     )
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import json
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from mamori.core.access import Principal, object_get, permission_code, restrict
+from mamori.core.keyset import Keyset
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana
 
@@ -162,23 +161,11 @@ def users_search(account: Principal, query: UserQuery, action: str = "view") -> 
     text = query.search.strip()
     if text:
         users = users.filter(_search(text))
-    return users.order_by("furigana", "id")
+    return USER_ORDER.order(users)
 
 
-def user_cursor_encode(user: User) -> str:
-    """The position after ``user`` in furigana order, as an opaque URL-safe string."""
-    return base64.urlsafe_b64encode(json.dumps([user.furigana, user.pk]).encode()).decode()
-
-
-def users_after(users: QuerySet[User], cursor: str) -> QuerySet[User]:
-    """The users after a cursor from ``user_cursor_encode``; a malformed one is a ValidationError."""
-    try:
-        furigana, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        furigana, pk = str(furigana), int(pk)
-    except (ValueError, TypeError):
-        raise ValidationError({"after": ["This cursor is not valid."]}) from None
-    # "furigana >= f" bounds the index range; the OR only drops ties already shown.
-    return users.filter(Q(furigana__gte=furigana) & (Q(furigana__gt=furigana) | Q(pk__gt=pk)))
+# The user list's one order: furigana, as Japanese directories are, the id breaking ties.
+USER_ORDER = Keyset("furigana")
 
 
 def tree_opened_at(nodes: list[OrgNode], selected: Organization | None) -> list[OrgNode]:

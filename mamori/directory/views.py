@@ -25,14 +25,13 @@ from mamori.directory.forms import (
 )
 from mamori.directory.models import Organization, User
 from mamori.directory.selectors import (
+    USER_ORDER,
     UserQuery,
     organization_get,
     organization_path_names,
     organization_tree,
     tree_opened_at,
-    user_cursor_encode,
     user_get,
-    users_after,
     users_search,
 )
 
@@ -68,7 +67,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")
     if after:
         try:
-            users = users_after(users, after)
+            users = USER_ORDER.after(users, USER_ORDER.decode(after, field="after"))
         except ValidationError:
             after = ""  # a mangled link: start from the first page
     rows = list(users[: PAGE_SIZE + 1])
@@ -82,7 +81,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
             "selected": selected,
             "query": query,
             "users": rows[:PAGE_SIZE],
-            "next_cursor": user_cursor_encode(rows[PAGE_SIZE - 1])
+            "next_cursor": USER_ORDER.encode(rows[PAGE_SIZE - 1])
             if len(rows) > PAGE_SIZE
             else None,
             "params": params.urlencode(),

@@ -13,9 +13,8 @@ from mamori.accounts.models import Account
 from mamori.core.actor import Actor, ActorKind
 from mamori.support.models import Inquiry
 from mamori.support.selectors import (
-    inquiries_before,
+    INQUIRY_ORDER,
     inquiries_visible_to,
-    inquiry_cursor_encode,
     inquiry_get,
 )
 from mamori.support.services import inquiry_send
@@ -88,11 +87,11 @@ def inquiries(
     me = _me(request)
     found = inquiries_visible_to(me)
     if before:
-        found = inquiries_before(found, before)
+        found = INQUIRY_ORDER.after(found, INQUIRY_ORDER.decode(before, field="before"))
     rows = list(found[: limit + 1])
     return InquiryPage(
         items=[InquirySummaryOut.of(i, me.zone) for i in rows[:limit]],
-        next_cursor=inquiry_cursor_encode(rows[limit - 1]) if len(rows) > limit else None,
+        next_cursor=INQUIRY_ORDER.encode(rows[limit - 1]) if len(rows) > limit else None,
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account
-from mamori.audit.selectors import Cursor
 from mamori.contracts.models import Contract
 from mamori.core.access import NotFound
+from mamori.core.keyset import Keyset
 from mamori.directory.models import UserEmail
 from mamori.support.models import Inquiry
+
+# Newest first, the id breaking ties.
+INQUIRY_ORDER = Keyset("created_at", descending=True, datetimes=True)
 
 
 def has_support_option(account: Account) -> bool:
@@ -32,7 +35,7 @@ def inquiries_visible_to(account: Account) -> QuerySet[Inquiry]:
     """The inquiries of the account's contract, newest first; ``PermissionDenied`` without the
     support option."""
     require_support_option(account)
-    return Inquiry.objects.filter(contract_id=account.contract_id).order_by("-created_at", "-id")
+    return INQUIRY_ORDER.order(Inquiry.objects.filter(contract_id=account.contract_id))
 
 
 def inquiry_get(account: Account, pk: int | str) -> Inquiry:
@@ -44,23 +47,6 @@ def inquiry_get(account: Account, pk: int | str) -> Inquiry:
         raise NotFound from None
     require_support_option(account)
     return inquiry
-
-
-def inquiry_cursor_encode(inquiry: Inquiry) -> str:
-    """The position after ``inquiry`` in newest-first order, for the API's ``before``."""
-    return Cursor(inquiry.created_at, inquiry.pk).encode()
-
-
-def inquiries_before(inquiries: QuerySet[Inquiry], cursor: str) -> QuerySet[Inquiry]:
-    """The inquiries older than a cursor; a malformed one is a ValidationError."""
-    position = Cursor.decode(cursor)
-    if position is None:
-        raise ValidationError({"before": [_("This cursor is not valid.")]})
-    # "created_at <= t" bounds the range; the OR only drops ties already shown.
-    return inquiries.filter(
-        Q(created_at__lte=position.created_at)
-        & (Q(created_at__lt=position.created_at) | Q(id__lt=position.id))
-    )
 
 
 def main_email_of(account: Account) -> str:

@@ -110,6 +110,25 @@ PAGES = [
     ),
     ("list permission schemes", "get", "/alpha/settings/schemes/", None, (OK, 403, 403, 403, 404)),
     ("read the operation log", "get", "/alpha/logs/", None, (OK, OK, 403, 403, 404)),
+    ("export the operation log", "get", "/alpha/logs/export.csv", None, (OK, OK, 403, 403, 404)),
+    (
+        "read the log entry about 営業部",
+        "get",
+        "/alpha/logs/{sales_entry}/",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    # Basic information names the contact person and the support-option holders: Operators
+    # (and custom schemes without Settings) have no business there.
+    ("see basic information", "get", "/alpha/settings/", None, (OK, OK, 403, 403, 404)),
+    ("see security settings", "get", "/alpha/settings/security/", None, (OK, 403, 403, 403, 404)),
+    (
+        "open the new-scheme form",
+        "get",
+        "/alpha/settings/schemes/new/",
+        None,
+        (OK, 403, 403, 403, 404),
+    ),
 ]
 
 API_CASES = [
@@ -149,6 +168,15 @@ API_CASES = [
         (OK, 404, 404, 403, 404),
     ),
     ("list schemes", "get", "/api/v1/schemes", None, (OK, 403, 403, 403, OK)),
+    # The API answers as the log page does: an Operator is refused, not shown an empty list.
+    ("read the operation log", "get", "/api/v1/logs", None, (OK, OK, 403, 403, OK)),
+    (
+        "read the log entry about 営業部",
+        "get",
+        "/api/v1/logs/{sales_entry}",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
 ]
 
 
@@ -170,6 +198,9 @@ def ids(orgs: OrgCast) -> dict[str, int]:
         "dev": orgs.dev.pk,
         "sales": orgs.sales.pk,
         "a3_user": orgs.a3.user_id,
+        "sales_entry": LogEntry.objects.get(
+            action="organization.created", target_id=str(orgs.sales.pk)
+        ).pk,
     }
 
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.models import ACCOUNT_FIELDS, Account, PermissionScheme
 from mamori.accounts.selectors import (
     scheme_for_account_get,
     scheme_get,
@@ -21,6 +21,7 @@ from mamori.accounts.services import schemes as schemes_services
 from mamori.accounts.services.administration import AccountData
 from mamori.core.access import NotFound
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.fields import schema_of, values_of
 from mamori.directory.selectors import (
     organization_get,
 )
@@ -82,16 +83,13 @@ def me(request: HttpRequest) -> MeOut:
 # Mamori accounts ----------------------------------------------------------------------------
 
 
-class AccountDetailOut(Schema):
+# The account's fields, as ACCOUNT_FIELDS declares them.
+AccountFields = schema_of(Account, ACCOUNT_FIELDS, name="AccountFields")
+
+
+class AccountDetailOut(AccountFields):  # type: ignore[misc,valid-type]
     id: int
     user_id: int
-    name: str
-    privilege: str
-    support_option: bool
-    receive_notice_mail: bool
-    language: str
-    timezone: str
-    scope_all: bool
     scope_organization_ids: list[int]
     scheme_id: int | None
     enabled: bool
@@ -102,30 +100,19 @@ class AccountDetailOut(Schema):
         return cls(
             id=account.pk,
             user_id=account.user_id,
-            name=account.name,
-            privilege=account.privilege,
-            support_option=account.support_option,
-            receive_notice_mail=account.receive_notice_mail,
-            language=account.language,
-            timezone=account.timezone,
-            scope_all=account.scope_all,
             scope_organization_ids=sorted(o.pk for o in account.scope_organizations.all()),
             scheme_id=account.scheme_id,
             enabled=account.is_active,
             two_factor_enabled=account.two_factor_enabled,
+            **values_of(account, ACCOUNT_FIELDS),
         )
 
 
-class AccountIn(Schema):
-    name: str
-    privilege: str = Field(description="system_admin, department_admin, operator or custom_admin")
+class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
+    """``privilege`` is system_admin, department_admin, operator or custom_admin."""
+
     password: str = Field("", description="required when the account is created")
     confirmation: str = ""
-    support_option: bool = False
-    receive_notice_mail: bool = False
-    language: str = "ja"
-    timezone: str = "Asia/Tokyo"
-    scope_all: bool = False
     scope_organization_ids: list[int] = []
     scheme_id: int | None = None
 
@@ -152,13 +139,7 @@ def account_save(
         scheme_for_account_get(me, payload.scheme_id) if payload.scheme_id else None
     )
     data = AccountData(
-        name=payload.name,
-        privilege=payload.privilege,
-        support_option=payload.support_option,
-        receive_notice_mail=payload.receive_notice_mail,
-        language=payload.language,
-        timezone=payload.timezone,
-        scope_all=payload.scope_all,
+        **{f: getattr(payload, f) for f in ACCOUNT_FIELDS},
         scope_organizations=tuple(organizations),
         scheme=scheme,
     )

@@ -9,6 +9,19 @@ from django.utils.translation import gettext_lazy as _
 LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
 
 
+# What an administrator sets on a Mamori account (besides its scope organizations, scheme and
+# password): the account form's initial values, the log's values and the API's schemas.
+ACCOUNT_FIELDS = (
+    "name",
+    "privilege",
+    "support_option",
+    "receive_notice_mail",
+    "language",
+    "timezone",
+    "scope_all",
+)
+
+
 class AccountManager(BaseUserManager["Account"]):
     pass
 
@@ -30,7 +43,7 @@ class Account(AbstractBaseUser):
     privilege = models.CharField(_("admin privilege"), max_length=32, choices=Privilege.choices)
     support_option = models.BooleanField(_("support option"), default=False)
     receive_notice_mail = models.BooleanField(_("receive notice mail"), default=False)
-    language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES)
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES, default="ja")
     timezone = models.CharField(_("timezone"), max_length=64, default="Asia/Tokyo")
     # Department and custom administrators: the organizations they manage, with their subtrees.
     scope_all = models.BooleanField(_("all organizations"), default=False)

@@ -11,8 +11,9 @@ from pydantic import Field
 
 from mamori.core.access import Principal
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.fields import schema_of, values_of
 from mamori.directory import services
-from mamori.directory.models import Organization, User
+from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
     USER_ORDER,
     UserQuery,
@@ -133,15 +134,13 @@ class EmailIO(Schema):
     category: str = Field(description="main, work, personal or other")
 
 
-class UserOut(Schema):
+# The person's fields, as USER_FIELDS declares them.
+UserFields = schema_of(User, USER_FIELDS, name="UserFields")
+
+
+class UserOut(UserFields):  # type: ignore[misc,valid-type]
     id: int
-    name: str
-    furigana: str
-    employee_code: str
     organization_id: int
-    title: str
-    phone: str
-    mobile_phone: str
     emails: list[EmailIO]
     account_id: int | None
 
@@ -150,26 +149,15 @@ class UserOut(Schema):
         account = getattr(user, "account", None)
         return cls(
             id=user.pk,
-            name=user.name,
-            furigana=user.furigana,
-            employee_code=user.employee_code,
             organization_id=user.organization_id,
-            title=user.title,
-            phone=user.phone,
-            mobile_phone=user.mobile_phone,
             emails=[EmailIO(address=e.address, category=e.category) for e in user.emails.all()],
             account_id=account.pk if account else None,
+            **values_of(user, USER_FIELDS),
         )
 
 
-class UserIn(Schema):
+class UserIn(UserFields):  # type: ignore[misc,valid-type]
     organization_id: int
-    name: str
-    furigana: str = ""
-    employee_code: str = ""
-    title: str = ""
-    phone: str = ""
-    mobile_phone: str = ""
     emails: list[EmailIO]
 
 
@@ -181,13 +169,8 @@ class UserPage(Schema):
 def _user_data(me: Principal, payload: UserIn, action: str) -> services.UserData:
     return services.UserData(
         organization=organization_get(me, payload.organization_id, action),
-        name=payload.name,
-        furigana=payload.furigana,
-        employee_code=payload.employee_code,
-        title=payload.title,
-        phone=payload.phone,
-        mobile_phone=payload.mobile_phone,
         emails=tuple((e.address, e.category) for e in payload.emails),
+        **{f: getattr(payload, f) for f in USER_FIELDS},
     )
 
 

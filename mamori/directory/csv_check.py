@@ -30,8 +30,9 @@ from mamori.accounts.services.administration import AccountData, account_data_cl
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT
 from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor
+from mamori.core.fields import max_lengths
 from mamori.directory import csv_format
-from mamori.directory.models import Organization, User, UserEmail, UserImport
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, UserImport
 from mamori.directory.services import (
     EmailRow,
     UserData,
@@ -42,8 +43,7 @@ from mamori.directory.services import (
 MAIN = UserEmail.Category.MAIN.value
 ERROR_LIMIT = 1000  # errors kept for the report; the count covers them all
 SHOWN_NEW_ORGANIZATIONS = 100
-USER_FIELDS = ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
-LENGTH_LIMITS = {"furigana": 200, "employee_code": 64}
+LENGTH_LIMITS = max_lengths(User, ("furigana", "employee_code"))
 ADDRESS_LIMIT = 254
 # An existing account's cells, as the export writes them, and the fields they come from.
 ACCOUNT_FIELDS = {

@@ -28,6 +28,10 @@ class Organization(models.Model):
             models.UniqueConstraint(
                 fields=["contract"], condition=Q(parent__isnull=True), name="one_root_per_contract"
             ),
+            # Siblings have different names: a path of names ("ACME / 営業部 / 東京", as the CSV
+            # writes it) names one organization. The services check first for a clear message;
+            # this holds when two people save at once.
+            models.UniqueConstraint(fields=["parent", "name"], name="organization_name_unique"),
         ]
 
     def __str__(self) -> str:
@@ -39,6 +43,12 @@ class Organization(models.Model):
 
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+
+
+# What a person enters for a user (besides the organization and e-mail addresses): the Add User
+# form's initial values, the log's before/after values, the API's schemas and the CSV's columns
+# all come from this list.
+USER_FIELDS = ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
 
 
 class User(models.Model):

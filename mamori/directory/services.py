@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,7 +19,8 @@ from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.core.access import authorize, require_manages
 from mamori.core.actor import Actor
-from mamori.directory.models import Organization, User, UserEmail
+from mamori.core.fields import max_lengths, values_of
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
 
@@ -59,26 +61,41 @@ def organization_name_check(name: str) -> str:
     return name
 
 
+def _sibling_name_taken(parent: Organization, name: str) -> ValidationError:
+    return ValidationError(
+        {
+            "name": [
+                _("“%(parent)s” already has an organization named “%(name)s”.")
+                % {"parent": parent.name, "name": name}
+            ]
+        }
+    )
+
+
 def _clean_org_name(name: str, parent: Organization, exclude: int | None = None) -> str:
     name = organization_name_check(name)
     siblings = Organization.objects.filter(parent=parent, name=name).exclude(pk=exclude or 0)
     if siblings.exists():
-        raise ValidationError(
-            {
-                "name": [
-                    _("“%(parent)s” already has an organization named “%(name)s”.")
-                    % {"parent": parent.name, "name": name}
-                ]
-            }
-        )
+        raise _sibling_name_taken(parent, name)
     return name
+
+
+@contextlib.contextmanager
+def _sibling_names_held(parent: Organization, name: str) -> Iterator[None]:
+    """A transaction in which a sibling with the same name saved meanwhile (the unique
+    constraint) is the same clear message as one found before."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise _sibling_name_taken(parent, name) from exc
 
 
 def organization_create(*, actor: Actor, parent: Organization, name: str) -> Organization:
     """Add an organization under ``parent``."""
     authorize(actor, "organizations.add", parent)
     name = _clean_org_name(name, parent)
-    with transaction.atomic():
+    with _sibling_names_held(parent, name):
         organization = Organization.objects.create(
             contract_id=parent.contract_id, parent=parent, name=name
         )
@@ -106,7 +123,12 @@ def organization_rename(*, actor: Actor, organization: Organization, name: str) 
         name = _clean_org_name(name, organization.parent, exclude=organization.pk)
     if name == before:
         return
-    with transaction.atomic():
+    holder = (
+        _sibling_names_held(organization.parent, name)
+        if organization.parent is not None
+        else transaction.atomic()
+    )
+    with holder:
         organization.name = name
         organization.save(update_fields=["name"])
         log_record(
@@ -140,7 +162,7 @@ def organization_move(*, actor: Actor, organization: Organization, parent: Organ
     _clean_org_name(organization.name, parent, exclude=organization.pk)
     old_parent = organization.parent
     old_path, new_path = organization.path, f"{parent.path}{organization.pk}/"
-    with transaction.atomic():
+    with _sibling_names_held(parent, organization.name):
         Organization.objects.filter(pk=organization.pk).update(parent=parent)
         # One statement rewrites the whole subtree's paths.
         Organization.objects.filter(
@@ -199,7 +221,7 @@ EmailRow = tuple[str, str]  # (address, category)
 # hundreds of thousands of addresses).
 _CATEGORIES = frozenset(UserEmail.Category.values)
 _MAIN = UserEmail.Category.MAIN.value
-USER_FIELD_LIMITS = {"title": 200, "phone": 40, "mobile_phone": 40}
+USER_FIELD_LIMITS = max_lengths(User, ("title", "phone", "mobile_phone"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -295,13 +317,8 @@ def _email_errors(emails: tuple[EmailRow, ...]) -> dict[str, list[str]]:
 
 def _user_values(user: User) -> dict[str, object]:
     return {
-        "name": user.name,
-        "furigana": user.furigana,
-        "employee_code": user.employee_code,
+        **values_of(user, USER_FIELDS),
         "organization": user.organization.name,
-        "title": user.title,
-        "phone": user.phone,
-        "mobile_phone": user.mobile_phone,
         "emails": [f"{e.address} ({e.category})" for e in user.emails.order_by("id")],
     }
 
@@ -335,15 +352,7 @@ def _count_move(old: int | None, new: int | None) -> None:
 
 def _save_user(user: User, data: UserData) -> None:
     old_organization = user.organization_id if user.pk else None
-    for field in (
-        "organization",
-        "name",
-        "furigana",
-        "employee_code",
-        "title",
-        "phone",
-        "mobile_phone",
-    ):
+    for field in ("organization", *USER_FIELDS):
         setattr(user, field, getattr(data, field))
     user.save()
     _count_move(old_organization, user.organization_id)

@@ -29,7 +29,7 @@ from mamori.core.access import authorize
 from mamori.core.actor import Actor
 from mamori.directory import bulk, csv_check, csv_format
 from mamori.directory.csv_check import Plan, PlannedUser
-from mamori.directory.models import Organization, User, UserEmail, UserImport
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, UserImport
 from mamori.directory.services import organization_user_counts_refresh
 
 logger = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ def _organizations_create(organizations: list[Organization]) -> None:
         Organization.objects.bulk_update(level, ["path"], batch_size=BATCH)
 
 
-USER_COLUMNS = ("contract", "organization", *csv_check.USER_FIELDS, "created_at", "updated_at")
+USER_COLUMNS = ("contract", "organization", *USER_FIELDS, "created_at", "updated_at")
 EMAIL_COLUMNS = ("user", "address", "category")
 
 
@@ -295,7 +295,7 @@ def _users_create(contract: Contract, planned: list[PlannedUser]) -> dict[int, i
 
 def _user_values(planned: PlannedUser) -> tuple[Any, ...]:
     data = planned.data
-    return (data.organization.pk, *(getattr(data, f) for f in csv_check.USER_FIELDS))
+    return (data.organization.pk, *(getattr(data, f) for f in USER_FIELDS))
 
 
 def _email_rows(users: Iterable[tuple[int, PlannedUser]]) -> Iterator[tuple[int, str, str]]:
@@ -308,7 +308,7 @@ def _users_update(planned: list[PlannedUser]) -> None:
     now = timezone.now()
     bulk.update(
         User,
-        ("organization", *csv_check.USER_FIELDS, "updated_at"),
+        ("organization", *USER_FIELDS, "updated_at"),
         [(p.existing.id, *_user_values(p), now) for p in planned],  # type: ignore[union-attr]
     )
 

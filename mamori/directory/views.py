@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
+from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
 from mamori.directory import services
 from mamori.directory.forms import (
@@ -23,7 +24,7 @@ from mamori.directory.forms import (
     OrganizationNameForm,
     UserForm,
 )
-from mamori.directory.models import Organization, User
+from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
     USER_ORDER,
     UserQuery,
@@ -129,14 +130,7 @@ def _user_data(
         if row.is_valid()
     )
     return services.UserData(
-        organization=organization,
-        name=data["name"],
-        furigana=data["furigana"],
-        employee_code=data["employee_code"],
-        title=data["title"],
-        phone=data["phone"],
-        mobile_phone=data["mobile_phone"],
-        emails=emails,
+        organization=organization, emails=emails, **{f: data[f] for f in USER_FIELDS}
     )
 
 
@@ -166,10 +160,7 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
         )
         email_initial = [{"address": "", "category": "main"}]
     else:
-        initial = {
-            f: getattr(user, f)
-            for f in ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
-        }
+        initial = values_of(user, USER_FIELDS)
         initial["organization"] = user.organization_id
         email_initial = [{"address": e.address, "category": e.category} for e in user.emails.all()]
     data = request.POST if request.method == "POST" else None

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import (
+    ACCOUNT_FIELDS,
     LANGUAGE_CHOICES,
     Account,
     PermissionScheme,
@@ -22,6 +23,7 @@ from mamori.audit.services import log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
 from mamori.core.access import OutOfScope, authorize, in_scope, require_manages
 from mamori.core.actor import Actor
+from mamori.core.fields import values_of
 from mamori.core.timezones import is_timezone
 from mamori.directory.models import Organization, User
 
@@ -43,13 +45,7 @@ class AccountData:
 
 def _account_values(account: Account) -> dict[str, object]:
     return {
-        "name": account.name,
-        "privilege": account.privilege,
-        "support_option": account.support_option,
-        "receive_notice_mail": account.receive_notice_mail,
-        "language": account.language,
-        "timezone": account.timezone,
-        "scope_all": account.scope_all,
+        **values_of(account, ACCOUNT_FIELDS),
         "scope": sorted(o.name for o in account.scope_organizations.all()),
         "scheme": account.scheme.name if account.scheme else None,
         "enabled": account.is_active,
@@ -209,16 +205,7 @@ def _last_admin_check(account: Account, *, stays_admin: bool) -> None:
 
 
 def _apply(account: Account, data: AccountData) -> None:
-    for field in (
-        "name",
-        "privilege",
-        "support_option",
-        "receive_notice_mail",
-        "language",
-        "timezone",
-        "scope_all",
-        "scheme",
-    ):
+    for field in (*ACCOUNT_FIELDS, "scheme"):
         setattr(account, field, getattr(data, field))
 
 

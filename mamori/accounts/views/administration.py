@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mamori.accounts.forms.administration import AccountForm
-from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.models import ACCOUNT_FIELDS, Account, PermissionScheme
 from mamori.accounts.selectors import schemes_assignable_by, user_account_get
 from mamori.accounts.services import administration
 from mamori.accounts.services.administration import AccountData
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
+from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
 from mamori.directory.selectors import (
     organization_tree,
@@ -44,13 +45,7 @@ def _account_data(
     data = form.cleaned_data
     chosen = set(data["scope_organizations"])
     return AccountData(
-        name=data["name"],
-        privilege=data["privilege"],
-        support_option=data["support_option"],
-        receive_notice_mail=data["receive_notice_mail"],
-        language=data["language"],
-        timezone=data["timezone"],
-        scope_all=data["scope_all"],
+        **{f: data[f] for f in ACCOUNT_FIELDS},
         scope_organizations=tuple(
             organizations_visible_to(me, action).filter(pk__in=chosen).order_by("pk")
         ),
@@ -73,18 +68,7 @@ def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             "timezone": me.timezone,
         }
     else:
-        initial = {
-            f: getattr(account, f)
-            for f in (
-                "name",
-                "privilege",
-                "support_option",
-                "receive_notice_mail",
-                "language",
-                "timezone",
-                "scope_all",
-            )
-        }
+        initial = values_of(account, ACCOUNT_FIELDS)
         initial["scope_organizations"] = [o.pk for o in account.scope_organizations.all()]
         initial["scheme"] = account.scheme_id
     form = AccountForm(request.POST or None, initial=initial, organizations=tree, schemes=schemes)

@@ -1,0 +1,142 @@
+"""Query-count baselines for every list view and endpoint (NetBox's ``query_counts.json`` in spirit).
+
+Each page and endpoint is read twice: with the fixed cast, and again after more rows of everything
+it lists were added. Both counts must equal the baseline in ``query_counts.json``: a query per row
+(an N+1) changes the second count and fails here, and so does any new query on a hot page.
+
+After a deliberate change, rewrite the baselines with ``MAMORI_QUERY_COUNTS_UPDATE=1 make test``
+and review the diff of ``tests/query_counts.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from mamori.accounts.models import PermissionScheme
+from mamori.audit.services import Target, log_record
+from mamori.core.actor import Actor
+from mamori.directory.services import organization_create
+from mamori.support.models import Inquiry
+from tests.conftest import OrgCast, api_client, logged_in, make_account, make_user
+
+pytestmark = pytest.mark.django_db
+
+BASELINES = pathlib.Path(__file__).with_name("query_counts.json")
+UPDATE = os.environ.get("MAMORI_QUERY_COUNTS_UPDATE") == "1"
+
+PAGES = [
+    "/alpha/users/",
+    "/alpha/users/?org={sales}",
+    "/alpha/users/?q=サトウ",
+    "/alpha/users/{sato}/",
+    "/alpha/users/{a3_user}/account/",
+    "/alpha/users/import/",
+    "/alpha/logs/",
+    "/alpha/logs/{sales_entry}/",
+    "/alpha/settings/",
+    "/alpha/settings/schemes/",
+    "/alpha/settings/security/",
+    "/alpha/support/",
+    "/alpha/account/",
+]
+
+ENDPOINTS = [
+    "/api/v1/me",
+    "/api/v1/logs",
+    "/api/v1/logs/{sales_entry}",
+    "/api/v1/organizations",
+    "/api/v1/organizations/{sales}",
+    "/api/v1/users",
+    "/api/v1/users?organization_id={sales}",
+    "/api/v1/users/{sato}",
+    "/api/v1/users/{a3_user}/account",
+    "/api/v1/schemes",
+    "/api/v1/inquiries",
+]
+
+
+def ids(orgs: OrgCast) -> dict[str, int]:
+    from mamori.audit.models import LogEntry
+
+    return {
+        "sato": orgs.sato.pk,
+        "sales": orgs.sales.pk,
+        "a3_user": orgs.a3.user_id,
+        "sales_entry": LogEntry.objects.get(
+            action="organization.created", target_id=str(orgs.sales.pk)
+        ).pk,
+    }
+
+
+def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
+    """``n`` more of every row a list shows: users with accounts, organizations, log entries,
+    schemes and inquiries."""
+    a1 = orgs.cast.a1
+    for i in range(start, start + n):
+        user = make_user(orgs.tokyo, f"追加 {i}", f"more{i}@alpha.example", "ツイカ")
+        make_account(user, f"more{i}", "operator")
+        organization_create(actor=Actor.operator(), parent=orgs.sales, name=f"課 {i}")
+        log_record(
+            contract=orgs.cast.a,
+            actor=Actor(account=a1),
+            action="account.login",
+            target=Target("account", a1.pk, a1.name),
+            organization_id=orgs.sales.pk,
+        )
+        PermissionScheme.objects.create(contract=orgs.cast.a, name=f"scheme {i}", permissions=[])
+        Inquiry.objects.create(
+            contract=orgs.cast.a,
+            account=a1,
+            sender_name="a",
+            sender_email="a@alpha.example",
+            category="other",
+            subject=f"s{i}",
+            body="b",
+        )
+
+
+def count(client: Client, url: str) -> int:
+    client.get(url)  # warm: the session's once-a-minute touch and the token's last use
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code, response.content[:300])
+    return len(queries.captured_queries)
+
+
+def measure(orgs: OrgCast) -> dict[str, int]:
+    a1 = orgs.cast.a1
+    a1.support_option = True
+    a1.save(update_fields=["support_option"])
+    urls = {f"page {p}": p for p in PAGES} | {f"api {e}": e for e in ENDPOINTS}
+    page_client, api = logged_in(a1), api_client(a1)
+    result = {}
+    for key, url in urls.items():
+        client = page_client if key.startswith("page") else api
+        result[key] = count(client, url.format(**ids(orgs)))
+    return result
+
+
+def test_every_list_view_and_endpoint_runs_its_baseline_number_of_queries(
+    orgs: OrgCast,
+) -> None:
+    grow(orgs, 1)  # one of everything: an empty list may skip its query
+    small = measure(orgs)
+    grow(orgs, 4, start=1)
+    large = measure(orgs)
+    grown = {key: (small[key], large[key]) for key in small if small[key] != large[key]}
+    assert not grown, f"queries grow with the rows shown (an N+1): {grown}"
+    if UPDATE:
+        BASELINES.write_text(json.dumps(small, indent=2, ensure_ascii=False) + "\n")
+    baselines = json.loads(BASELINES.read_text())
+    changed = {k: (baselines.get(k), v) for k, v in small.items() if baselines.get(k) != v}
+    assert not changed, (
+        f"query counts differ from tests/query_counts.json (baseline, now): {changed}; "
+        "if that is intended, run with MAMORI_QUERY_COUNTS_UPDATE=1 and review the diff"
+    )

@@ -20,7 +20,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(cast: Cast) -> None:
             start.wait()
             for _ in range(10):
                 log_record(contract=cast.a, actor=Actor(account=cast.a1), action="account.logout")
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - a thread reports its failure to the test
             errors.append(exc)
         finally:
             close_old_connections()

@@ -52,7 +52,7 @@ def test_ten_administrators_granting_the_fifth_support_option_at_once_one_succee
             outcomes.append("granted")
         except ValidationError as exc:
             outcomes.append("refused" if "support_option" in exc.message_dict else repr(exc))
-        except Exception as exc:  # reported in the assertion below
+        except Exception as exc:  # noqa: BLE001 - reported in the assertion below
             outcomes.append(repr(exc))
         finally:
             connection.close()

@@ -30,7 +30,7 @@ router = Router(tags=["Mamori accounts"])
 
 
 def _me(request: HttpRequest) -> Account:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _actor(request: HttpRequest) -> Actor:

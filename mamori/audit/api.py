@@ -102,7 +102,7 @@ def logs(
     action: str | None = None,
     before: str | None = None,
     after: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
+    limit: int = Query(50, ge=1, le=500),
 ) -> LogPageOut:
     """Times without an offset are read in the token account's timezone. Page with the
     ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""

@@ -33,7 +33,7 @@ class LogFilterForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
-        if since and until and since >= until:  # type: ignore[operator]
+        if since and until and since >= until:
             self.add_error("until", _("“Until” must be later than “From”."))
         return data
 

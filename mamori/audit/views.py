@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -14,6 +15,7 @@ from mamori.audit.selectors import (
     log_entry_get,
     log_page,
 )
+from mamori.contracts.middleware import contract_of
 from mamori.core.access import Principal
 from mamori.core.decorators import account_required
 from mamori.core.keyset import Position
@@ -79,7 +81,7 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 @account_required
-def log_export(request: HttpRequest) -> HttpResponse:
+def log_export(request: HttpRequest) -> HttpResponseBase:
     account: Principal = request.user  # type: ignore[assignment]
     log_entries_visible_to(account, "export")  # refused here, not in the middle of the stream
     form = _filter_form(request, account)
@@ -89,6 +91,6 @@ def log_export(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(
         log_csv_chunks(account, form.log_filter()), content_type="text/csv; charset=utf-8"
     )
-    filename = f"mamori-log-{account.contract.domain}-{stamp}.csv"
+    filename = f"mamori-log-{contract_of(request).domain}-{stamp}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

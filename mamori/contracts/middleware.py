@@ -11,6 +11,12 @@ from django.utils import timezone, translation
 from mamori.contracts.models import Contract
 
 
+def contract_of(request: HttpRequest) -> Contract:
+    """The contract ``ContractMiddleware`` resolved for a panel URL (``/<domain>/…``)."""
+    contract: Contract = request.contract  # type: ignore[attr-defined]
+    return contract
+
+
 class ContractMiddleware:
     """Resolve the contract from the URL once per request and hold the session to it.
 

@@ -41,6 +41,7 @@ class Principal(Protocol):
     name: str  # the account name
     privilege: str
     language: str
+    timezone: str  # an IANA zone
 
     @property
     def display_name(self) -> str:

@@ -6,16 +6,17 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 
-def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def account_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A panel page: logged in through this contract, with a password of the account's own choice
     and, when the contract requires it, two-step verification set up."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         domain = request.contract.domain  # type: ignore[attr-defined]
         if not request.user.is_authenticated:
             login = reverse("panel:login", kwargs={"domain": domain})
@@ -31,7 +32,7 @@ def account_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapper
 
 
-def two_factor_setup_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def two_factor_setup_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Mark the page where two-step verification is set up: reachable before it is."""
     view.two_factor_setup_page = True  # type: ignore[attr-defined]
     return view

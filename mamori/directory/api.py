@@ -27,7 +27,7 @@ router = Router(tags=["Users/Org"])
 
 
 def _me(request: HttpRequest) -> Principal:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -181,7 +181,7 @@ def users(
     organization_id: int | None = None,
     include_sub_organizations: bool = True,
     after: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
+    limit: int = Query(50, ge=1, le=500),
 ) -> UserPage:
     """Search by name, furigana prefix, e-mail or employee code; page with ``next_cursor``."""
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from mamori.accounts.models import Account
+from mamori.core.access import Principal
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
@@ -39,7 +39,7 @@ from mamori.directory.selectors import (
 PAGE_SIZE = 50
 
 
-def _me(request: HttpRequest) -> Account:
+def _me(request: HttpRequest) -> Principal:
     return request.user  # type: ignore[return-value]
 
 
@@ -115,7 +115,7 @@ def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None 
         mutable = data.copy()
         mutable["emails-TOTAL_FORMS"] = str(int(data.get("emails-TOTAL_FORMS", "1")) + 1)
         formset = EmailFormSet(mutable, prefix="emails")
-        formset.extra_row_requested = True
+        formset.extra_row_requested = True  # type: ignore[attr-defined]
     return formset
 
 
@@ -267,7 +267,7 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
         if action == "add":
             form = OrganizationNameForm(request.POST)
             if not form.is_valid():
-                raise ValidationError(form.errors["name"])
+                raise ValidationError(list(form.errors["name"]))
             child = services.organization_create(
                 actor=actor, parent=organization, name=form.cleaned_data["name"]
             )
@@ -276,7 +276,7 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
         elif action == "rename":
             form = OrganizationNameForm(request.POST)
             if not form.is_valid():
-                raise ValidationError(form.errors["name"])
+                raise ValidationError(list(form.errors["name"]))
             services.organization_rename(
                 actor=actor, organization=organization, name=form.cleaned_data["name"]
             )

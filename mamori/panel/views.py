@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from mamori.accounts.models import Account
+from mamori.contracts.middleware import contract_of
 from mamori.core.access import has_permission
 from mamori.core.decorators import account_required
 from mamori.panel.selectors import basic_information
@@ -27,8 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "account",
     )
     return HttpResponseRedirect(
-        reverse(f"panel:{first}", kwargs={"domain": request.contract.domain})
-    )  # type: ignore[attr-defined]
+        reverse(f"panel:{first}", kwargs={"domain": contract_of(request).domain})
+    )
 
 
 @require_safe

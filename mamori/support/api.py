@@ -23,7 +23,7 @@ router = Router(tags=["support"])
 
 
 def _me(request: HttpRequest) -> Account:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 class InquirySummaryOut(Schema):
@@ -81,7 +81,7 @@ class InquiryIn(Schema):
 def inquiries(
     request: HttpRequest,
     before: str | None = None,
-    limit: int = Query(50, ge=1, le=500),  # type: ignore[type-arg]
+    limit: int = Query(50, ge=1, le=500),
 ) -> InquiryPage:
     """Only for accounts with the support option. Page with ``next_cursor`` (as ``before``)."""
     me = _me(request)

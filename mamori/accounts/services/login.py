@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from enum import StrEnum
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -208,7 +209,7 @@ def login_failure_record(
 
 
 def logout_record(request: HttpRequest, *, actor: Actor) -> None:
-    account = actor.account
+    account = cast(Account | None, actor.account)
     if account is not None:
         with transaction.atomic():
             log_record(

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+from typing import cast
 
 import pyotp
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -274,7 +275,7 @@ def contract_security_update(*, actor: Actor, contract: Contract, require_two_fa
     if me is not None and me.contract_id != contract.pk:
         raise OutOfScope
     authorize(actor, "settings.change")
-    if require_two_factor and me is not None and not me.two_factor_enabled:
+    if require_two_factor and me is not None and not cast(Account, me).two_factor_enabled:
         raise ValidationError(
             {
                 "require_two_factor": [

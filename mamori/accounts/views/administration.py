@@ -31,10 +31,6 @@ def _me(request: HttpRequest) -> Account:
     return request.user  # type: ignore[return-value]
 
 
-def _me(request: HttpRequest) -> Account:
-    return request.user  # type: ignore[return-value]
-
-
 def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
     return reverse(f"panel:{name}", kwargs={"domain": request.contract.domain, **kwargs})  # type: ignore[attr-defined]
 

@@ -16,6 +16,7 @@ from mamori.accounts.forms.auth import LoginForm, PasswordSetForm
 from mamori.accounts.models import Account
 from mamori.accounts.services.login import LoginOutcome, login_attempt, logout_record
 from mamori.accounts.services.passwords import password_change
+from mamori.contracts.middleware import contract_of
 from mamori.core.actor import Actor
 from mamori.core.forms import add_service_errors
 
@@ -85,7 +86,7 @@ def after_login_url(request: HttpRequest, domain: str) -> str:
 def general_login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect(
-            reverse("panel:home", kwargs={"domain": request.user.contract.domain})  # type: ignore[union-attr]
+            reverse("panel:home", kwargs={"domain": request.user.contract.domain})
         )
     return _login(request, fixed_domain=None)
 
@@ -93,9 +94,9 @@ def general_login(request: HttpRequest) -> HttpResponse:
 def contract_login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect(
-            reverse("panel:home", kwargs={"domain": request.contract.domain})
-        )  # type: ignore[attr-defined]
-    return _login(request, fixed_domain=request.contract.domain)  # type: ignore[attr-defined]
+            reverse("panel:home", kwargs={"domain": contract_of(request).domain})
+        )
+    return _login(request, fixed_domain=contract_of(request).domain)
 
 
 @require_POST
@@ -110,7 +111,7 @@ def password_change_required(request: HttpRequest) -> HttpResponse:
     domain = request.contract.domain  # type: ignore[attr-defined]
     if not request.user.is_authenticated:
         return HttpResponseRedirect(reverse("panel:login", kwargs={"domain": domain}))
-    account: Account = request.user  # type: ignore[assignment]
+    account: Account = request.user
     if not account.must_change_password:
         return HttpResponseRedirect(reverse("panel:home", kwargs={"domain": domain}))
     form = PasswordSetForm(request.POST or None)

@@ -28,7 +28,8 @@ class Command(BaseCommand):
                 contact_email="demo-admin@example.com",
             )
             self.stdout.write("Opened the demo contract.")
-        where = settings.MAILERS["default"].get("OPTIONS", {}).get("file_path")
+        mailer: dict[str, Any] = settings.MAILERS["default"]
+        where = mailer.get("OPTIONS", {}).get("file_path")
         self.stdout.write("")
         self.stdout.write(f"  Log in at:        {login_url(contract.domain)}")
         self.stdout.write(f"  Account:          {services.INITIAL_ACCOUNT_NAME}")

@@ -16,7 +16,7 @@ from mamori.accounts.models import LANGUAGE_CHOICES, Account
 from mamori.accounts.services import account_target, password_generate
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
-from mamori.contracts.models import RESERVED_DOMAINS, Contract, domain_validator
+from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana
@@ -58,7 +58,7 @@ def _validated(
             errors.setdefault(field, []).extend(exc.messages)
 
     check("domain", domain_validator, cleaned["domain"])
-    if cleaned["domain"] in RESERVED_DOMAINS:
+    if cleaned["domain"] in reserved_domains():
         errors.setdefault("domain", []).append(
             _("“%(domain)s” is reserved and cannot be a usage domain.")
             % {"domain": cleaned["domain"]}

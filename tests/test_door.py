@@ -77,6 +77,12 @@ def test_post_to_a_public_view_needs_no_csrf_token(db: None) -> None:
     assert_nothing_of_the_panel_stack(response)
 
 
+def test_an_async_public_view_is_served_too(db: None) -> None:
+    response = Client().get("/door-test/async")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"async": True, "session": False}
+
+
 def test_a_panel_post_without_csrf_token_is_still_refused(cast: Cast) -> None:
     client = Client(enforce_csrf_checks=True)
     response = client.post("/alpha/login/", {"username": "admin", "password": "x"})

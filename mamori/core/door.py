@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import (
@@ -92,8 +93,11 @@ def serve_public(request: HttpRequest, urlconf: str) -> HttpResponseBase:
     except Resolver404:
         return json_error(404, "not_found", "No public endpoint at this path.")
     request.resolver_match = match
+    view = match.func
+    if iscoroutinefunction(view):  # served synchronously, as Django's handler would under WSGI
+        view = async_to_sync(view)
     try:
-        response = match.func(request, *match.args, **match.kwargs)
+        response = view(request, *match.args, **match.kwargs)
         if response is None:
             raise ValueError(f"The public view {match.view_name} returned None.")
         if callable(getattr(response, "render", None)):

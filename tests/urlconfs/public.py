@@ -23,6 +23,10 @@ def probe(request: HttpRequest) -> JsonResponse:
     )
 
 
+async def async_probe(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"async": True, "session": hasattr(request, "session")})
+
+
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a detail only the log may see")
 
@@ -46,6 +50,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     *public_urlpatterns,
     path("door-test/probe", probe),
+    path("door-test/async", async_probe),
     path("door-test/boom", boom),
     path("door-test/missing", missing),
     path("door-test/forbidden", forbidden),

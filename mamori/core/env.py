@@ -41,7 +41,7 @@ def env_str(name: str, default: str) -> str:
     return str(_parse("str", name, default))
 
 
-def env_bool(name: str, default: bool) -> bool:
+def env_bool(name: str, default: bool = False) -> bool:
     """The variable ``name`` as a boolean, or ``default`` when it is not set.
 
     Raises ``ImproperlyConfigured`` for any value that is not an accepted spelling

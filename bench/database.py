@@ -95,11 +95,23 @@ def marker_write(
     )
 
 
+# The bench runs with debug off, as production does, and so needs a secret key; its database
+# is thrown away, so a fixed, public one will do (set MAMORI_SECRET_KEY to use another).
+BENCH_SECRET_KEY = "bench-only-not-a-secret-4e0f6a2d9b8c"
+
+
+def bench_environment() -> None:
+    """Give this process the settings every bench entry point shares (debug off, a key)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamori.settings")
+    os.environ.setdefault("MAMORI_DEBUG", "0")
+    if "MAMORI_SECRET_KEY_FILE" not in os.environ:
+        os.environ.setdefault("MAMORI_SECRET_KEY", BENCH_SECRET_KEY)
+
+
 def django_setup(url: str) -> None:
     """Point the project's settings at the bench database, then start Django and migrate."""
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamori.settings")
-    os.environ.setdefault("MAMORI_DEBUG", "0")
+    bench_environment()
     import django
     from django.core.management import call_command
 

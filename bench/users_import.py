@@ -18,6 +18,8 @@ import io
 import os
 import time
 
+from bench import database
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mamori_users_bench"
 FAMILY = (
     ("佐藤", "さとう"),
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["DATABASE_URL"] = args.database_url
     # The check and the import are called directly; invitation mails stay in the outbox.
     os.environ["MAMORI_TASK_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamori.settings")
+    database.bench_environment()
     import django
 
     django.setup()

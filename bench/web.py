@@ -15,6 +15,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from bench import database
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
         self.process: subprocess.Popen[bytes] | None = None
+        database.bench_environment()  # the secret key, when django_setup has not run
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,

@@ -1,74 +1,89 @@
 """Mamori's one settings module: every deployment choice comes from the environment.
 
-With no environment at all it runs on SQLite under ``var/`` and writes mail to ``var/mail/``,
-which is what ``make run`` uses. See ``.env.example`` for every variable.
+With no environment but ``MAMORI_DEBUG=1`` it runs on SQLite under ``var/`` and writes mail to
+``var/mail/``, which is what ``make run`` uses. See ``.env.example`` for every variable.
+
+Settings fail loudly: a value that cannot be read (``MAMORI_DEBUG=ture``, an int that is not an
+int, a secret and its ``*_FILE`` both set) and a missing ``MAMORI_SECRET_KEY`` with debug off
+raise ``ImproperlyConfigured`` at start, naming the variable (see ``mamori/core/env.py``).
 """
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_log_level,
+    env_secret,
+    env_str,
+)
+
+# ── Paths ────────────────────────────────────────────────────────────────────────────────────
+
 BASE_DIR = Path(__file__).resolve().parent
-VAR_DIR = Path(os.environ.get("MAMORI_VAR_DIR", BASE_DIR.parent / "var"))
+VAR_DIR = Path(env_str("MAMORI_VAR_DIR", str(BASE_DIR.parent / "var")))
+
+# ── Reading the URLs and the key ─────────────────────────────────────────────────────────────
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def database_from_url(url: str, variable: str = "DATABASE_URL") -> dict[str, object]:
+    """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/name`` into Django's dict.
 
-
-def database_from_url(url: str) -> dict[str, object]:
-    """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/name`` into Django's dict."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        # sqlite:///relative.db and sqlite:////absolute.db, as dj-database-url reads them
-        name = path[1:] if path.startswith("/") else path
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": name or ":memory:",
-            # IMMEDIATE makes a writer take the lock at BEGIN, so the operation log's hash
-            # chain cannot be read by two writers at once (SQLite has no SELECT FOR UPDATE).
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
-            # Tests use a file too: an in-memory database shared between threads has table
-            # locks that a real SQLite deployment never sees.
-            # One file per test process, so concurrent runs never share it.
-            "TEST": {
-                "NAME": str(Path(tempfile.gettempdir()) / f"mamori-test-{os.getpid()}.sqlite3")
-            },
+    dj-database-url parses the URL; Mamori adds what its two databases need. Any other scheme
+    raises ``ImproperlyConfigured`` naming ``variable`` (never the URL: it holds a password).
+    """
+    try:
+        config: dict[str, object] = dict(dj_database_url.parse(url))
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{variable} is not a database URL Mamori can read ({exc.__class__.__name__}): "
+            "use sqlite:///path or postgres://user:password@host:port/name."
+        ) from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE makes a writer take the lock at BEGIN, so the operation log's hash
+        # chain cannot be read by two writers at once (SQLite has no SELECT FOR UPDATE).
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        # Tests use a file too: an in-memory database shared between threads has table
+        # locks that a real SQLite deployment never sees.
+        # One file per test process, so concurrent runs never share it.
+        config["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"mamori-test-{os.getpid()}.sqlite3")
         }
-    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return config
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
         # JIT compiles plans for big scans (the CSV export) and costs more than it saves on
         # the short indexed queries the panel makes.
         options.setdefault("options", "-c jit=off")
-        name = unquote(parts.path.lstrip("/"))
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": int(os.environ.get("MAMORI_CONN_MAX_AGE", "60")),
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
-            # Two suites on one machine must not share the test database.
-            "TEST": {"NAME": os.environ.get("MAMORI_TEST_DB_NAME") or f"test_{name}"},
-        }
-    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+        config["OPTIONS"] = options
+        config["PORT"] = str(config.get("PORT") or "")
+        # A new connection per request costs ~9 ms of CPU (PERFORMANCE.md).
+        config["CONN_MAX_AGE"] = env_int("MAMORI_CONN_MAX_AGE", 60, minimum=0)
+        config["CONN_HEALTH_CHECKS"] = True
+        # Two suites on one machine must not share the test database.
+        config["TEST"] = {"NAME": env_str("MAMORI_TEST_DB_NAME", "") or f"test_{config['NAME']}"}
+        return config
+    raise ImproperlyConfigured(
+        f"{variable} names a {config['ENGINE']} database: Mamori runs on SQLite or PostgreSQL."
+    )
 
 
-def mailer_from_url(url: str) -> dict[str, object]:
+def mailer_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, object]:
     """Turn ``EMAIL_URL`` into the default entry of Django's ``MAILERS``.
 
     ``smtp://user:pw@host:port`` (``smtps://`` for implicit TLS, ``?tls=1`` for STARTTLS),
-    ``file:///path`` writes each message to a file, ``console://`` prints it.
+    ``file:///path`` writes each message to a file, ``console://`` prints it. Any other
+    scheme raises ``ImproperlyConfigured`` naming ``variable``.
     """
     parts = urlsplit(url)
     query = parse_qs(parts.query)
@@ -92,39 +107,51 @@ def mailer_from_url(url: str) -> dict[str, object]:
         }
     if parts.scheme == "console":
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    raise ValueError(f"EMAIL_URL scheme {parts.scheme!r} is not supported")
+    raise ImproperlyConfigured(
+        f"{variable} has the scheme {parts.scheme!r}: use smtp://, smtps://, file:// or console://."
+    )
 
 
-DEBUG = env_bool("MAMORI_DEBUG")
+def secret_key(debug: bool) -> str:
+    """``MAMORI_SECRET_KEY`` (or ``MAMORI_SECRET_KEY_FILE``); only with debug on, a key of var/.
 
-
-def secret_key() -> str:
-    """MAMORI_SECRET_KEY, or a key made once and kept in var/ (one machine, development)."""
-    key = os.environ.get("MAMORI_SECRET_KEY", "")
+    Without debug a missing key raises ``ImproperlyConfigured``: a key made per machine would
+    sign sessions and tokens that no other machine of the deployment accepts.
+    """
+    key = env_secret("MAMORI_SECRET_KEY")
     if key:
         return key
+    if not debug:
+        raise ImproperlyConfigured(
+            "MAMORI_SECRET_KEY is not set. With MAMORI_DEBUG off, every machine of a deployment "
+            "needs the same secret key: make one with\n"
+            "  python -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
+            "and set MAMORI_SECRET_KEY to it, or MAMORI_SECRET_KEY_FILE to a file that holds it. "
+            "For development, set MAMORI_DEBUG=1 (a key is then kept in var/secret-key)."
+        )
     path = VAR_DIR / "secret-key"
     if not path.exists():
-        import secrets
-
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
-SECRET_KEY = secret_key()
-ALLOWED_HOSTS = [
-    h for h in os.environ.get("MAMORI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
-]
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("MAMORI_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
-MAMORI_BASE_URL = os.environ.get("MAMORI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-MAMORI_MAIL_FROM = os.environ.get("MAMORI_MAIL_FROM", "Mamori <no-reply@mamori.invalid>")
+# ── Mode, secret key, addresses ──────────────────────────────────────────────────────────────
+
+DEBUG = env_bool("MAMORI_DEBUG", False)
+SECRET_KEY = secret_key(DEBUG)
+ALLOWED_HOSTS = env_list("MAMORI_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("MAMORI_CSRF_TRUSTED_ORIGINS", [])
+MAMORI_BASE_URL = env_str("MAMORI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(MAMORI_BASE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured("MAMORI_BASE_URL must start with https:// (or http://).")
+MAMORI_MAIL_FROM = env_str("MAMORI_MAIL_FROM", "Mamori <no-reply@mamori.invalid>")
 DEFAULT_FROM_EMAIL = MAMORI_MAIL_FROM
 # Where support inquiries from support-option accounts are mailed: the service's support desk.
-MAMORI_SUPPORT_EMAIL = os.environ.get("MAMORI_SUPPORT_EMAIL", "support@mamori.invalid")
+MAMORI_SUPPORT_EMAIL = env_str("MAMORI_SUPPORT_EMAIL", "support@mamori.invalid")
+
+# ── Applications, middleware, URLs ───────────────────────────────────────────────────────────
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -148,6 +175,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mamori.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The public door (/healthz, later Pub/Sub push and /metrics): answered here, so nothing
+    # below (session, locale, CSRF, auth, contract) runs for those paths.
+    "mamori.core.door.PublicDoorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -161,6 +191,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "mamori.urls"
+# Device- and Google-facing views, outside /<domain>/; PublicDoorMiddleware serves them.
+PUBLIC_URLCONF = "mamori.public_urls"
 WSGI_APPLICATION = "mamori.wsgi.application"
 
 TEMPLATES = [
@@ -179,12 +211,16 @@ TEMPLATES = [
     },
 ]
 
+# ── Database ─────────────────────────────────────────────────────────────────────────────────
+
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mamori.sqlite3'}")
+        env_secret("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'mamori.sqlite3'}"
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ── Accounts and sessions ────────────────────────────────────────────────────────────────────
 
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = ["mamori.accounts.backends.ContractAccountBackend"]
@@ -203,7 +239,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = int(os.environ.get("MAMORI_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_COOKIE_AGE = env_int("MAMORI_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 # SessionIdleMiddleware moves the expiry forward as the person works: an idle timeout.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
@@ -212,6 +248,8 @@ SESSION_COOKIE_SECURE = MAMORI_BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_NAME = "mamori_session"
 LANGUAGE_COOKIE_NAME = "mamori_language"
+
+# ── Languages, time, static files ────────────────────────────────────────────────────────────
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
@@ -225,27 +263,33 @@ STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# ── Background work and mail ─────────────────────────────────────────────────────────────────
+
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("MAMORI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": env_str("MAMORI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
 
-EMAIL_URL = os.environ.get("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")
+EMAIL_URL = env_secret("EMAIL_URL") or f"file://{VAR_DIR / 'mail'}"
 MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 
 # Mail delivery retries: first retry after MAIL_RETRY_BASE seconds, doubling up to MAIL_RETRY_MAX.
-MAMORI_MAIL_RETRY_BASE_SECONDS = float(os.environ.get("MAMORI_MAIL_RETRY_BASE_SECONDS", "15"))
-MAMORI_MAIL_RETRY_MAX_SECONDS = float(os.environ.get("MAMORI_MAIL_RETRY_MAX_SECONDS", "600"))
+MAMORI_MAIL_RETRY_BASE_SECONDS = env_float("MAMORI_MAIL_RETRY_BASE_SECONDS", 15, minimum=0)
+MAMORI_MAIL_RETRY_MAX_SECONDS = env_float("MAMORI_MAIL_RETRY_MAX_SECONDS", 600, minimum=0)
+
+# ── Login throttling and proxies ─────────────────────────────────────────────────────────────
 
 # Login throttling: failures per account name, and per IP address, within the window.
-MAMORI_LOGIN_MAX_FAILURES = int(os.environ.get("MAMORI_LOGIN_MAX_FAILURES", "5"))
-MAMORI_LOGIN_WINDOW_SECONDS = int(os.environ.get("MAMORI_LOGIN_WINDOW_SECONDS", "900"))
-MAMORI_LOGIN_LOCK_SECONDS = int(os.environ.get("MAMORI_LOGIN_LOCK_SECONDS", "900"))
-MAMORI_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("MAMORI_LOGIN_MAX_FAILURES_PER_IP", "50"))
+MAMORI_LOGIN_MAX_FAILURES = env_int("MAMORI_LOGIN_MAX_FAILURES", 5, minimum=1)
+MAMORI_LOGIN_WINDOW_SECONDS = env_int("MAMORI_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+MAMORI_LOGIN_LOCK_SECONDS = env_int("MAMORI_LOGIN_LOCK_SECONDS", 900, minimum=0)
+MAMORI_LOGIN_MAX_FAILURES_PER_IP = env_int("MAMORI_LOGIN_MAX_FAILURES_PER_IP", 50, minimum=1)
 # Behind a load balancer, the number of proxies whose X-Forwarded-For entries are trusted.
-MAMORI_TRUSTED_PROXIES = int(os.environ.get("MAMORI_TRUSTED_PROXIES", "0"))
+MAMORI_TRUSTED_PROXIES = env_int("MAMORI_TRUSTED_PROXIES", 0, minimum=0)
+
+# ── Pages and logging ────────────────────────────────────────────────────────────────────────
 
 LOG_PAGE_SIZE = 50
 
@@ -253,7 +297,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("MAMORI_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level("MAMORI_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # db_worker adds a handler of its own; don't print its lines twice.

@@ -9,6 +9,9 @@ def root(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/login/")
 
 
+# Fixed top-level paths go above <slug:domain>/, and each is a reserved usage domain by itself
+# (contracts.models.reserved_domains; `mamori check` reports one that is not). Device- and
+# Google-facing endpoints go to mamori/public_urls.py instead.
 urlpatterns = [
     path("", root),
     path("login/", accounts.general_login, name="login"),

@@ -2,10 +2,26 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.toplevel import taken_paths
+
 SUPPORT_OPTION_LIMIT = 5
 
-# Top-level paths of the panel that a usage domain must not shadow.
-RESERVED_DOMAINS = frozenset({"api", "static", "login", "logout", "i18n", "admin", "media", "www"})
+# Names no URL uses yet that no contract may take either: Django's admin, media files, a www
+# host, the public door's metrics and Pub/Sub push, and the old top-level logout.
+FUTURE_RESERVED_DOMAINS = frozenset({"admin", "logout", "media", "metrics", "pubsub", "www"})
+
+
+def reserved_domains() -> frozenset[str]:
+    """The usage domains a contract may not take, as a set of lowercase path segments.
+
+    Every fixed first path segment the URL configuration serves outside ``/<domain>/`` (the
+    root URLconf but its ``<slug:domain>/`` pattern, the public URLconf, ``STATIC_URL``), read
+    from the URLconfs on each call so that a new top-level path is reserved as soon as it
+    exists, plus ``FUTURE_RESERVED_DOMAINS``. The ``contracts`` system checks report a contract
+    whose domain became reserved.
+    """
+    return taken_paths() | FUTURE_RESERVED_DOMAINS
+
 
 domain_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$",

@@ -15,7 +15,7 @@ from mamori.accounts.services import account_target, contract_target
 from mamori.accounts.services.passwords import password_generate
 from mamori.audit.actions import Action
 from mamori.audit.services import log_record
-from mamori.contracts.models import RESERVED_DOMAINS, Contract, domain_validator
+from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
 from mamori.core.links import login_url
 from mamori.core.timezones import is_timezone
@@ -51,7 +51,7 @@ def _validated(
             errors.setdefault(field, []).extend(exc.messages)
 
     check("domain", domain_validator, cleaned["domain"])
-    if cleaned["domain"] in RESERVED_DOMAINS:
+    if cleaned["domain"] in reserved_domains():
         errors.setdefault("domain", []).append(
             _("“%(domain)s” is reserved and cannot be a usage domain.")
             % {"domain": cleaned["domain"]}

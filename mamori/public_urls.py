@@ -1,0 +1,16 @@
+"""The public door's URLs: device- and Google-facing endpoints outside ``/<domain>/``.
+
+``PublicDoorMiddleware`` (``mamori/core/door.py``) serves these without sessions, locale, CSRF,
+auth or contract middleware, and answers errors in JSON. Each first path segment here becomes a
+reserved usage domain by itself (``mamori.contracts.models.reserved_domains``). Apps include
+their public views here: later ``path("pubsub/", include("mamori.android.public_urls"))`` and
+``path("metrics", …)``.
+"""
+
+from django.urls import path
+
+from mamori.core import public_views as core
+
+urlpatterns = [
+    path("healthz", core.healthz, name="healthz"),
+]

@@ -1,0 +1,192 @@
+"""The public door: /healthz and the public URL space, where no session, locale, CSRF, auth or
+contract middleware runs and every error is JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from unittest import mock
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.test import Client
+
+from tests.conftest import Cast, logged_in
+
+
+@pytest.fixture(autouse=True)
+def _test_views(settings: pytest.FixtureRequest) -> None:
+    settings.PUBLIC_URLCONF = "tests.urlconfs.public"  # type: ignore[attr-defined]
+
+
+def error_of(response) -> dict[str, str]:
+    assert response["Content-Type"] == "application/json"
+    return json.loads(response.content)["error"]
+
+
+def assert_nothing_of_the_panel_stack(response) -> None:
+    assert not response.cookies
+    assert "Set-Cookie" not in response
+    assert "Vary" not in response
+    assert "Content-Language" not in response
+    assert "X-Frame-Options" not in response
+
+
+def test_public_view_runs_without_session_auth_locale_csrf_or_contract(
+    cast: Cast, django_assert_num_queries
+) -> None:
+    client = logged_in(cast.a1)  # a session cookie the panel would load
+    client.cookies["csrftoken"] = "x" * 32
+    sessions = Session.objects.count()
+
+    with django_assert_num_queries(0):
+        response = client.get("/door-test/probe", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert json.loads(response.content) == {
+        "method": "GET",
+        "body": "",
+        "session": False,
+        "user": False,
+        "language": False,
+        "csrf": False,
+        "contract": False,
+        "messages": False,
+    }
+    assert_nothing_of_the_panel_stack(response)
+    assert Session.objects.count() == sessions
+
+
+def test_public_view_creates_no_session_for_a_stranger(db: None, django_assert_num_queries) -> None:
+    with django_assert_num_queries(0):
+        response = Client().get("/door-test/probe")
+    assert response.status_code == 200
+    assert_nothing_of_the_panel_stack(response)
+    assert not Session.objects.exists()
+
+
+def test_post_to_a_public_view_needs_no_csrf_token(db: None) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/door-test/probe", data='{"message": {}}', content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert json.loads(response.content)["method"] == "POST"
+    assert json.loads(response.content)["body"] == '{"message": {}}'
+    assert_nothing_of_the_panel_stack(response)
+
+
+def test_an_async_public_view_is_served_too(db: None) -> None:
+    response = Client().get("/door-test/async")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"async": True, "session": False}
+
+
+def test_a_panel_post_without_csrf_token_is_still_refused(cast: Cast) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/alpha/login/", {"username": "admin", "password": "x"})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_exception_in_a_public_view_is_a_json_500_with_the_traceback_in_the_log(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.ERROR, logger="mamori.door"):
+        response = client.get("/door-test/boom")
+
+    assert response.status_code == 500
+    assert error_of(response) == {"code": "internal_error", "message": "Internal server error."}
+    assert b"a detail only the log may see" not in response.content
+    assert_nothing_of_the_panel_stack(response)
+    [record] = [r for r in caplog.records if r.name == "mamori.door"]
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "a detail only the log may see"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/door-test/missing", 404, "not_found"),
+        ("get", "/door-test/forbidden", 403, "forbidden"),
+        ("get", "/door-test/html-error", 400, "bad_request"),
+        ("get", "/door-test/nowhere", 404, "not_found"),
+        ("get", "/healthz/", 404, "not_found"),
+        ("post", "/healthz", 405, "method_not_allowed"),
+        ("delete", "/healthz", 405, "method_not_allowed"),
+    ],
+)
+def test_public_errors_are_json_never_html(
+    db: None, method: str, path: str, status: int, code: str
+) -> None:
+    response = getattr(Client(), method)(path)
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
+    assert_nothing_of_the_panel_stack(response)
+
+
+def test_method_not_allowed_keeps_the_allow_header(db: None) -> None:
+    response = Client().post("/healthz")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert error_of(response) == {"code": "method_not_allowed", "message": "Method Not Allowed."}
+
+
+def test_a_successful_answer_that_is_not_json_passes_unchanged(db: None) -> None:
+    response = Client().get("/door-test/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; version=0.0.4"
+    assert response.content == b"mamori_up 1\n"
+
+
+def test_a_path_that_only_begins_like_a_public_one_goes_to_the_panel(db: None) -> None:
+    response = Client().get("/healthzz/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_public_answers_keep_the_request_id_and_security_headers(db: None) -> None:
+    response = Client().get("/healthz", HTTP_X_REQUEST_ID="probe-123456")
+    assert response["X-Request-ID"] == "probe-123456"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_healthz_answers_ok_with_one_query(db: None, django_assert_num_queries) -> None:
+    with django_assert_num_queries(1):
+        response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert json.loads(response.content) == {"ok": True, "database": "ok"}
+    assert_nothing_of_the_panel_stack(response)
+    assert not Session.objects.exists()
+
+
+def test_healthz_answers_head(db: None) -> None:
+    response = Client().head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert_nothing_of_the_panel_stack(response)
+
+
+def test_healthz_answers_a_probe_whatever_its_host_header(db: None) -> None:
+    # An orchestrator probes the pod's own address, which ALLOWED_HOSTS does not list.
+    response = Client().get("/healthz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+
+
+def test_healthz_is_503_in_json_when_the_database_is_unreachable(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    refused = OperationalError("connection to server failed: Connection refused")
+    with mock.patch.object(connection, "ensure_connection", side_effect=refused):
+        response = Client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"ok": False, "database": "unreachable"}
+    assert b"refused" not in response.content
+    assert "the database is unreachable" in caplog.text

@@ -1,0 +1,1 @@
+"""URLconfs the tests of the public door and of the reserved usage domains switch to."""

@@ -65,7 +65,7 @@ def user_import_start(
     with transaction.atomic():
         user_import = UserImport.objects.create(
             contract=contract,
-            account=actor.account,
+            account_id=actor.account.pk if actor.account else None,
             mode=mode,
             filename=filename[-255:],
             content=text,

@@ -105,7 +105,7 @@ def _progress(user_import: UserImport) -> dict[str, object]:
 
 @require_safe
 @account_required
-def users_export(request: HttpRequest) -> HttpResponse:
+def users_export(request: HttpRequest) -> StreamingHttpResponse:
     """The users the account may see, with the user list's filters (q, org, sub), as CSV."""
     me: Account = request.user  # type: ignore[assignment]
     users_visible_to(me, "export")  # refused here, not in the middle of the stream

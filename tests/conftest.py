@@ -12,14 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
-from django.db.models import F
 from django.test import Client
 
 from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.services.administration import AccountData, account_create
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
-from mamori.directory.models import Organization, User, UserEmail
-from mamori.directory.services import normalize_furigana, organization_create
+from mamori.directory.models import Organization, User
+from mamori.directory.services import UserData, organization_create, user_create
 from mamori.provider.services import contract_create
 from tests.smtp import SmtpServer
 
@@ -147,34 +147,34 @@ class OrgCast:
 
 
 def make_user(organization: Organization, name: str, email: str, furigana: str = "") -> User:
-    user = User.objects.create(
-        contract_id=organization.contract_id,
-        organization=organization,
-        name=name,
-        furigana=normalize_furigana(furigana) if furigana else "",
+    """A user added the way the product adds one (``user_create``), by the operator."""
+    return user_create(
+        actor=Actor.operator(),
+        data=UserData(
+            organization=organization, name=name, furigana=furigana, emails=((email, "main"),)
+        ),
     )
-    UserEmail.objects.create(user=user, address=email, category="main")
-    Organization.objects.filter(pk=organization.pk).update(user_count=F("user_count") + 1)
-    return user
 
 
 def make_account(
     user: User, name: str, privilege: str, *, scope: tuple = (), scheme=None, **extra
 ) -> Account:
-    account = Account(
-        contract_id=user.contract_id,
-        user=user,
+    """An account given the way the product gives one (``account_create``), by the operator."""
+    data = AccountData(
         name=name,
         privilege=privilege,
         language=extra.pop("language", "en"),
         timezone=extra.pop("timezone", "Asia/Tokyo"),
+        scope_organizations=tuple(scope),
         scheme=scheme,
         **extra,
     )
-    account.set_password(PASSWORD)
-    account.save()
-    account.scope_organizations.set(scope)
-    return account
+    account = account_create(
+        actor=Actor.operator(), user=user, data=data, password=PASSWORD, confirmation=PASSWORD
+    )
+    return Account.objects.select_related("contract", "user__organization", "scheme").get(
+        pk=account.pk
+    )
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ class TestCreateAccount:
             account.timezone,
         ) == ("hanako", "system_admin", True, "en", "America/New_York")
         assert account.check_password(GOOD)
-        entry = LogEntry.objects.get(action="account.created")
+        entry = LogEntry.objects.get(action="account.created", target_id=str(account.pk))
         assert entry.after["support_option"] is True and "password" not in entry.after
         assert GOOD not in repr(entry.__dict__)
         # and they can log in with it
@@ -118,7 +118,7 @@ class TestCreateAccount:
         assert response.status_code == 200
         assert message in response.context["form"].errors[field]
         assert not Account.objects.filter(user=orgs.sato).exists()
-        assert not LogEntry.objects.filter(action="account.created").exists()
+        assert not LogEntry.objects.filter(action="account.created", actor_kind="account").exists()
 
     def test_the_support_option_needs_the_system_administrator_privilege(
         self, orgs: OrgCast

@@ -107,7 +107,7 @@ class TestAddUser:
             ("hanako@alpha.example", "main"),
             ("hanako@home.example", "personal"),
         ]
-        entry = LogEntry.objects.get(action="user.created")
+        entry = LogEntry.objects.get(action="user.created", target_id=str(user.pk))
         assert entry.organization_id == orgs.sales.pk
         assert entry.after["emails"] == [
             "hanako@alpha.example (main)",

@@ -92,7 +92,7 @@ def test_user_create_with_emails_then_replace(orgs: OrgCast) -> None:
         "megumi@alpha.example": "work",
         "m@home.example": "main",
     }
-    assert [e.actor_kind for e in LogEntry.objects.filter(action__startswith="user.")] == [
+    assert [e.actor_kind for e in LogEntry.objects.filter(target_id=str(user["id"]))] == [
         "api",
         "api",
     ]

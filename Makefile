@@ -28,7 +28,7 @@ run: venv
 	  $(MAMORI) runserver --noreload $(HOST):$(PORT)
 
 test: venv
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 # Lint and message extraction load the settings but sign nothing: an explicit, public key is
 # enough (with debug off and no key the settings refuse to load). A key set outside wins.

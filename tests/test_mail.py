@@ -3,8 +3,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mamori.core.models import Work
+from mamori.core.work import work_recover
 from mamori.outbox.models import OutboundMail
-from mamori.outbox.services import outbox_recover, retry_delay
+from mamori.outbox.services import retry_delay
 from tests.conftest import mail_field, run_worker, smtp_mailers
 from tests.smtp import SmtpServer, body_of, free_port
 from tests.test_contracts import CREATE, cli
@@ -62,7 +64,17 @@ def test_a_lost_delivery_task_is_queued_again_by_the_worker(settings: object) ->
     from django_tasks_db.models import DBTaskResult
 
     DBTaskResult.objects.all().delete()  # as if the worker died holding the task
-    OutboundMail.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
-    assert outbox_recover() == 1
+    Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert work_recover() == 1
     run_worker()
+    assert OutboundMail.objects.get().status == "sent"
+
+
+def test_the_worker_itself_finds_a_lost_delivery_task(settings: object) -> None:
+    cli(*CREATE)
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.all().delete()
+    Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
+    run_worker()  # its recovery job queues the mail again, and it runs it
     assert OutboundMail.objects.get().status == "sent"

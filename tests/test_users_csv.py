@@ -23,7 +23,15 @@ from mamori.directory import csv_check, services_csv
 from mamori.directory.csv_format import COLUMN_NAMES
 from mamori.directory.models import Organization, User, UserEmail, UserImport
 from mamori.outbox.models import OutboundMail
-from tests.conftest import PASSWORD, Cast, OrgCast, logged_in, make_user, run_worker
+from tests.conftest import (
+    PASSWORD,
+    Cast,
+    OrgCast,
+    logged_in,
+    make_user,
+    run_work,
+    run_worker,
+)
 from tests.hashers import CheapArgon2PasswordHasher
 from tests.smtp import SmtpServer, body_of
 
@@ -64,7 +72,7 @@ def start(account: Account, data: bytes | str, mode: str = "add") -> UserImport:
 def check(account: Account, data: bytes | str, mode: str = "add") -> UserImport:
     """Upload and check, as the worker would, without the queue."""
     user_import = start(account, data, mode)
-    services_csv.user_import_check(import_id=user_import.pk)
+    run_work()
     user_import.refresh_from_db()
     return user_import
 
@@ -74,7 +82,7 @@ def import_all(account: Account, data: bytes | str, mode: str = "add") -> UserIm
     user_import = check(account, data, mode)
     assert user_import.status == "ready", user_import.errors
     services_csv.user_import_apply(actor=Actor(account=account), user_import=user_import)
-    services_csv.user_import_run(import_id=user_import.pk)
+    run_work()
     user_import.refresh_from_db()
     return user_import
 
@@ -324,7 +332,7 @@ def test_the_import_checks_again_and_imports_nothing_if_the_contract_changed(
     User.objects.filter(pk=first.pk).update(employee_code="E1")
     services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=user_import)
 
-    services_csv.user_import_run(import_id=user_import.pk)
+    run_work()
 
     user_import.refresh_from_db()
     assert user_import.status == "invalid"
@@ -829,7 +837,7 @@ def test_the_import_page_polls_a_partial_while_checking_and_stops_when_ready(
     page = client.get(url).content.decode()
     assert 'src="/static/mamori/htmx.min.js"' in page
     assert 'hx-trigger="every 1s"' in page and "0 of 0 rows checked." in page
-    services_csv.user_import_check(import_id=user_import.pk)
+    run_work()
     partial = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert partial.lstrip().startswith('<section class="card" id="import-status"')
     assert "hx-trigger" not in partial
@@ -851,11 +859,11 @@ def test_the_api_uploads_checks_applies_and_exports(cast: Cast) -> None:
     assert created.status_code == 202
     body = created.json()
     assert (body["status"], body["filename"], body["mode"]) == ("checking", "api.csv", "add")
-    services_csv.user_import_check(import_id=body["id"])
+    run_work()
     ready = api.get(f"/api/v1/users/imports/{body['id']}").json()
     assert (ready["status"], ready["plan"]["created"], ready["errors"]) == ("ready", 1, [])
     assert api.post(f"/api/v1/users/imports/{body['id']}/apply").json()["status"] == "running"
-    services_csv.user_import_run(import_id=body["id"])
+    run_work()
     assert api.get(f"/api/v1/users/imports/{body['id']}").json()["result"]["created"] == 1
     again = api.post(f"/api/v1/users/imports/{body['id']}/apply")
     assert (again.status_code, again.json()["error"]["code"]) == (422, "invalid")

@@ -74,7 +74,8 @@ class Retry:
 
     def nominal(self, attempts: int) -> datetime.timedelta:
         """The wait before the next try after ``attempts`` (1 or more) failed ones, unjittered."""
-        seconds = _seconds(self.base) * 2 ** max(attempts - 1, 0)
+        # Past 2**40 doublings any cap is reached; the exponent stays a float's.
+        seconds = _seconds(self.base) * 2.0 ** min(max(attempts - 1, 0), 40)
         return datetime.timedelta(seconds=min(seconds, _seconds(self.cap)))
 
     def delay(self, attempts: int) -> datetime.timedelta:

@@ -20,12 +20,12 @@ def free_port() -> int:
 
 class Collector:
     """Keeps what arrives. ``stall()`` makes it hang every client at EHLO until ``unstall()``
-    (a server that stopped answering); ``refuse`` holds addresses refused for good (550)."""
+    (a server that stopped answering); ``refuse`` maps addresses to the reply refusing them (``"550 …"``, ``"450 …"``)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.received = threading.Condition()
-        self.refuse: set[str] = set()
+        self.refuse: dict[str, str] = {}
         self.stalled = False
         self.stalling = threading.Event()  # a client is hanging at EHLO
 
@@ -48,7 +48,7 @@ class Collector:
         self, server: object, session: object, envelope: object, address: str, options: list
     ) -> str:
         if address in self.refuse:
-            return "550 5.1.1 No such user here"
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
         return "250 OK"
 

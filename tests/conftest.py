@@ -117,15 +117,18 @@ def run_worker(max_tasks: int | None = None) -> None:
     call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", *limit, verbosity=0)
 
 
-def run_work() -> list[str]:
-    """Run every piece of pending work that is due, here and now, as a worker would without the
-    queue (in a test's transaction too); returns each outcome's status."""
+def run_work(kind: str = "") -> list[str]:
+    """Run every piece of pending work that is due (of kinds starting with ``kind``), here and
+    now, as a worker would without the queue (in a test's transaction too); returns each
+    outcome's status."""
     from django.utils import timezone
 
     from mamori.core.models import Work
     from mamori.core.work import work_run
 
-    due = Work.objects.filter(status=Work.Status.PENDING, next_attempt_at__lte=timezone.now())
+    due = Work.objects.filter(
+        status=Work.Status.PENDING, next_attempt_at__lte=timezone.now(), kind__startswith=kind
+    )
     return [work_run(pk).status for pk in due.order_by("pk").values_list("pk", flat=True)]
 
 

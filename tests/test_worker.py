@@ -276,7 +276,8 @@ class PrivateDatabase:
 
     def start(self) -> None:
         if self.vendor == "sqlite":
-            self.path.with_suffix(".gone").rmdir()  # the directory in the file's place
+            self.path.rmdir()
+            # A worker may have made an empty file there meanwhile: the real one replaces it.
             self.path.with_suffix(".away").rename(self.path)
             return
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -294,9 +295,16 @@ class PrivateDatabase:
 
     def stop(self) -> None:
         if self.vendor == "sqlite":
+            # A directory in the file's place: SQLite cannot open it ("unable to open").
+            gone = self.path.with_suffix(".gone")
+            gone.mkdir()
             self.path.rename(self.path.with_suffix(".away"))
-            self.path.with_suffix(".gone").mkdir()
-            return
+            while True:
+                try:
+                    gone.rename(self.path)
+                    return
+                except NotADirectoryError:  # a worker made an empty file there meanwhile
+                    self.path.unlink(missing_ok=True)
         _as_postgres(_pg("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:

@@ -71,7 +71,9 @@ class LeaseKeeper(threading.Thread):
             connection.close()  # a fresh connection at the next beat
             return
         self._failing = False
-        if not kept:
+        with self._lock:
+            still_held = self._held == (work_id, token, lease)
+        if not kept and still_held:  # (not merely finished and recorded meanwhile)
             logger.warning("work %s is no longer ours: its lease was taken over", work_id)
             self.release()
 

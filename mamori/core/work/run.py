@@ -66,14 +66,18 @@ def work_run(work_id: int) -> Outcome:
     with lease_kept(work.pk, work.claim_token, handler.lease_duration):
         try:
             result = handler.fn(work, actor)
-        except WorkFailed as exc:
-            return _fail(work, handler, Failure(exc.reason))
-        except WorkRetry as exc:
-            return _retry(work, handler, exc.reason, exc.delay)
-        except Exception as exc:
-            logger.exception("work %s (%s) raised", work.pk, work.kind)
-            return _retry(work, handler, f"{type(exc).__name__}: {exc}", None)
-    return _done(work, result)
+        except Exception as exc:  # recorded below, once the lease is no longer renewed
+            error: Exception | None = exc
+        else:
+            error = None
+    if error is None:
+        return _done(work, result)
+    if isinstance(error, WorkFailed):
+        return _fail(work, handler, Failure(error.reason))
+    if isinstance(error, WorkRetry):
+        return _retry(work, handler, error.reason, error.delay)
+    logger.error("work %s (%s) raised", work.pk, work.kind, exc_info=error)
+    return _retry(work, handler, f"{type(error).__name__}: {error}", None)
 
 
 def _claim(work_id: int) -> tuple[Work, Handler | None] | None:

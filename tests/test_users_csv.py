@@ -987,3 +987,37 @@ def test_cells_that_look_like_formulas_are_text_in_the_export_and_values_again_o
     import_all(orgs.cast.a1, exported.removeprefix("\ufeff"), mode="upsert")
     orgs.sato.refresh_from_db()
     assert (orgs.sato.phone, orgs.sato.title) == ("+81 3 1234 5678", "=1+1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_in_flight_when_migrated_get_the_work_that_finishes_them(cast: Cast) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("directory", "0005_organization_user_count"), ("core", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    Import = executor.loader.project_state(before).apps.get_model("directory", "UserImport")
+    text = csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]])
+    asked = {"kind": "api", "ip": "192.0.2.1", "user_agent": "curl", "request_id": "r1"}
+    common = {"contract_id": cast.a.pk, "mode": "add", "filename": "u.csv", "content": text}
+    checking = Import.objects.create(
+        account_id=cast.a1.pk, status="checking", summary={"actor": asked}, **common
+    )
+    orphan = Import.objects.create(
+        account_id=None, status="checking", summary={"actor": asked}, **common
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    work = Work.objects.get(kind="users.import.check")
+    assert (work.payload, work.contract_id, work.status) == (
+        {"import": checking.pk},
+        cast.a.pk,
+        "pending",
+    )
+    assert work.actor == {"account": cast.a1.pk, **asked}
+    assert UserImport.objects.get(pk=orphan.pk).status == "failed"
+    assert run_work("users.import") == ["done"]
+    assert UserImport.objects.get(pk=checking.pk).status == "ready"

@@ -93,8 +93,8 @@ def mail_deliver(work: Work, actor: Actor) -> str:
     """The ``mail.deliver`` handler: send the work's mail, outside any transaction.
 
     Raises ``WorkRetry`` for a failure that can pass and ``WorkFailed`` when the server refuses
-    the recipient for good. Sending again after a crash is avoided by ``sent_at``: a mail that
-    is marked sent is not sent twice.
+    the recipient for good. A mail marked sent is not sent again; a worker killed between the
+    server's acceptance and that mark leaves it to be sent once more (at least once, never lost).
     """
     mail = OutboundMail.objects.filter(work=work).first()
     if mail is None:

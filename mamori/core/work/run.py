@@ -50,8 +50,8 @@ def work_run(work_id: int) -> Outcome:
     Safe to run twice for the same id, at once or later: the second finds nothing to claim.
     A handler's ``WorkRetry`` and any unexpected exception (logged with its traceback) are
     retried after the handler's backoff until its ``max_attempts``; ``WorkFailed`` and an actor
-    who may no longer act fail the work for good. Database errors propagate (the worker waits
-    for the database; the lease runs out and the work is recovered).
+    who may no longer act fail the work for good. A database error while claiming or recording
+    propagates (the worker waits for the database; the lease runs out, the work is recovered).
     """
     claimed = _claim(work_id)
     if claimed is None:
@@ -63,15 +63,16 @@ def work_run(work_id: int) -> Outcome:
         actor = actor_rebuild(work.actor)
     except ActorRefused as exc:
         return _fail(work, handler, Failure(exc.reason))
+    result, error = None, None
     with lease_kept(work.pk, work.claim_token, handler.lease_duration):
         try:
             result = handler.fn(work, actor)
         except Exception as exc:  # recorded below, once the lease is no longer renewed
-            error: Exception | None = exc
-        else:
-            error = None
-    if error is None:
-        return _done(work, result)
+            error = exc
+    return _done(work, result) if error is None else _failed_call(work, handler, error)
+
+
+def _failed_call(work: Work, handler: Handler, error: Exception) -> Outcome:
     if isinstance(error, WorkFailed):
         return _fail(work, handler, Failure(error.reason))
     if isinstance(error, WorkRetry):

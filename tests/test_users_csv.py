@@ -381,6 +381,27 @@ def test_an_import_whose_account_was_disabled_after_its_confirmation_imports_not
     assert snapshot(cast.a) == before
 
 
+def test_an_import_whose_account_lost_the_import_permission_after_confirming_imports_nothing(
+    orgs: OrgCast,
+) -> None:
+    a2 = orgs.a2
+    a2.privilege, a2.scope_all = "system_admin", True
+    a2.save()
+    user_import = check(a2, csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]]))
+    services_csv.user_import_apply(actor=Actor(account=a2), user_import=user_import)
+    Account.objects.filter(pk=a2.pk).update(privilege="operator")
+    before = snapshot(orgs.cast.a)
+
+    assert run_work("users.import") == ["done"]
+
+    user_import.refresh_from_db()
+    assert user_import.status == "invalid"
+    assert user_import.errors == [
+        {"row": 1, "column": "", "message": "Your admin privilege does not allow this."}
+    ]
+    assert snapshot(orgs.cast.a) == before
+
+
 def test_a_check_and_an_import_run_again_after_a_crash_record_and_import_once(
     cast: Cast,
 ) -> None:

@@ -44,8 +44,10 @@ class OutboundMail(models.Model):
 
     @property
     def attempts(self) -> int | None:
+        """Tries so far (the work's); None once finished work was pruned."""
         return self.work.attempts if self.work is not None else None
 
     @property
     def last_error(self) -> str:
+        """Why the last try failed (the work's), or ``""``."""
         return self.work.last_error if self.work is not None else ""

@@ -38,14 +38,17 @@ class LeaseKeeper(threading.Thread):
         self._failing = False
 
     def hold(self, work_id: int, token: str, lease: datetime.timedelta) -> None:
+        """Renew ``work_id``'s lease by ``lease`` at each beat, while ``token`` is its claim."""
         with self._lock:
             self._held = (work_id, token, lease)
 
     def release(self) -> None:
+        """Stop renewing (the handler returned)."""
         with self._lock:
             self._held = None
 
     def stop(self) -> None:
+        """End the thread and wait for it."""
         self._stopping.set()
         self.join(timeout=max(self.every, 1) + 5)
 

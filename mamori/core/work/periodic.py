@@ -38,6 +38,7 @@ class PeriodicJob:
 
     @property
     def period(self) -> datetime.timedelta:
+        """The job's period now (``every``, or what it returns)."""
         return self.every() if callable(self.every) else self.every
 
     def slot(self, now: datetime.datetime) -> datetime.datetime:

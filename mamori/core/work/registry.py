@@ -83,6 +83,7 @@ class Retry:
         return self.nominal(attempts) * (1 - self.jitter * random.random())
 
     def exhausted(self, attempts: int) -> bool:
+        """Whether ``attempts`` used up the policy's ``max_attempts``."""
         return self.max_attempts is not None and attempts >= self.max_attempts
 
 
@@ -108,6 +109,7 @@ class Handler:
 
     @property
     def lease_duration(self) -> datetime.timedelta:
+        """The handler's lease, or ``MAMORI_WORK_LEASE_SECONDS``."""
         if self.lease is not None:
             return self.lease
         return datetime.timedelta(seconds=settings.MAMORI_WORK_LEASE_SECONDS)

@@ -123,9 +123,9 @@ class Worker:
 
     def _run_one(self) -> bool:
         close_old_connections()
-        ready = DBTaskResult.objects.ready().filter(
-            backend_name=self.backend_name, queue_name__in=self.queue_names
-        )
+        ready = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if "*" not in self.queue_names:
+            ready = ready.filter(queue_name__in=self.queue_names)
         with exclusive_transaction(ready.db):
             result = ready.get_locked()
             if result is not None:

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--queue-name", default="default", help="queues to run, comma-separated"
+            "--queue-name", default="default", help="queues to run, comma-separated (* for all)"
         )
         parser.add_argument(
             "--backend", default="default", type=valid_backend_name, dest="backend_name"

@@ -88,6 +88,15 @@ def users_csv(root: str, *, users: int, organizations: int, depth: int, accounts
     return buffer.getvalue()
 
 
+def _run_step(kind: str, import_id: int) -> None:
+    """Run the import's work of ``kind`` here, as a worker would."""
+    from mamori.core.models import Work
+    from mamori.core.work import work_run
+
+    outcome = work_run(Work.objects.get(kind=kind, payload__import=import_id).pk)
+    assert outcome.status == "done", outcome
+
+
 def run(*, users: int, organizations: int, depth: int, accounts_every: int) -> dict[str, object]:
     from mamori.accounts.models import Account
     from mamori.core.actor import Actor
@@ -122,12 +131,12 @@ def run(*, users: int, organizations: int, depth: int, accounts_every: int) -> d
         mode=UserImport.Mode.ADD,
     )
     uploaded = time.perf_counter()
-    services_csv.user_import_check(import_id=user_import.pk)
+    _run_step(services_csv.CHECK, user_import.pk)
     checked = time.perf_counter()
     user_import.refresh_from_db()
     assert user_import.status == UserImport.Status.READY, user_import.errors[:5]
     services_csv.user_import_apply(actor=actor, user_import=user_import)
-    services_csv.user_import_run(import_id=user_import.pk)
+    _run_step(services_csv.RUN, user_import.pk)
     imported = time.perf_counter()
     user_import.refresh_from_db()
     assert user_import.status == UserImport.Status.DONE, user_import.summary

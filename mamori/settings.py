@@ -281,6 +281,15 @@ MAMORI_MAIL_RETRY_MAX_SECONDS = env_float("MAMORI_MAIL_RETRY_MAX_SECONDS", 600, 
 
 # ── Login throttling and proxies ─────────────────────────────────────────────────────────────
 
+# Durable work (mamori.core.work): a worker renews the lease of the work it runs every RENEW
+# seconds; work whose lease ran out (its worker is gone) is recovered by the job that runs every
+# RECOVER_EVERY seconds, as is pending work whose task was lost LOST_AFTER seconds ago.
+MAMORI_WORK_LEASE_SECONDS = float(os.environ.get("MAMORI_WORK_LEASE_SECONDS", "30"))
+MAMORI_WORK_RENEW_SECONDS = float(os.environ.get("MAMORI_WORK_RENEW_SECONDS", "10"))
+MAMORI_WORK_RECOVER_EVERY_SECONDS = float(os.environ.get("MAMORI_WORK_RECOVER_EVERY_SECONDS", "15"))
+MAMORI_WORK_LOST_AFTER_SECONDS = float(os.environ.get("MAMORI_WORK_LOST_AFTER_SECONDS", "30"))
+MAMORI_WORK_KEEP_DAYS = float(os.environ.get("MAMORI_WORK_KEEP_DAYS", "7"))  # finished work rows
+
 # Login throttling: failures per account name, and per IP address, within the window.
 MAMORI_LOGIN_MAX_FAILURES = env_int("MAMORI_LOGIN_MAX_FAILURES", 5, minimum=1)
 MAMORI_LOGIN_WINDOW_SECONDS = env_int("MAMORI_LOGIN_WINDOW_SECONDS", 900, minimum=1)

@@ -117,6 +117,21 @@ def run_worker(max_tasks: int | None = None) -> None:
     call_command("worker", "--batch", "--no-startup-delay", "--interval", "0", *limit, verbosity=0)
 
 
+def run_work(kind: str = "") -> list[str]:
+    """Run every piece of pending work that is due (of kinds starting with ``kind``), here and
+    now, as a worker would without the queue (in a test's transaction too); returns each
+    outcome's status."""
+    from django.utils import timezone
+
+    from mamori.core.models import Work
+    from mamori.core.work import work_run
+
+    due = Work.objects.filter(
+        status=Work.Status.PENDING, next_attempt_at__lte=timezone.now(), kind__startswith=kind
+    )
+    return [work_run(pk).status for pk in due.order_by("pk").values_list("pk", flat=True)]
+
+
 def mail_field(body: str, label: str) -> str:
     match = re.search(rf"^{re.escape(label)}\s*(\S+)\s*$", body, re.M)
     assert match, f"{label!r} not in mail body:\n{body}"

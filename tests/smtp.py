@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -18,9 +19,38 @@ def free_port() -> int:
 
 
 class Collector:
+    """Keeps what arrives. ``stall()`` makes it hang every client at EHLO until ``unstall()``
+    (a server that stopped answering); ``refuse`` maps addresses to the reply refusing them (``"550 …"``, ``"450 …"``)."""
+
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.received = threading.Condition()
+        self.refuse: dict[str, str] = {}
+        self.stalled = False
+        self.stalling = threading.Event()  # a client is hanging at EHLO
+
+    def stall(self) -> None:
+        self.stalled = True
+
+    def unstall(self) -> None:
+        self.stalled = False
+
+    async def handle_EHLO(
+        self, server: object, session: object, envelope: object, hostname: str, responses: list
+    ) -> list:
+        while self.stalled:
+            self.stalling.set()
+            await asyncio.sleep(0.05)
+        session.host_name = hostname  # type: ignore[attr-defined]  # what the default EHLO does
+        return responses
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: list
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+        return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         message = email.message_from_bytes(

@@ -13,7 +13,7 @@ from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.directory import services_csv
 from mamori.directory.models import Organization, User, UserImport
-from tests.conftest import Cast, api_client, logged_in
+from tests.conftest import Cast, api_client, logged_in, run_work
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def _import(account: Account, text: str) -> UserImport:
         file=io.BytesIO(text.encode()),
         mode="add",
     )
-    services_csv.user_import_check(import_id=user_import.pk)
+    run_work("users.import")
     user_import.refresh_from_db()
     return user_import
 
@@ -62,7 +62,7 @@ def _import(account: Account, text: str) -> UserImport:
 def a_objects(cast: Cast) -> dict[str, object]:
     done = _import(cast.a1, A_FILE)
     services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=done)
-    services_csv.user_import_run(import_id=done.pk)
+    run_work("users.import")
     ready = _import(cast.a1, A_FILE.replace("S1", "S2").replace("hanako", "jiro"))
     assert ready.status == "ready"
     return {
@@ -122,7 +122,7 @@ def test_contract_b_token_exports_and_imports_only_in_contract_b(
 
     upload = SimpleUploadedFile("b.csv", A_FILE.encode())
     created = client.post("/api/v1/users/imports", {"file": upload, "mode": "add"}).json()
-    services_csv.user_import_check(import_id=created["id"])
+    run_work("users.import")
     report = client.get(f"/api/v1/users/imports/{created['id']}").json()
     assert report["status"] == "invalid"
     assert report["errors"][0]["message"] == (

@@ -3,8 +3,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mamori.core.models import Work
+from mamori.core.work import work_recover
 from mamori.outbox.models import OutboundMail
-from mamori.outbox.services import outbox_recover, retry_delay
+from mamori.outbox.services import retry_delay
 from tests.conftest import mail_field, run_worker, smtp_mailers
 from tests.smtp import SmtpServer, body_of, free_port
 from tests.test_contracts import CREATE, cli
@@ -62,7 +64,97 @@ def test_a_lost_delivery_task_is_queued_again_by_the_worker(settings: object) ->
     from django_tasks_db.models import DBTaskResult
 
     DBTaskResult.objects.all().delete()  # as if the worker died holding the task
-    OutboundMail.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
-    assert outbox_recover() == 1
+    Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert work_recover() == 1
     run_worker()
     assert OutboundMail.objects.get().status == "sent"
+
+
+def test_the_worker_itself_finds_a_lost_delivery_task(settings: object) -> None:
+    cli(*CREATE)
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.all().delete()
+    Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
+    run_worker()  # its recovery job queues the mail again, and it runs it
+    assert OutboundMail.objects.get().status == "sent"
+
+
+def test_a_recipient_refused_for_good_fails_the_mail_with_the_reason(
+    smtp_server: SmtpServer,
+) -> None:
+    smtp_server.collector.refuse["yamada@acme.example"] = "550 5.1.1 No such user here"
+    cli(*CREATE)
+    run_worker()
+
+    mail = OutboundMail.objects.select_related("work").get()
+    assert (mail.status, mail.attempts, mail.body, mail.sent_at) == ("failed", 1, "", None)
+    assert mail.last_error == "The recipient was refused: 550 5.1.1 No such user here"
+    assert smtp_server.messages == []
+    (_header, row) = cli("mail", "outbox", "--failed").splitlines()
+    assert row.split()[1:4] == ["failed", "1", "-"]
+    assert row.endswith("The recipient was refused: 550 5.1.1 No such user here")
+    assert len(cli("mail", "outbox", "--pending").splitlines()) == 1  # the header only
+
+
+def test_a_recipient_refused_for_now_is_tried_again(
+    smtp_server: SmtpServer, settings: object
+) -> None:
+    settings.MAMORI_MAIL_RETRY_BASE_SECONDS = 0  # type: ignore[attr-defined]
+    smtp_server.collector.refuse["yamada@acme.example"] = "450 4.2.1 Mailbox busy, try later"
+    cli(*CREATE)
+    run_worker(max_tasks=1)
+
+    mail = OutboundMail.objects.select_related("work").get()
+    assert (mail.status, mail.attempts) == ("pending", 1)
+    assert mail.last_error == "SMTPRecipientsRefused: 450 4.2.1 Mailbox busy, try later"
+
+    del smtp_server.collector.refuse["yamada@acme.example"]
+    run_worker()
+    mail.refresh_from_db()
+    mail.work.refresh_from_db()  # type: ignore[union-attr]
+    assert (mail.status, mail.attempts, mail.body) == ("sent", 2, "")
+    assert len(smtp_server.collector.wait_for(1)) == 1
+
+
+def test_pending_mail_of_the_old_outbox_becomes_work_when_migrated() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("outbox", "0002_work"), ("core", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    Mail = old_apps.get_model("outbox", "OutboundMail")
+    due = timezone.now() - datetime.timedelta(minutes=3)
+    waiting = Mail.objects.create(
+        kind="registration",
+        to="a@example.com",
+        subject="s",
+        body="b",
+        status="pending",
+        attempts=4,
+        next_attempt_at=due,
+        last_error="ConnectionRefusedError: refused",
+    )
+    Mail.objects.create(
+        kind="registration",
+        to="b@example.com",
+        subject="s",
+        status="sent",
+        sent_at=timezone.now(),
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    mail = OutboundMail.objects.select_related("work").get(pk=waiting.pk)
+    assert (mail.status, mail.attempts, mail.last_error, mail.body) == (
+        "pending",
+        4,
+        "ConnectionRefusedError: refused",
+        "b",
+    )
+    assert (mail.work.kind, mail.work.next_attempt_at) == ("mail.deliver", due)  # type: ignore[union-attr]
+    assert OutboundMail.objects.get(to="b@example.com").status == "sent"
+    assert work_recover() == 1  # its task is queued by the recovery job

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,12 +19,21 @@ from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.models import Work
 from mamori.core.spreadsheet import cell_unprotect
 from mamori.directory import csv_check, services_csv
 from mamori.directory.csv_format import COLUMN_NAMES
 from mamori.directory.models import Organization, User, UserEmail, UserImport
 from mamori.outbox.models import OutboundMail
-from tests.conftest import PASSWORD, Cast, OrgCast, logged_in, make_user, run_worker
+from tests.conftest import (
+    PASSWORD,
+    Cast,
+    OrgCast,
+    logged_in,
+    make_user,
+    run_work,
+    run_worker,
+)
 from tests.hashers import CheapArgon2PasswordHasher
 from tests.smtp import SmtpServer, body_of
 
@@ -64,7 +74,7 @@ def start(account: Account, data: bytes | str, mode: str = "add") -> UserImport:
 def check(account: Account, data: bytes | str, mode: str = "add") -> UserImport:
     """Upload and check, as the worker would, without the queue."""
     user_import = start(account, data, mode)
-    services_csv.user_import_check(import_id=user_import.pk)
+    run_work("users.import")
     user_import.refresh_from_db()
     return user_import
 
@@ -74,7 +84,7 @@ def import_all(account: Account, data: bytes | str, mode: str = "add") -> UserIm
     user_import = check(account, data, mode)
     assert user_import.status == "ready", user_import.errors
     services_csv.user_import_apply(actor=Actor(account=account), user_import=user_import)
-    services_csv.user_import_run(import_id=user_import.pk)
+    run_work("users.import")
     user_import.refresh_from_db()
     return user_import
 
@@ -324,7 +334,7 @@ def test_the_import_checks_again_and_imports_nothing_if_the_contract_changed(
     User.objects.filter(pk=first.pk).update(employee_code="E1")
     services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=user_import)
 
-    services_csv.user_import_run(import_id=user_import.pk)
+    run_work("users.import")
 
     user_import.refresh_from_db()
     assert user_import.status == "invalid"
@@ -339,6 +349,105 @@ def test_the_import_checks_again_and_imports_nothing_if_the_contract_changed(
 
 
 # Modes --------------------------------------------------------------------------------------
+
+
+def test_an_import_whose_account_was_disabled_before_its_check_fails_with_the_reason(
+    cast: Cast,
+) -> None:
+    user_import = start(cast.a1, csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]]))
+    Account.objects.filter(pk=cast.a1.pk).update(is_active=False)
+
+    assert run_work("users.import") == ["failed"]
+
+    user_import.refresh_from_db()
+    assert (user_import.status, user_import.content) == ("failed", "")
+    assert user_import.summary["error"] == (
+        "The account that asked for this is disabled or deleted, so it was not done."
+    )
+
+
+def test_an_import_whose_account_was_disabled_after_its_confirmation_imports_nothing(
+    cast: Cast,
+) -> None:
+    user_import = check(cast.a1, csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]]))
+    services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=user_import)
+    Account.objects.filter(pk=cast.a1.pk).update(is_active=False)
+    before = snapshot(cast.a)
+
+    assert run_work("users.import") == ["failed"]
+
+    user_import.refresh_from_db()
+    assert user_import.status == "failed"
+    assert snapshot(cast.a) == before
+
+
+def test_an_import_whose_account_lost_the_import_permission_after_confirming_imports_nothing(
+    orgs: OrgCast,
+) -> None:
+    a2 = orgs.a2
+    a2.privilege, a2.scope_all = "system_admin", True
+    a2.save()
+    user_import = check(a2, csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]]))
+    services_csv.user_import_apply(actor=Actor(account=a2), user_import=user_import)
+    Account.objects.filter(pk=a2.pk).update(privilege="operator")
+    before = snapshot(orgs.cast.a)
+
+    assert run_work("users.import") == ["done"]
+
+    user_import.refresh_from_db()
+    assert user_import.status == "invalid"
+    assert user_import.errors == [
+        {"row": 1, "column": "", "message": "Your admin privilege does not allow this."}
+    ]
+    assert snapshot(orgs.cast.a) == before
+
+
+def test_a_check_and_an_import_run_again_after_a_crash_record_and_import_once(
+    cast: Cast,
+) -> None:
+    rows = [[ROOT, f"社員 {n}", "", f"E{n}", f"e{n}@alpha.example:main"] for n in range(3)]
+    user_import = import_all(cast.a1, csv_text(rows))
+    assert user_import.status == "done"
+    after = snapshot(cast.a)
+    # As if each task had been run a second time (a worker killed after the work was done).
+    Work.objects.filter(kind__startswith="users.import").update(
+        status="pending", next_attempt_at=timezone.now()
+    )
+
+    assert run_work("users.import") == ["done", "done"]
+
+    assert [w.payload for w in Work.objects.filter(kind__startswith="users.import")] == [
+        {"import": user_import.pk}
+    ] * 2
+    user_import.refresh_from_db()
+    assert (user_import.status, user_import.summary["result"]["created"]) == ("done", 3)
+    assert snapshot(cast.a) == after
+    assert LogEntry.objects.filter(action="user.imported").count() == 1
+
+
+def test_an_import_that_keeps_failing_unexpectedly_ends_failed_after_three_attempts(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_import = check(cast.a1, csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]]))
+    services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=user_import)
+
+    def broken(actor: Actor, user_import: UserImport) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services_csv, "_import", broken)
+    run = Work.objects.get(kind=services_csv.RUN)
+    outcomes = []
+    for _attempt in range(3):
+        Work.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now())
+        outcomes += run_work("users.import")
+
+    assert outcomes == ["retry", "retry", "failed"]
+    user_import.refresh_from_db()
+    assert user_import.status == "failed"
+    assert user_import.summary["error"] == (
+        "The import failed, and nothing was imported. Try again later."
+    )
+    assert User.objects.filter(name="山田").count() == 0
 
 
 def test_add_only_refuses_a_row_whose_employee_code_exists(orgs: OrgCast) -> None:
@@ -829,7 +938,7 @@ def test_the_import_page_polls_a_partial_while_checking_and_stops_when_ready(
     page = client.get(url).content.decode()
     assert 'src="/static/mamori/htmx.min.js"' in page
     assert 'hx-trigger="every 1s"' in page and "0 of 0 rows checked." in page
-    services_csv.user_import_check(import_id=user_import.pk)
+    run_work("users.import")
     partial = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert partial.lstrip().startswith('<section class="card" id="import-status"')
     assert "hx-trigger" not in partial
@@ -851,11 +960,11 @@ def test_the_api_uploads_checks_applies_and_exports(cast: Cast) -> None:
     assert created.status_code == 202
     body = created.json()
     assert (body["status"], body["filename"], body["mode"]) == ("checking", "api.csv", "add")
-    services_csv.user_import_check(import_id=body["id"])
+    run_work("users.import")
     ready = api.get(f"/api/v1/users/imports/{body['id']}").json()
     assert (ready["status"], ready["plan"]["created"], ready["errors"]) == ("ready", 1, [])
     assert api.post(f"/api/v1/users/imports/{body['id']}/apply").json()["status"] == "running"
-    services_csv.user_import_run(import_id=body["id"])
+    run_work("users.import")
     assert api.get(f"/api/v1/users/imports/{body['id']}").json()["result"]["created"] == 1
     again = api.post(f"/api/v1/users/imports/{body['id']}/apply")
     assert (again.status_code, again.json()["error"]["code"]) == (422, "invalid")
@@ -899,3 +1008,37 @@ def test_cells_that_look_like_formulas_are_text_in_the_export_and_values_again_o
     import_all(orgs.cast.a1, exported.removeprefix("\ufeff"), mode="upsert")
     orgs.sato.refresh_from_db()
     assert (orgs.sato.phone, orgs.sato.title) == ("+81 3 1234 5678", "=1+1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_in_flight_when_migrated_get_the_work_that_finishes_them(cast: Cast) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("directory", "0005_organization_user_count"), ("core", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    Import = executor.loader.project_state(before).apps.get_model("directory", "UserImport")
+    text = csv_text([[ROOT, "山田", "", "E1", "y@alpha.example:main"]])
+    asked = {"kind": "api", "ip": "192.0.2.1", "user_agent": "curl", "request_id": "r1"}
+    common = {"contract_id": cast.a.pk, "mode": "add", "filename": "u.csv", "content": text}
+    checking = Import.objects.create(
+        account_id=cast.a1.pk, status="checking", summary={"actor": asked}, **common
+    )
+    orphan = Import.objects.create(
+        account_id=None, status="checking", summary={"actor": asked}, **common
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    work = Work.objects.get(kind="users.import.check")
+    assert (work.payload, work.contract_id, work.status) == (
+        {"import": checking.pk},
+        cast.a.pk,
+        "pending",
+    )
+    assert work.actor == {"account": cast.a1.pk, **asked}
+    assert UserImport.objects.get(pk=orphan.pk).status == "failed"
+    assert run_work("users.import") == ["done"]
+    assert UserImport.objects.get(pk=checking.pk).status == "ready"

@@ -1,3 +1,5 @@
+import datetime
+
 from django.apps import AppConfig
 
 
@@ -9,3 +11,11 @@ class AccountsConfig(AppConfig):
         from mamori.accounts import permissions
 
         permissions.register()
+
+        from mamori.accounts import work
+        from mamori.core.work import actor_loader, periodic_job
+
+        actor_loader(work.actor_load)
+        periodic_job("accounts.login_failures.prune", every=datetime.timedelta(minutes=15))(
+            work.login_failures_prune
+        )

@@ -68,6 +68,17 @@ class Actor:
             "request_id": self.request_id,
         }
 
+    @classmethod
+    def deserialize(cls, data: dict[str, Any], *, account: Principal | None = None) -> Actor:
+        """The actor ``serialize`` stored, with ``account`` loaded by the caller (or none)."""
+        return cls(
+            account=account,
+            kind=ActorKind(data.get("kind", ActorKind.SYSTEM)),
+            ip=data.get("ip"),
+            user_agent=data.get("user_agent", ""),
+            request_id=data.get("request_id", ""),
+        )
+
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address; X-Forwarded-For is believed only for configured proxies."""

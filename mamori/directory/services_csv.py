@@ -1,9 +1,12 @@
 """CSV import of users: upload, check, import.
 
-The upload stores the file and queues its check; the check (a task) records a per-row report;
-the person's confirmation queues the import (a task), which checks again under the contract's lock
-and writes everything in one transaction, or nothing. Writes are set-based (``bulk``: COPY on
-PostgreSQL, updates in id order), and no password is hashed: new accounts get an invitation.
+The upload stores the file and submits its check (durable work, ``users.import.check``), which
+records a per-row report; the person's confirmation submits the import (``users.import.run``),
+which checks again under the contract's lock and writes everything in one transaction, or
+nothing. Both run as the person who asked (the work's actor, checked again when it runs), and
+both may run again after a crash: each re-reads the import's status before it writes. Writes are
+set-based (``bulk``: COPY on PostgreSQL, updates in id order), and no password is hashed: new
+accounts get an invitation.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import posixpath
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -27,6 +31,8 @@ from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize
 from mamori.core.actor import Actor
+from mamori.core.models import Work
+from mamori.core.work import Failure, Retry, WorkFailed, work_submit
 from mamori.directory import bulk, csv_check, csv_format
 from mamori.directory.csv_check import Plan, PlannedUser
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, UserImport
@@ -34,11 +40,10 @@ from mamori.directory.services import organization_user_counts_refresh
 
 logger = logging.getLogger(__name__)
 BATCH = 1000
-ACTOR_FIELDS = ("kind", "ip", "user_agent", "request_id")
-
-
-def _actor_values(actor: Actor) -> dict[str, Any]:
-    return {field: getattr(actor, field) for field in ACTOR_FIELDS}
+CHECK = "users.import.check"
+RUN = "users.import.run"
+# An unexpected error (a database hiccup) is tried again a little later, twice.
+RETRY = Retry(base=10, cap=60, max_attempts=3)
 
 
 def user_import_start(
@@ -70,54 +75,41 @@ def user_import_start(
             filename=filename[-255:],
             content=text,
             status=UserImport.Status.CHECKING,
-            summary={"actor": _actor_values(actor)},
         )
-        transaction.on_commit(lambda: _enqueue("check", user_import.pk))
+        _submit(CHECK, actor, user_import)
     return user_import
 
 
-def _enqueue(step: str, import_id: int) -> None:
-    from mamori.directory.tasks import user_import_check_task, user_import_run_task
-
-    (user_import_check_task if step == "check" else user_import_run_task).enqueue(import_id)
-
-
-def _actor(user_import: UserImport) -> Actor | None:
-    """Who started the import, as they are now: their privilege and scope are checked again."""
-    values = user_import.summary.get("actor", {})
-    request = {
-        "kind": values.get("kind", "account"),
-        "ip": values.get("ip"),
-        "user_agent": values.get("user_agent", ""),
-        "request_id": values.get("request_id", ""),
-    }
-    if user_import.account_id is None:
-        return Actor(**request) if request["kind"] in ("operator", "system") else None
-    account = (
-        Account.objects.select_related("contract", "user__organization", "scheme")
-        .filter(pk=user_import.account_id, is_active=True)
-        .first()
+def _submit(kind: str, actor: Actor, user_import: UserImport) -> Work:
+    return work_submit(
+        kind=kind,
+        payload={"import": user_import.pk},
+        actor=actor,
+        contract_id=user_import.contract_id,
     )
-    return Actor(account=account, **request) if account else None
 
 
-def _language(actor: Actor | None) -> str:
-    return actor.account.language if actor and actor.account else "ja"
+def _language(actor: Actor) -> str:
+    return actor.account.language if actor.account else settings.LANGUAGE_CODE
 
 
-def user_import_check(*, import_id: int) -> str:
-    """Check the whole file and record the report: errors, or what the import will do."""
+def user_import_check(work: Work, actor: Actor) -> str:
+    """The ``users.import.check`` handler: check the whole file as ``actor`` (the person who
+    uploaded it, as they are now) and record the report: errors, or what the import will do.
+
+    Run again after a crash, it checks again from the start; only a check still pending records.
+    """
+    import_id = work.payload["import"]
     user_import = UserImport.objects.get(pk=import_id)
     if user_import.status != UserImport.Status.CHECKING:
         return "not checking"
-    actor = _actor(user_import)
+
+    def progress(done: int, total: int) -> None:
+        UserImport.objects.filter(pk=import_id, status=UserImport.Status.CHECKING).update(
+            processed_rows=done, total_rows=total
+        )
+
     with translation.override(_language(actor)):
-        if actor is None:
-            return _finish_failed(user_import, _disabled_message())
-
-        def progress(done: int, total: int) -> None:
-            UserImport.objects.filter(pk=import_id).update(processed_rows=done, total_rows=total)
-
         plan = csv_check.check(
             actor=actor,
             contract_id=user_import.contract_id,
@@ -126,7 +118,7 @@ def user_import_check(*, import_id: int) -> str:
             progress=progress,
         )
     status = UserImport.Status.INVALID if plan.error_count else UserImport.Status.READY
-    UserImport.objects.filter(pk=import_id).update(
+    recorded = UserImport.objects.filter(pk=import_id, status=UserImport.Status.CHECKING).update(
         status=status,
         total_rows=plan.rows,
         processed_rows=plan.rows,
@@ -134,7 +126,7 @@ def user_import_check(*, import_id: int) -> str:
         summary={**user_import.summary, "plan": plan.summary()},
         **_ended(status),
     )
-    return status
+    return status if recorded else "not checking"
 
 
 def _ended(status: str) -> dict[str, Any]:
@@ -147,17 +139,16 @@ def _ended(status: str) -> dict[str, Any]:
 def user_import_apply(*, actor: Actor, user_import: UserImport) -> None:
     """Import a file that passed its check (the person's confirmation); once only."""
     authorize(actor, "users.import")
-    summary = {**user_import.summary, "actor": _actor_values(actor)}
     with transaction.atomic():
         started = UserImport.objects.filter(
             pk=user_import.pk, status=UserImport.Status.READY
-        ).update(status=UserImport.Status.RUNNING, processed_rows=0, summary=summary)
+        ).update(status=UserImport.Status.RUNNING, processed_rows=0)
         if not started:
             raise ValidationError(
                 _("Only a file that passed its check can be imported, and only once.")
             )
-        transaction.on_commit(lambda: _enqueue("run", user_import.pk))
-    user_import.status, user_import.summary = UserImport.Status.RUNNING, summary
+        _submit(RUN, actor, user_import)
+    user_import.status = UserImport.Status.RUNNING
 
 
 class _Invalid(Exception):
@@ -165,60 +156,71 @@ class _Invalid(Exception):
         self.plan = plan
 
 
-def user_import_run(*, import_id: int) -> str:
-    """Check the file again under the contract's lock, then write it all in one transaction."""
-    user_import = UserImport.objects.select_related("contract").get(pk=import_id)
-    if user_import.status != UserImport.Status.RUNNING:
-        return "not running"
-    actor = _actor(user_import)
+def user_import_run(work: Work, actor: Actor) -> str:
+    """The ``users.import.run`` handler: check the file again under the contract's lock, as
+    ``actor`` (the person who confirmed it, as they are now), then write it all in one
+    transaction, or nothing.
+
+    The import's status is read again under that lock, so running twice imports once. A
+    collision with a concurrent change raises ``WorkFailed``.
+    """
+    import_id = work.payload["import"]
+    contract_id = UserImport.objects.values_list("contract_id", flat=True).get(pk=import_id)
     with translation.override(_language(actor)):
-        if actor is None:
-            return _finish_failed(user_import, _disabled_message())
         try:
             with transaction.atomic():
-                contract_lock(user_import.contract_id)
+                contract_lock(contract_id)
+                user_import = UserImport.objects.select_related("contract").get(pk=import_id)
+                if user_import.status != UserImport.Status.RUNNING:
+                    return "not running"
                 _import(actor, user_import)
         except _Invalid as exc:
-            return _finish_invalid(user_import, exc.plan)
-        except IntegrityError:
+            return _finish_invalid(import_id, exc.plan)
+        except IntegrityError as exc:
             # A concurrent change took an employee code or an account name the file gives.
             logger.exception("user import %s collided with another change", import_id)
-            return _finish_failed(
-                user_import,
+            raise WorkFailed(
                 _(
                     "Users or accounts were changed while the file was being imported, and nothing was imported. Upload the file again."
-                ),
-            )
-        except Exception:
-            logger.exception("user import %s failed", import_id)
-            return _finish_failed(
-                user_import, _("The import failed, and nothing was imported. Try again later.")
-            )
+                )
+            ) from exc
     return UserImport.Status.DONE
 
 
-def _disabled_message() -> str:
-    return _("The account that started this import is disabled or deleted; nothing was imported.")
-
-
-def _finish_failed(user_import: UserImport, message: str) -> str:
+def user_import_failed(work: Work, failure: Failure) -> None:
+    """``on_failure`` of both handlers: the import ends failed with the reason, never waits."""
+    user_import = (
+        UserImport.objects.select_related("account")
+        .filter(
+            pk=work.payload["import"],
+            status__in=[UserImport.Status.CHECKING, UserImport.Status.RUNNING],
+        )
+        .first()
+    )
+    if user_import is None:
+        return
+    message = failure.reason
+    if failure.exhausted:
+        account = user_import.account
+        with translation.override(account.language if account else settings.LANGUAGE_CODE):
+            message = _("The import failed, and nothing was imported. Try again later.")
     UserImport.objects.filter(pk=user_import.pk).update(
         status=UserImport.Status.FAILED,
         summary={**user_import.summary, "error": message},
         **_ended(UserImport.Status.FAILED),
     )
-    return UserImport.Status.FAILED
 
 
-def _finish_invalid(user_import: UserImport, plan: Plan) -> str:
+def _finish_invalid(import_id: int, plan: Plan) -> str:
     # The contract changed since the check: the new report says how.
-    UserImport.objects.filter(pk=user_import.pk).update(
+    summary = UserImport.objects.values_list("summary", flat=True).get(pk=import_id)
+    recorded = UserImport.objects.filter(pk=import_id, status=UserImport.Status.RUNNING).update(
         status=UserImport.Status.INVALID,
         errors=plan.errors,
-        summary={**user_import.summary, "plan": plan.summary()},
+        summary={**summary, "plan": plan.summary()},
         **_ended(UserImport.Status.INVALID),
     )
-    return UserImport.Status.INVALID
+    return UserImport.Status.INVALID if recorded else "not running"
 
 
 def _import(actor: Actor, user_import: UserImport) -> None:

@@ -1,10 +1,17 @@
-"""The outbox: mail is stored with the change that causes it and delivered by the task queue."""
+"""The outbox: mail is stored with the change that causes it and delivered as durable work.
+
+``mail_queue`` stores the mail and its ``mail.deliver`` work row in the caller's transaction.
+The handler sends it with no transaction open; a failure that can pass (connection refused, a
+4xx reply) is retried 15 s, 30 s, 60 s … at most 10 min later, forever (mail is never lost); a
+recipient refused for good (5xx) fails the mail with that reason.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import logging
 import smtplib
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -12,73 +19,111 @@ from django.db import transaction
 from django.utils import timezone
 
 from mamori.contracts.models import Contract
+from mamori.core.actor import Actor
+from mamori.core.models import Work
+from mamori.core.work import Failure, Retry, WorkFailed, WorkRetry, work_submit, work_submit_many
 from mamori.outbox.models import OutboundMail
 
-logger = logging.getLogger(__name__)
+DELIVER = "mail.deliver"
+# Mail is retried forever: 15 s, 30 s, 60 s … at most 10 min (the settings), with jitter below.
+RETRY = Retry(
+    base=lambda: settings.MAMORI_MAIL_RETRY_BASE_SECONDS,
+    cap=lambda: settings.MAMORI_MAIL_RETRY_MAX_SECONDS,
+    max_attempts=None,
+)
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:
-    """Wait before the next try after ``attempts`` failed ones: 15 s, 30 s, 60 s … at most 10 min."""
-    base = settings.MAMORI_MAIL_RETRY_BASE_SECONDS
-    seconds = min(base * 2 ** max(attempts - 1, 0), settings.MAMORI_MAIL_RETRY_MAX_SECONDS)
-    return datetime.timedelta(seconds=seconds)
+    """The nominal wait before the next try after ``attempts`` failed ones (before jitter)."""
+    return RETRY.nominal(attempts)
 
 
 def mail_queue(
     *, contract: Contract | None, kind: str, to: str, subject: str, body: str
 ) -> OutboundMail:
     """Store a mail in the caller's transaction; its delivery is queued once that commits."""
-    mail = OutboundMail.objects.create(
-        contract=contract, kind=kind, to=to, subject=subject, body=body
+    work = work_submit(
+        kind=DELIVER,
+        payload={},
+        actor=Actor.system(),
+        contract_id=contract.pk if contract else None,
     )
-    transaction.on_commit(lambda: _enqueue(mail.pk))
-    return mail
+    return OutboundMail.objects.create(
+        contract=contract, kind=kind, to=to, subject=subject, body=body, work=work
+    )
 
 
-def _enqueue(mail_id: int, run_after: datetime.datetime | None = None) -> None:
-    from mamori.outbox.tasks import deliver_mail
+@dataclasses.dataclass(frozen=True)
+class Mail:
+    """One mail of a bulk ``mails_queue``."""
 
-    task = deliver_mail.using(run_after=run_after) if run_after else deliver_mail
-    task.enqueue(mail_id)
+    kind: str
+    to: str
+    subject: str
+    body: str
 
 
-def mail_deliver(mail_id: int) -> str:
-    """Send one pending mail, or schedule its next try. Safe to run twice for the same mail."""
-    with transaction.atomic():
-        mail = (
-            OutboundMail.objects.select_for_update(skip_locked=True)
-            .filter(pk=mail_id, status=OutboundMail.Status.PENDING)
-            .first()
-        )
-        if mail is None:
-            return "not pending"
-        now = timezone.now()
-        if mail.next_attempt_at > now + datetime.timedelta(seconds=1):
-            return "not due"  # a duplicate task; the scheduled one will send it
-        try:
-            _send(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            mail.attempts += 1
-            mail.next_attempt_at = now + retry_delay(mail.attempts)
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            mail.save(update_fields=["attempts", "next_attempt_at", "last_error"])
-            # Same database, same transaction: the retry is stored together with the new state.
-            _enqueue(mail.pk, run_after=mail.next_attempt_at)
-            logger.warning(
-                "mail %s to %s failed (%s); retry at %s",
-                mail.pk,
-                mail.to,
-                mail.last_error,
-                mail.next_attempt_at.isoformat(),
+def mails_queue(*, contract: Contract | None, mails: Sequence[Mail]) -> int:
+    """Store many mails (thousands: a CSV import's invitations) in the caller's transaction, a
+    few statements in all; their delivery is queued once that commits. Returns how many."""
+    works = work_submit_many(
+        kind=DELIVER,
+        payloads=[{} for _mail in mails],
+        actor=Actor.system(),
+        contract_id=contract.pk if contract else None,
+    )
+    OutboundMail.objects.bulk_create(
+        [
+            OutboundMail(
+                contract=contract,
+                kind=m.kind,
+                to=m.to,
+                subject=m.subject,
+                body=m.body,
+                work=work,
             )
-            return "retry"
-        mail.status = OutboundMail.Status.SENT
-        mail.attempts += 1
-        mail.sent_at = now
-        mail.last_error = ""
-        mail.body = ""  # it may carry a password; the recipient has it now
-        mail.save(update_fields=["status", "attempts", "sent_at", "last_error", "body"])
-        return "sent"
+            for m, work in zip(mails, works, strict=True)
+        ],
+        batch_size=1000,
+    )
+    return len(works)
+
+
+def mail_deliver(work: Work, actor: Actor) -> str:
+    """The ``mail.deliver`` handler: send the work's mail, outside any transaction.
+
+    Raises ``WorkRetry`` for a failure that can pass and ``WorkFailed`` when the server refuses
+    the recipient for good. A mail marked sent is not sent again; a worker killed between the
+    server's acceptance and that mark leaves it to be sent once more (at least once, never lost).
+    """
+    mail = OutboundMail.objects.filter(work=work).first()
+    if mail is None:
+        raise WorkFailed("The mail of this work no longer exists.")
+    if mail.sent_at is not None:
+        return "already sent"
+    try:
+        _send(mail)
+    except smtplib.SMTPRecipientsRefused as exc:
+        refusals = list(exc.recipients.values())
+        reason = "; ".join(f"{code} {_text(message)}" for code, message in refusals)
+        if refusals and all(500 <= code < 600 for code, _message in refusals):
+            raise WorkFailed(f"The recipient was refused: {reason}") from exc
+        raise WorkRetry(f"SMTPRecipientsRefused: {reason}") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise WorkRetry(f"{type(exc).__name__}: {exc}") from exc
+    with transaction.atomic():
+        # The body may carry a password; the recipient has it now.
+        OutboundMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now(), body="")
+    return "sent"
+
+
+def _text(message: bytes | str) -> str:
+    return message.decode(errors="replace") if isinstance(message, bytes) else message
+
+
+def mail_failed(work: Work, failure: Failure) -> None:
+    """``on_failure`` of ``mail.deliver``: a mail that will never leave keeps no body."""
+    OutboundMail.objects.filter(work=work, sent_at__isnull=True).update(body="")
 
 
 def _send(mail: OutboundMail) -> None:
@@ -90,19 +135,3 @@ def _send(mail: OutboundMail) -> None:
         headers={"X-Mamori-Mail-Id": str(mail.pk)},
     )
     message.send()
-
-
-def outbox_recover(*, stale_after: datetime.timedelta = datetime.timedelta(minutes=2)) -> int:
-    """Queue delivery again for pending mail whose task was lost (a worker killed mid-task).
-
-    Duplicates are harmless: ``mail_deliver`` locks the row and skips mail that is not due.
-    """
-    cutoff = timezone.now() - stale_after
-    ids = list(
-        OutboundMail.objects.filter(
-            status=OutboundMail.Status.PENDING, next_attempt_at__lt=cutoff
-        ).values_list("pk", flat=True)
-    )
-    for mail_id in ids:
-        _enqueue(mail_id)
-    return len(ids)

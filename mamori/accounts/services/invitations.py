@@ -26,11 +26,10 @@ from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.links import absolute_url, login_url
-from mamori.outbox.models import OutboundMail
+from mamori.outbox.services import Mail, mails_queue
 
 INVITATION_DAYS = 7
 _SALT = "mamori.accounts.invitation"
-MAIL_BATCH = 500
 
 
 class InvitationInvalid(Exception):
@@ -136,19 +135,5 @@ def invitation_mails_queue(contract: Contract, invitees: Iterable[Invitee]) -> i
                     "days": INVITATION_DAYS,
                 }
             )
-        mails.append(
-            OutboundMail(
-                contract=contract, kind="invitation", to=invitee.address, subject=subject, body=body
-            )
-        )
-    OutboundMail.objects.bulk_create(mails, batch_size=1000)
-    ids = [mail.pk for mail in mails]
-    transaction.on_commit(lambda: _deliveries_enqueue(ids))
-    return len(ids)
-
-
-def _deliveries_enqueue(ids: list[int]) -> None:
-    from mamori.accounts.tasks import invitation_deliveries_enqueue
-
-    for start in range(0, len(ids), MAIL_BATCH):
-        invitation_deliveries_enqueue.enqueue(ids[start : start + MAIL_BATCH])
+        mails.append(Mail(kind="invitation", to=invitee.address, subject=subject, body=body))
+    return mails_queue(contract=contract, mails=mails)

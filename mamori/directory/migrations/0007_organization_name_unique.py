@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contracts', '0002_contract_require_two_factor'),
-        ('directory', '0005_organization_user_count'),
+        ('directory', '0006_userimport_work'),
     ]
 
     operations = [

@@ -100,9 +100,9 @@ def _run_step(kind: str, import_id: int) -> None:
 def run(*, users: int, organizations: int, depth: int, accounts_every: int) -> dict[str, object]:
     from mamori.accounts.models import Account
     from mamori.core.actor import Actor
-    from mamori.directory import services_csv
-    from mamori.directory.models import UserImport
     from mamori.provider.services import contract_create
+    from mamori.users_csv import services as services_csv
+    from mamori.users_csv.models import UserImport
 
     domain = f"csvbench{int(time.time())}"
     contract = contract_create(

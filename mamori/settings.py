@@ -168,6 +168,7 @@ INSTALLED_APPS = [
     "mamori.audit",
     "mamori.outbox",
     "mamori.support",
+    "mamori.users_csv",
     "mamori.provider",
     "mamori.panel",
 ]

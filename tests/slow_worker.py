@@ -21,7 +21,7 @@ def main() -> None:
     django.setup()
     from django.core.management import execute_from_command_line
 
-    from mamori.directory import csv_check
+    from mamori.users_csv import check as csv_check
 
     row = csv_check._Checker._row
     marker = Path(os.environ["MAMORI_TEST_MARKER"])

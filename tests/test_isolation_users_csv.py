@@ -11,8 +11,9 @@ from mamori.accounts.models import Account
 from mamori.accounts.services.invitations import invitation_token
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
-from mamori.directory import services_csv
-from mamori.directory.models import Organization, User, UserImport
+from mamori.directory.models import Organization, User
+from mamori.users_csv import services as services_csv
+from mamori.users_csv.models import UserImport
 from tests.conftest import Cast, api_client, logged_in, run_work
 
 pytestmark = pytest.mark.django_db

@@ -21,10 +21,12 @@ from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 from mamori.core.models import Work
 from mamori.core.spreadsheet import cell_unprotect
-from mamori.directory import csv_check, services_csv
-from mamori.directory.csv_format import COLUMN_NAMES
-from mamori.directory.models import Organization, User, UserEmail, UserImport
+from mamori.directory.models import Organization, User, UserEmail
 from mamori.outbox.models import OutboundMail
+from mamori.users_csv import check as csv_check
+from mamori.users_csv import services as services_csv
+from mamori.users_csv.format import COLUMN_NAMES
+from mamori.users_csv.models import UserImport
 from tests.conftest import (
     PASSWORD,
     Cast,

@@ -29,10 +29,11 @@ from mamori.accounts.models import Account
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.core.models import Work
-from mamori.directory import services_csv
-from mamori.directory.models import User, UserImport
+from mamori.directory.models import User
 from mamori.outbox.models import OutboundMail
 from mamori.outbox.services import mail_queue
+from mamori.users_csv import services as services_csv
+from mamori.users_csv.models import UserImport
 from tests.conftest import open_contract
 from tests.smtp import SmtpServer, free_port
 from tests.test_contracts import CREATE

@@ -95,8 +95,8 @@ def _add_routers() -> None:
     from mamori.accounts.api import router as accounts_router
     from mamori.audit.api import router as audit_router
     from mamori.directory.api import router as directory_router
-    from mamori.directory.api_csv import router as directory_csv_router
     from mamori.support.api import router as support_router
+    from mamori.users_csv.api import router as directory_csv_router
 
     api.add_router("", accounts_router)
     api.add_router("", audit_router)

@@ -14,6 +14,6 @@ urlpatterns = [
     path("logs/<int:pk>/", audit.log_detail, name="log_detail"),
     path("", include("mamori.accounts.urls")),
     path("", include("mamori.directory.urls")),
-    path("", include("mamori.directory.urls_csv")),
+    path("", include("mamori.users_csv.urls")),
     path("", include("mamori.support.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mamori.directory import views_csv
+from mamori.users_csv import views as views_csv
 
 # CSV import and export of users; mounted under /<domain>/ in the "panel" namespace.
 urlpatterns = [

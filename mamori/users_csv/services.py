@@ -29,14 +29,17 @@ from mamori.accounts.services.invitations import Invitee, invitation_mails_queue
 from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
+from mamori.core import bulk
 from mamori.core.access import authorize
 from mamori.core.actor import Actor
 from mamori.core.models import Work
 from mamori.core.work import Failure, Retry, WorkFailed, work_submit
-from mamori.directory import bulk, csv_check, csv_format
-from mamori.directory.csv_check import Plan, PlannedUser
-from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, UserImport
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 from mamori.directory.services import organization_user_counts_refresh
+from mamori.users_csv import check as csv_check
+from mamori.users_csv import format as csv_format
+from mamori.users_csv.check import Plan, PlannedUser
+from mamori.users_csv.models import UserImport
 
 logger = logging.getLogger(__name__)
 BATCH = 1000

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from mamori.accounts.models import Account
 from mamori.core.access import NotFound, permission_require
-from mamori.directory.models import UserImport
+from mamori.users_csv.models import UserImport
 
 
 def _own(account: Account) -> QuerySet[UserImport]:

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mamori.directory.models import UserImport
+from mamori.users_csv.models import UserImport
 
 
 class UserImportForm(forms.Form):

@@ -31,14 +31,15 @@ from mamori.contracts.models import SUPPORT_OPTION_LIMIT
 from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
-from mamori.directory import csv_format
-from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, UserImport
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 from mamori.directory.services import (
     EmailRow,
     UserData,
     organization_name_check,
     user_data_check,
 )
+from mamori.users_csv import format as csv_format
+from mamori.users_csv.models import UserImport
 
 MAIN = UserEmail.Category.MAIN.value
 ERROR_LIMIT = 1000  # errors kept for the report; the count covers them all

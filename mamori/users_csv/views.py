@@ -15,12 +15,14 @@ from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.directory import csv_format, services_csv
-from mamori.directory.export import users_csv_chunks
-from mamori.directory.forms_csv import UserImportForm
-from mamori.directory.models import Organization, UserImport
+from mamori.directory.models import Organization
 from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
-from mamori.directory.selectors_csv import user_import_get, user_imports_of
+from mamori.users_csv import format as csv_format
+from mamori.users_csv import services as services_csv
+from mamori.users_csv.export import users_csv_chunks
+from mamori.users_csv.forms import UserImportForm
+from mamori.users_csv.models import UserImport
+from mamori.users_csv.selectors import user_import_get, user_imports_of
 
 RECENT_IMPORTS = 10
 
@@ -55,7 +57,7 @@ def users_import(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_detail_url(request, user_import))
     return render(
         request,
-        "directory/import.html",
+        "users_csv/import.html",
         {
             "form": form,
             "columns": csv_format.COLUMNS,
@@ -85,8 +87,8 @@ def user_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         return HttpResponseRedirect(_detail_url(request, user_import))
     context = {"user_import": user_import, "tab": "users", **_progress(user_import)}
     if request.headers.get("HX-Request"):
-        return render(request, "directory/import_progress.html", context)
-    return render(request, "directory/import_detail.html", context)
+        return render(request, "users_csv/import_progress.html", context)
+    return render(request, "users_csv/import_detail.html", context)
 
 
 def _progress(user_import: UserImport) -> dict[str, object]:

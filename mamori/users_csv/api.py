@@ -12,11 +12,11 @@ from ninja.files import UploadedFile
 
 from mamori.accounts.models import Account
 from mamori.core.actor import Actor, ActorKind
-from mamori.directory import services_csv
-from mamori.directory.export import users_csv_chunks
-from mamori.directory.models import UserImport
 from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
-from mamori.directory.selectors_csv import user_import_get
+from mamori.users_csv import services as services_csv
+from mamori.users_csv.export import users_csv_chunks
+from mamori.users_csv.models import UserImport
+from mamori.users_csv.selectors import user_import_get
 
 router = Router(tags=["Users/Org CSV"])
 

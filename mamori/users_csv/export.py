@@ -10,9 +10,9 @@ from django.db.models import Prefetch
 
 from mamori.accounts.models import Account
 from mamori.core.spreadsheet import cell_protect
-from mamori.directory import csv_format
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.selectors import UserQuery, users_search
+from mamori.users_csv import format as csv_format
 
 BATCH = 1000
 

@@ -312,5 +312,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # db_worker adds a handler of its own; don't print its lines twice.
         "django_tasks_db": {"propagate": False},
+        # A line per task state (periodic jobs run every few seconds) drowns what matters; the
+        # worker logs failures, retries and outages itself ("mamori.worker", "mamori.work").
+        "django.tasks": {"level": "WARNING"},
     },
 }

@@ -30,6 +30,12 @@ run: venv
 test: venv
 	$(BIN)/pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
+# While developing: the non-browser tests, reusing their databases between runs (named after you,
+# so two people's runs never share one). After changing a model, add PYTEST_ARGS=--create-db.
+test-fast: export MAMORI_TEST_DB_NAME ?= mamori_test_$(shell id -un)
+test-fast: venv
+	$(BIN)/pytest -p no:cacheprovider -n auto --reuse-db -m "not browser" $(PYTEST_ARGS)
+
 # Lint and message extraction load the settings but sign nothing: an explicit, public key is
 # enough (with debug off and no key the settings refuse to load). A key set outside wins.
 lint messages: export MAMORI_SECRET_KEY ?= not-a-secret-make-lint-and-messages-only

@@ -57,7 +57,11 @@ def database_from_url(url: str, variable: str = "DATABASE_URL") -> dict[str, obj
         # locks that a real SQLite deployment never sees.
         # One file per test process, so concurrent runs never share it.
         config["TEST"] = {
-            "NAME": str(Path(tempfile.gettempdir()) / f"mamori-test-{os.getpid()}.sqlite3")
+            # A name of its own (MAMORI_TEST_DB_NAME) lets `make test-fast` reuse the file.
+            "NAME": str(
+                Path(tempfile.gettempdir())
+                / f"{env_str('MAMORI_TEST_DB_NAME', '') or f'mamori-test-{os.getpid()}'}.sqlite3"
+            )
         }
         return config
     if config["ENGINE"] == "django.db.backends.postgresql":

@@ -195,12 +195,19 @@ def test_an_empty_secret_file_variable_is_an_error(monkeypatch: pytest.MonkeyPat
         env_secret("MAMORI_TEST_SECRET")
 
 
-def test_sqlite_url_gets_immediate_transactions_and_a_test_file_per_process() -> None:
+def test_sqlite_url_gets_immediate_transactions_and_a_test_file_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MAMORI_TEST_DB_NAME", raising=False)
     config = database_from_url("sqlite:////var/lib/mamori/mamori.sqlite3")
     assert config["ENGINE"] == "django.db.backends.sqlite3"
     assert config["NAME"] == "/var/lib/mamori/mamori.sqlite3"
     assert config["OPTIONS"] == {"transaction_mode": "IMMEDIATE", "timeout": 20}
     assert str(config["TEST"]["NAME"]).endswith(f"mamori-test-{os.getpid()}.sqlite3")  # type: ignore[index]
+    # A name of its own, for test runs that reuse their database.
+    monkeypatch.setenv("MAMORI_TEST_DB_NAME", "mamori_test_me")
+    named = database_from_url("sqlite:////var/lib/mamori/mamori.sqlite3")
+    assert str(named["TEST"]["NAME"]).endswith("/mamori_test_me.sqlite3")  # type: ignore[index]
 
 
 def test_postgres_url_keeps_mamoris_additions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.accounts.services.administration import AccountData, account_create
@@ -27,6 +28,16 @@ pytest_plugins = ["tests.browser"]  # the chromium fixture
 
 PASSWORD = "correct-horse-battery-42"
 PASSWORD_B = "bravo-horse-battery-43"
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    # Every test starts in the default language (Japanese) whatever the one before activated:
+    # a test that reads English messages says so (translation.override("en")).
+    translation.deactivate_all()
+    translation.activate("ja")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

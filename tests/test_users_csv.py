@@ -10,7 +10,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -192,7 +192,7 @@ def test_a_utf8_file_without_bom_is_read(cast: Cast) -> None:
 
 
 def test_a_file_that_is_neither_utf8_nor_shift_jis_is_refused_at_upload(cast: Cast) -> None:
-    with pytest.raises(Exception) as caught:
+    with translation.override("en"), pytest.raises(Exception) as caught:
         start(cast.a1, "name\n山田".encode("utf-16"))
     assert caught.value.message_dict == {  # type: ignore[attr-defined]
         "file": ["The file is not a CSV text file (UTF-8 or Shift_JIS)."]
@@ -287,7 +287,7 @@ def test_a_bad_row_in_the_middle_imports_nothing_and_the_report_names_row_and_co
     ]
     assert user_import.content == ""  # a file with errors is not kept
     assert snapshot(cast.a) == before
-    with pytest.raises(Exception, match="passed its check"):
+    with translation.override("en"), pytest.raises(Exception, match="passed its check"):
         services_csv.user_import_apply(actor=Actor(account=cast.a1), user_import=user_import)
     assert snapshot(cast.a) == before
 

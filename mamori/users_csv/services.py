@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from mamori.accounts.models import Account
+from mamori.accounts.models import ACCOUNT_FIELDS, Account
 from mamori.accounts.services.administration import contract_lock
 from mamori.accounts.services.invitations import Invitee, invitation_mails_queue
 from mamori.audit.actions import Action
@@ -340,14 +340,8 @@ def _accounts_create(
             Account(
                 contract=contract,
                 user_id=user_ids[p.row],
-                name=data.name,
-                privilege=data.privilege,
-                support_option=data.support_option,
-                receive_notice_mail=data.receive_notice_mail,
-                language=data.language,
-                timezone=data.timezone,
-                scope_all=data.scope_all,
                 scheme=data.scheme,
+                **{field: getattr(data, field) for field in ACCOUNT_FIELDS},
                 password=make_password(None),  # unusable, and no hashing
             )
         )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     LANGUAGE_CHOICES,
     Account,
@@ -37,7 +38,6 @@ from mamori.accounts.scope import (
     require_manages_account,
     require_system_admin,
 )
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
 from mamori.core.actor import Actor, ActorKind
@@ -179,7 +179,7 @@ def login_complete(
     log_record(
         contract=account.contract,
         actor=dataclasses.replace(actor, account=account, kind=ActorKind.ACCOUNT),
-        action=Action.LOGIN,
+        action=AccountAction.LOGIN,
         target=account_target(account),
         after=after,
         organization_id=account.user.organization_id,
@@ -214,7 +214,7 @@ def _failure_record(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.LOGIN_FAILED,
+            action=AccountAction.LOGIN_FAILED,
             target=target,
             after={"reason": reason},
             success=False,
@@ -224,7 +224,7 @@ def _failure_record(
             log_record(
                 contract=contract,
                 actor=actor,
-                action=Action.LOCKED_OUT,
+                action=AccountAction.LOCKED_OUT,
                 target=target,
                 after={"locked_minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
                 success=False,
@@ -241,7 +241,7 @@ def logout_record(request: HttpRequest, *, actor: Actor) -> None:
             log_record(
                 contract=account.contract,
                 actor=actor,
-                action=Action.LOGOUT,
+                action=AccountAction.LOGOUT,
                 target=account_target(account),
                 organization_id=account.user.organization_id,
             )
@@ -277,7 +277,7 @@ def password_change(
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.PASSWORD_CHANGED,
+            action=AccountAction.PASSWORD_CHANGED,
             target=account_target(account),
             organization_id=account.user.organization_id,
         )
@@ -318,7 +318,7 @@ def api_token_create(
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.API_TOKEN_CREATED,
+            action=AccountAction.API_TOKEN_CREATED,
             target=Target("api_token", token.pk, name),
             after={
                 "name": name,
@@ -339,7 +339,7 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
         log_record(
             contract=token.account.contract,
             actor=actor,
-            action=Action.API_TOKEN_REVOKED,
+            action=AccountAction.API_TOKEN_REVOKED,
             target=Target("api_token", token.pk, token.name),
             organization_id=token.account.user.organization_id,
         )
@@ -617,7 +617,7 @@ def account_create(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.ACCOUNT_CREATED,
+            action=AccountAction.ACCOUNT_CREATED,
             target=account_target(account),
             after=_account_values(account),
             organization_id=user.organization_id,
@@ -654,12 +654,12 @@ def account_update(
             log_record(
                 contract=account.contract,
                 actor=actor,
-                action=Action.ACCOUNT_UPDATED,
+                action=AccountAction.ACCOUNT_UPDATED,
                 target=account_target(account),
                 before={k: before[k] for k in changed},
                 after={
                     **{k: after[k] for k in changed},
-                    **({"password": "changed"} if password else {}),
+                    **({"password_changed": True} if password else {}),
                 },
                 organization_id=account.user.organization_id,
             )
@@ -688,7 +688,7 @@ def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.ACCOUNT_ENABLED if enabled else Action.ACCOUNT_DISABLED,
+            action=AccountAction.ACCOUNT_ENABLED if enabled else AccountAction.ACCOUNT_DISABLED,
             target=account_target(account),
             before={"enabled": not enabled},
             after={"enabled": enabled},
@@ -717,7 +717,7 @@ def account_delete(*, actor: Actor, account: Account) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.ACCOUNT_DELETED,
+            action=AccountAction.ACCOUNT_DELETED,
             target=account_target(account),
             before=_account_values(account),
             organization_id=account.user.organization_id,
@@ -763,7 +763,7 @@ def scheme_create(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.SCHEME_CREATED,
+            action=AccountAction.SCHEME_CREATED,
             target=Target("scheme", scheme.pk, name),
             after={"name": name, "permissions": permissions},
         )
@@ -782,7 +782,7 @@ def scheme_update(
         log_record(
             contract=scheme.contract,
             actor=actor,
-            action=Action.SCHEME_UPDATED,
+            action=AccountAction.SCHEME_UPDATED,
             target=Target("scheme", scheme.pk, name),
             before=before,
             after={"name": name, "permissions": permissions},
@@ -805,7 +805,7 @@ def scheme_delete(*, actor: Actor, scheme: PermissionScheme) -> None:
         log_record(
             contract=scheme.contract,
             actor=actor,
-            action=Action.SCHEME_DELETED,
+            action=AccountAction.SCHEME_DELETED,
             target=Target("scheme", scheme.pk, scheme.name),
             before={"name": scheme.name, "permissions": scheme.permissions},
         )

@@ -19,7 +19,7 @@ from mamori.accounts.models import Account
 from mamori.accounts.selectors import accounts_visible_to
 from mamori.accounts.services import api_token_authenticate
 from mamori.api.schemas import AccountOut, ContractOut, LogEntryOut, LogPageOut, MeOut
-from mamori.audit.actions import Action
+from mamori.audit.registry import action_exists
 from mamori.audit.selectors import Cursor, LogFilter, log_entry_get, log_page
 
 
@@ -140,7 +140,7 @@ def logs(
     """Times without an offset are read in the token account's timezone. Page with the
     ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
     account = _account(request)
-    if action and action not in Action.values:
+    if action and not action_exists(action):
         raise ValidationError({"action": [_("Unknown action code.")]})
     if actor is not None and not accounts_visible_to(account).filter(pk=actor).exists():
         raise Http404  # another contract's account is as unknown as one that never existed

@@ -7,8 +7,9 @@ from typing import Any
 from ninja import Schema
 
 from mamori.accounts.models import Account
-from mamori.audit.actions import ACTOR_KIND_LABELS, Action
+from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
+from mamori.audit.registry import action_label
 
 
 class ContractOut(Schema):
@@ -49,6 +50,7 @@ class ActorOut(Schema):
     name: str
     account_name: str
     privilege: str
+    label: str  # as the log screen shows it, e.g. "Mamori for 山田 (yamada)" for on_behalf
 
 
 class TargetOut(Schema):
@@ -83,15 +85,16 @@ class LogEntryOut(Schema):
             actor=ActorOut(
                 kind=entry.actor_kind,
                 id=entry.actor_id,
-                name=entry.actor_name or str(ACTOR_KIND_LABELS.get(entry.actor_kind, "")),
+                name=entry.actor_name or actor_kind_label(entry.actor_kind),
                 account_name=entry.actor_account_name,
                 privilege=entry.actor_privilege,
+                label=actor_label(entry.actor_kind, entry.actor_name, entry.actor_account_name),
             ),
             ip=entry.ip,
             user_agent=entry.user_agent,
             request_id=entry.request_id,
             action=entry.action,
-            action_label=str(dict(Action.choices).get(entry.action, entry.action)),
+            action_label=action_label(entry.action),
             target=TargetOut(type=entry.target_type, id=entry.target_id, label=entry.target_label),
             before=entry.before,
             after=entry.after,

@@ -76,6 +76,20 @@ def log_entries_visible_to(account: Account) -> QuerySet[LogEntry]:
     return entries
 
 
+def log_entries_about(account: Account, type: str, id: str | int) -> QuerySet[LogEntry]:
+    """The entries the account may see whose target *or* related object is this object, e.g.
+    ``log_entries_about(account, TargetType.DEVICE, 42)``: the device's own entries and those of
+    its commands. Unordered; order by ``("-created_at", "-id")`` and page as ``log_page`` does.
+
+    Each half is served by its own index (``log_contract_target_time``,
+    ``log_contract_related_time``), whatever the log's size.
+    """
+    # The related half repeats its partial index's condition: SQLite matches it by its terms.
+    as_target = Q(target_type=type, target_id=str(id))
+    as_related = Q(related_type=type, related_id=str(id)) & ~Q(related_type="")
+    return log_entries_visible_to(account).filter(as_target | as_related)
+
+
 def log_entry_get(account: Account, pk: int) -> LogEntry:
     """One entry of the account's contract; ``LogEntry.DoesNotExist`` otherwise."""
     return log_entries_visible_to(account).get(pk=pk)

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account
 from mamori.accounts.services import account_target, password_generate
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
+from mamori.contracts.audit_actions import ContractAction
 from mamori.contracts.models import RESERVED_DOMAINS, Contract, domain_validator
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
@@ -140,7 +140,7 @@ def contract_create(
                 contract=contract,
                 actor=actor,
                 organization_id=root.pk,
-                action=Action.CONTRACT_CREATED,
+                action=ContractAction.CONTRACT_CREATED,
                 target=contract_target(contract),
                 after={
                     "domain": contract.domain,
@@ -188,7 +188,7 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
         contract=contract,
         actor=actor,
         organization_id=account.user.organization_id,
-        action=Action.REGISTRATION_MAIL_ISSUED,
+        action=ContractAction.REGISTRATION_MAIL_ISSUED,
         target=account_target(account),
         after={"to": mail.to, "mail_id": mail.pk},
     )
@@ -240,7 +240,7 @@ def contract_suspend(*, actor: Actor, contract: Contract) -> None:
         actor=actor,
         contract=contract,
         status=Contract.Status.SUSPENDED,
-        action=Action.CONTRACT_SUSPENDED,
+        action=ContractAction.CONTRACT_SUSPENDED,
     )
 
 
@@ -249,5 +249,5 @@ def contract_resume(*, actor: Actor, contract: Contract) -> None:
         actor=actor,
         contract=contract,
         status=Contract.Status.ACTIVE,
-        action=Action.CONTRACT_RESUMED,
+        action=ContractAction.CONTRACT_RESUMED,
     )

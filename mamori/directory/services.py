@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account
 from mamori.accounts.scope import authorize, require_manages_account
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
+from mamori.directory.audit_actions import DirectoryAction
 from mamori.directory.models import Organization, User, UserEmail
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
@@ -88,7 +88,7 @@ def organization_create(*, actor: Actor, parent: Organization, name: str) -> Org
         log_record(
             contract=parent.contract,
             actor=actor,
-            action=Action.ORGANIZATION_CREATED,
+            action=DirectoryAction.ORGANIZATION_CREATED,
             target=organization_target(organization),
             after={"name": name, "parent": parent.name},
             organization_id=organization.pk,
@@ -113,7 +113,7 @@ def organization_rename(*, actor: Actor, organization: Organization, name: str) 
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_RENAMED,
+            action=DirectoryAction.ORGANIZATION_RENAMED,
             target=organization_target(organization),
             before={"name": before},
             after={"name": name},
@@ -150,7 +150,7 @@ def organization_move(*, actor: Actor, organization: Organization, parent: Organ
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_MOVED,
+            action=DirectoryAction.ORGANIZATION_MOVED,
             target=organization_target(organization),
             before={"parent": old_parent.name if old_parent else None},
             after={"parent": parent.name},
@@ -184,7 +184,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_DELETED,
+            action=DirectoryAction.ORGANIZATION_DELETED,
             target=organization_target(organization),
             before={
                 "name": organization.name,
@@ -368,7 +368,7 @@ def user_create(*, actor: Actor, data: UserData) -> User:
             log_record(
                 contract=data.organization.contract,
                 actor=actor,
-                action=Action.USER_CREATED,
+                action=DirectoryAction.USER_CREATED,
                 target=user_target(user),
                 after=_user_values(user),
                 organization_id=user.organization_id,
@@ -399,7 +399,7 @@ def user_update(*, actor: Actor, user: User, data: UserData) -> None:
             log_record(
                 contract=user.organization.contract,
                 actor=actor,
-                action=Action.USER_UPDATED,
+                action=DirectoryAction.USER_UPDATED,
                 target=user_target(user),
                 before={k: before[k] for k in changed},
                 after={k: after[k] for k in changed},
@@ -422,7 +422,7 @@ def user_delete(*, actor: Actor, user: User) -> None:
         log_record(
             contract=user.organization.contract,
             actor=actor,
-            action=Action.USER_DELETED,
+            action=DirectoryAction.USER_DELETED,
             target=user_target(user),
             before=_user_values(user),
             organization_id=user.organization_id,

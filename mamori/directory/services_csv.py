@@ -23,11 +23,11 @@ from mamori.accounts.invitations import Invitee, invitation_mails_queue
 from mamori.accounts.models import Account
 from mamori.accounts.scope import authorize
 from mamori.accounts.services import _lock_contract
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 from mamori.directory import bulk, csv_check, csv_format
+from mamori.directory.audit_actions import DirectoryAction
 from mamori.directory.csv_check import Plan, PlannedUser
 from mamori.directory.models import Organization, User, UserEmail, UserImport
 from mamori.directory.services import organization_user_counts_refresh
@@ -249,7 +249,7 @@ def _import(actor: Actor, user_import: UserImport) -> None:
     log_record(
         contract=contract,
         actor=actor,
-        action=Action.USERS_IMPORTED,
+        action=DirectoryAction.USERS_IMPORTED,
         target=Target("user_import", user_import.pk, user_import.filename),
         after={**result, "file": user_import.filename, "mode": user_import.mode},
         organization_id=_common_organization(plan),

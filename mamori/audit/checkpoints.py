@@ -236,7 +236,7 @@ def checkpoint_file_read(path: str | Path) -> tuple[list[Checkpoint], list[Check
             if not line.strip():
                 continue
             try:
-                checkpoint = Checkpoint.from_json(line)
+                checkpoint = Checkpoint.from_json(line.rstrip("\r\n"))
             except ValueError as exc:
                 problems.append(CheckpointProblem(number, "", f"it is not a checkpoint ({exc})"))
                 continue

@@ -12,15 +12,15 @@ moved back. What verification proves and what it does not: README.md, "Operation
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import ipaddress
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mamori.audit.checkpoints import Checkpoint
@@ -205,9 +205,9 @@ def log_records(records: Sequence[LogRecord]) -> list[LogEntry]:
     chain head of each contract involved (``SELECT … FOR UPDATE`` on ``LogChain``, in contract-id
     order, so two writers never wait for each other in a circle) and the locks are held until the
     caller's transaction commits. Everything that does not depend on the chain head (validation,
-    redaction, JSON, the digest's body) is done before the lock; under it, only the numbering,
-    one HMAC per entry, the INSERT and the heads' UPDATE. The entries are in the caller's
-    transaction: rolled back with the change, never written without it.
+    redaction, JSON, the digest's body, the INSERT's parameters) is done before the lock; under
+    it, only the numbering, one HMAC per entry, the INSERT and the heads' UPDATE. The entries are
+    in the caller's transaction: rolled back with the change, never written without it.
 
     Within a contract, entries are numbered in the order given, all with the same time. Raises
     ``UnknownAction`` for an unregistered action, ``ValueError`` for a target type that is not a
@@ -218,27 +218,83 @@ def log_records(records: Sequence[LogRecord]) -> list[LogEntry]:
         return []
     key = audit_signing_key()
     entries = [_entry_of(r) for r in records]
-    bodies = {id(e): _body(e) for e in entries}
-    in_order = sorted(entries, key=lambda e: e.contract_id)  # stable: given order within one
+    for entry in entries:
+        entry.key_id = key.id
+    pending = sorted((_Pending(e) for e in entries), key=lambda p: p.entry.contract_id)
     with transaction.atomic(savepoint=False):
         heads = _heads_locked(sorted({e.contract_id for e in entries}))
         now = timezone.now()
-        stamp = now.astimezone(UTC).isoformat()
-        for entry in in_order:
-            head = heads[entry.contract_id]
-            entry.seq, entry.created_at, entry.prev_digest = (
-                head.last_seq + 1,
-                now,
-                head.last_digest,
-            )
-            entry.key_id = key.id
-            entry.digest = _keyed_digest(
-                key, entry.seq, stamp, entry.prev_digest, bodies[id(entry)]
-            )
+        stamp = now.astimezone(datetime.UTC).isoformat()
+        for p in pending:
+            entry, head = p.entry, heads[p.entry.contract_id]
+            entry.seq, entry.created_at = head.last_seq + 1, now
+            entry.prev_digest = head.last_digest
+            entry.digest = _keyed_digest(key, entry.seq, stamp, entry.prev_digest, p.body)
             head.last_seq, head.last_digest = entry.seq, entry.digest
-        LogEntry.objects.bulk_create(in_order)
+        _insert(pending, now)
         _heads_save(list(heads.values()))
     return entries
+
+
+# The INSERT is written here rather than by bulk_create: the ORM's per-value preparation was
+# most of the time under the lock (0.2-0.3 s for 1,000 entries). Parameters are prepared before
+# the lock; only the chain's columns are filled in under it. On PostgreSQL several rows travel as
+# one array per column (UNNEST, as bulk_create does): a multi-row VALUES list of 1,000 entries
+# took 2.5 times as long, in the client's placeholder parsing and the server's.
+_FIELDS = [f for f in LogEntry._meta.concrete_fields if not f.primary_key]
+_CHAIN_COLUMNS = ("seq", "created_at", "prev_digest", "digest")
+
+
+class _Pending:
+    """An entry with its digest body and its INSERT parameters, the chain's columns left out."""
+
+    def __init__(self, entry: LogEntry) -> None:
+        self.entry = entry
+        self.body = _body(entry)
+        self.params = [
+            None
+            if f.attname in _CHAIN_COLUMNS
+            else f.get_db_prep_save(getattr(entry, f.attname), connection)
+            for f in _FIELDS
+        ]
+
+
+def _insert(pending: list[_Pending], now: datetime.datetime) -> None:
+    """Insert the numbered entries in one statement (SQLite: as many as its parameter limit
+    needs) and give them their ids."""
+    created_at = LogEntry._meta.get_field("created_at").get_db_prep_save(now, connection)
+    at = {f.attname: i for i, f in enumerate(_FIELDS)}
+    for p in pending:
+        e = p.entry
+        p.params[at["seq"]], p.params[at["created_at"]] = e.seq, created_at
+        p.params[at["prev_digest"]], p.params[at["digest"]] = e.prev_digest, e.digest
+    ops = connection.ops
+    table, pk = ops.quote_name(LogEntry._meta.db_table), ops.quote_name("id")
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in _FIELDS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(pending) > 1:
+            types = ", ".join(f"(%s)::{f.db_type(connection).split('(')[0]}[]" for f in _FIELDS)  # type: ignore[union-attr]
+            sql = f"INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({types}) RETURNING {pk}"  # noqa: S608 (names from the model; values are parameters)
+            cursor.execute(
+                sql, [list(column) for column in zip(*(p.params for p in pending), strict=True)]
+            )
+            _ids_give(pending, cursor.fetchall())
+            return
+        row = f"({', '.join(['%s'] * len(_FIELDS))})"
+        size = ops.bulk_batch_size(_FIELDS, pending)
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
+            rows = ", ".join([row] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {rows} RETURNING {pk}"  # noqa: S608 (names from the model; values are parameters)
+            cursor.execute(sql, [v for p in chunk for v in p.params])
+            _ids_give(chunk, cursor.fetchall())
+
+
+def _ids_give(pending: list[_Pending], rows: list[tuple[int]]) -> None:
+    # RETURNING gives the ids in the order of the rows, as bulk_create relies on too.
+    for p, (pk,) in zip(pending, rows, strict=True):
+        p.entry.pk = pk
+        p.entry._state.adding, p.entry._state.db = False, connection.alias
 
 
 def log_record(
@@ -303,7 +359,7 @@ def _plain_digest(entry: LogEntry) -> str:
     payload = {
         "contract": entry.contract_id,
         "seq": entry.seq,
-        "created_at": entry.created_at.astimezone(UTC).isoformat(),
+        "created_at": entry.created_at.astimezone(datetime.UTC).isoformat(),
         "actor": entry.actor_id,
         "actor_kind": entry.actor_kind,
         "actor_name": entry.actor_name,
@@ -335,7 +391,7 @@ def entry_digest(entry: LogEntry) -> str:
     key = audit_key_get(entry.key_id)
     if key is None:
         raise UnknownKey(entry.key_id)
-    stamp = entry.created_at.astimezone(UTC).isoformat()
+    stamp = entry.created_at.astimezone(datetime.UTC).isoformat()
     return _keyed_digest(key, entry.seq, stamp, entry.prev_digest, _body(entry))
 
 

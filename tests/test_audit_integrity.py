@@ -300,6 +300,13 @@ class TestKeySettings:
             record(cast)
         assert LogEntry.objects.count() == count
 
+    def test_verify_without_a_key_outside_debug_says_what_is_missing(
+        self, cast: Cast, settings
+    ) -> None:
+        settings.MAMORI_AUDIT_KEY = ""
+        with pytest.raises(CommandError, match=r"^MAMORI_AUDIT_KEY \(or MAMORI_AUDIT_KEY_FILE\)"):
+            call_command("audit", "verify", stdout=io.StringIO(), stderr=io.StringIO())
+
     def test_in_debug_without_a_key_one_is_made_and_kept_in_var(
         self, cast: Cast, settings, tmp_path: Path
     ) -> None:

@@ -3,6 +3,7 @@
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from mamori.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_file_read
@@ -28,10 +29,13 @@ class Command(BaseCommand):
         checkpoint.add_argument("--file", help="Instead of MAMORI_AUDIT_CHECKPOINT_FILE.")
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
-        if subcommand == "checkpoint":
-            self._checkpoint(options["file"])
-        else:
-            self._verify(options["domain"], options["checkpoints"])
+        try:
+            if subcommand == "checkpoint":
+                self._checkpoint(options["file"])
+            else:
+                self._verify(options["domain"], options["checkpoints"])
+        except ImproperlyConfigured as exc:  # no audit key: say so, without a traceback
+            raise CommandError(str(exc)) from exc
 
     def _checkpoint(self, path: str | None) -> None:
         try:

@@ -69,6 +69,9 @@ class TestBatches:
         assert LogChain.objects.get(contract=cast.a).last_digest == entries[4].digest
         assert LogChain.objects.get(contract=cast.b).last_digest == entries[2].digest
         assert (log_chain_verify(cast.a), log_chain_verify(cast.b)) == (None, None)
+        # A missing value is SQL NULL, not JSON null: "before__isnull" finds it.
+        pks = [e.pk for e in entries]
+        assert LogEntry.objects.filter(pk__in=pks, before__isnull=True).count() == 5
 
     def test_a_batch_is_one_insert_after_the_heads_are_locked_in_contract_order(
         self, cast: Cast
@@ -78,6 +81,7 @@ class TestBatches:
             log_records(batch)
         statements = [q["sql"] for q in queries.captured_queries]
         inserts = [s for s in statements if s.startswith('INSERT INTO "audit_logentry"')]
+        assert "RETURNING" in inserts[0]
         assert len(inserts) == 1
         lock = statements[0]
         assert lock.startswith('SELECT "audit_logchain"')

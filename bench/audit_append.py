@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import multiprocessing
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -248,6 +249,48 @@ def machine() -> list[str]:
     ]
 
 
+def about_one_device(contract_id: int, runs: int = 200) -> tuple[int, float, str]:
+    """Time "entries about this device" (``log_entries_about``, newest 50) on the whole table:
+    20 entries name device 424242, 10 as target and 10 as related object. Returns the table's
+    row count, the median milliseconds of the SQL alone, and the plan's index scans."""
+    import statistics
+
+    from django.db import connection, transaction
+
+    from mamori.accounts.models import Account
+    from mamori.audit.selectors import log_entries_about
+    from mamori.audit.services import Target, TargetType, log_records
+
+    device = Target(TargetType.DEVICE, 424242, "Pixel")
+    about = [
+        dataclasses.replace(
+            r,
+            target=device if n % 2 else Target(TargetType.COMMAND, n),
+            related=None if n % 2 else device,
+        )
+        for n, r in enumerate(records(contract_id, 20))
+    ]
+    with transaction.atomic():
+        log_records(about)
+    account = Account.objects.get(contract_id=contract_id)
+    query = log_entries_about(account, TargetType.DEVICE, 424242).order_by("-created_at", "-id")
+    sql, params = query[:50].query.sql_with_params()
+    times = []
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_logentry")
+        cursor.execute("SELECT count(*) FROM audit_logentry")
+        total = cursor.fetchone()[0]
+        for _ in range(runs):
+            started = time.perf_counter()
+            cursor.execute(sql, params)
+            assert len(cursor.fetchall()) == 20
+            times.append(time.perf_counter() - started)
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    scans = re.findall(r"(Bitmap Index Scan|Index Scan|Index Only Scan|Seq Scan)\S* on (\w+)", plan)
+    return total, statistics.median(times) * 1000, ", ".join(f"{k} on {n}" for k, n in scans)
+
+
 def _what(size: int) -> str:
     return "one by one" if size == 1 else f"batches of {size:,}"
 
@@ -298,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|--:|--:|--:|--:|--:|--:|--:|")
     for result in results:
         print(result.row())
+    total, ms, plan = about_one_device(a)
+    print()
+    print(f"Entries about one device (20 of {total:,} rows), newest 50: {ms:.2f} ms ({plan})")
 
 
 if __name__ == "__main__":

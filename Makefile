@@ -68,6 +68,7 @@ bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.users
 	$(PY) -m bench.users_import
+	$(PY) -m bench.audit_append
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

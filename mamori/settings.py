@@ -307,6 +307,14 @@ MAMORI_TRUSTED_PROXIES = env_int("MAMORI_TRUSTED_PROXIES", 0, minimum=0)
 
 LOG_PAGE_SIZE = 50
 
+# Operation-log integrity (mamori/audit/keys.py): HMAC keys "id:secret,…" (the first signs), or a
+# file holding them; without either only a debug run works (it keeps a key in var/audit-key).
+MAMORI_AUDIT_KEY = os.environ.get("MAMORI_AUDIT_KEY", "")
+MAMORI_AUDIT_KEY_FILE = os.environ.get("MAMORI_AUDIT_KEY_FILE", "")
+MAMORI_AUDIT_CHECKPOINT_FILE = os.environ.get("MAMORI_AUDIT_CHECKPOINT_FILE", "") or str(
+    VAR_DIR / "audit-checkpoints.jsonl"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,6 +7,7 @@ Contract B (``bravo``): B1, its System administrator; B must never see anything 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterator
 
@@ -25,6 +26,10 @@ from mamori.provider.services import contract_create
 from tests.smtp import SmtpServer
 
 pytest_plugins = ["tests.browser"]  # the chromium fixture
+
+# The operation log's key for the tests (and for any process a test starts).
+AUDIT_KEY = "test:tests-only-audit-key-0123456789abcdef"
+os.environ.setdefault("MAMORI_AUDIT_KEY", AUDIT_KEY)
 
 PASSWORD = "correct-horse-battery-42"
 PASSWORD_B = "bravo-horse-battery-43"
@@ -45,6 +50,7 @@ def _fast_settings(settings: pytest.FixtureRequest) -> None:
     # Argon2 stays the algorithm; tests only make it cheap.
     settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]  # type: ignore[attr-defined]
     settings.MAMORI_BASE_URL = "http://testserver"  # type: ignore[attr-defined]
+    settings.MAMORI_AUDIT_KEY = AUDIT_KEY  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass

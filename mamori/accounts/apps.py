@@ -19,3 +19,7 @@ class AccountsConfig(AppConfig):
         periodic_job("accounts.login_failures.prune", every=datetime.timedelta(minutes=15))(
             work.login_failures_prune
         )
+
+        from mamori.accounts.audit_actions import audit_actions_register
+
+        audit_actions_register()

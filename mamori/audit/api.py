@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from mamori.audit.actions import ACTOR_KIND_LABELS, Action
+from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
+from mamori.audit.registry import action_exists, action_label
 from mamori.audit.selectors import LOG_ORDER, LogFilter, log_actors_of, log_entry_get, log_page
 from mamori.core.keyset import Position
 
@@ -23,6 +24,7 @@ router = Router(tags=["operation log"])
 
 class ActorOut(Schema):
     kind: str
+    label: str  # as the log screen shows it, e.g. "Mamori for 山田 (yamada)" for on_behalf
     id: int | None
     name: str
     account_name: str
@@ -61,7 +63,8 @@ class LogEntryOut(Schema):
             actor=ActorOut(
                 kind=entry.actor_kind,
                 id=entry.actor_id,
-                name=entry.actor_name or str(ACTOR_KIND_LABELS.get(entry.actor_kind, "")),
+                name=entry.actor_name or actor_kind_label(entry.actor_kind),
+                label=actor_label(entry.actor_kind, entry.actor_name, entry.actor_account_name),
                 account_name=entry.actor_account_name,
                 privilege=entry.actor_privilege,
             ),
@@ -69,7 +72,7 @@ class LogEntryOut(Schema):
             user_agent=entry.user_agent,
             request_id=entry.request_id,
             action=entry.action,
-            action_label=str(dict(Action.choices).get(entry.action, entry.action)),
+            action_label=action_label(entry.action),
             target=TargetOut(type=entry.target_type, id=entry.target_id, label=entry.target_label),
             before=entry.before,
             after=entry.after,
@@ -107,7 +110,7 @@ def logs(
     """Times without an offset are read in the token account's timezone. Page with the
     ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
     account = request.auth  # type: ignore[attr-defined]
-    if action and action not in Action.values:
+    if action and not action_exists(action):
         raise ValidationError({"action": [_("Unknown action code.")]})
     if actor is not None and not log_actors_of(account).filter(pk=actor).exists():
         raise Http404  # another contract's account is as unknown as one that never existed

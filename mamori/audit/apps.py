@@ -12,3 +12,5 @@ class AuditConfig(AppConfig):
         catalogue.register(
             "logs", _("Operation log"), {"view": _("View"), "export": _("Export CSV")}
         )
+
+        from mamori.audit import checks  # noqa: F401  (registers the audit key's checks)

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from mamori.audit.actions import ACTOR_KIND_LABELS, Action
+from mamori.audit.labels import actor_name_label
+from mamori.audit.registry import action_choices
 from mamori.audit.selectors import LogFilter, log_export_rows, privilege_labels
 from mamori.core.access import Principal
 from mamori.core.spreadsheet import cell_protect
@@ -50,8 +51,7 @@ def _json_text(value: Any) -> str:
 def log_csv_chunks(account: Principal, log_filter: LogFilter) -> Iterator[bytes]:
     """Yield the CSV in chunks of ``BATCH`` rows, so memory stays flat whatever the size."""
     zone = zoneinfo.ZoneInfo(account.timezone)
-    actions = {code: str(label) for code, label in Action.choices}
-    kinds = {kind: str(label) for kind, label in ACTOR_KIND_LABELS.items()}
+    actions = {code: str(label) for code, label in action_choices()}
     privileges = privilege_labels()
     results = {"success": _("Success"), "failure": _("Failure")}
     buffer = io.StringIO()
@@ -80,7 +80,7 @@ def log_csv_chunks(account: Principal, log_filter: LogFilter) -> Iterator[bytes]
         rows.append(
             [
                 created_at.astimezone(zone).isoformat(timespec="seconds"),
-                cell_protect(name) or kinds.get(kind, kind),
+                cell_protect(actor_name_label(kind, name)),
                 cell_protect(account_name),
                 privileges.get(privilege, privilege),
                 ip or "",

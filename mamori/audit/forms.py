@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.actions import Action
+from mamori.audit.registry import action_choices
 from mamori.audit.selectors import LogFilter
 
 
@@ -28,7 +28,7 @@ class LogFilterForm(forms.Form):
         self.fields["actor"].choices = [("", _("All accounts"))] + [  # type: ignore[attr-defined]
             (a.pk, f"{a.name} ({a.user.name})") for a in accounts
         ]
-        self.fields["action"].choices = [("", _("All actions")), *Action.choices]  # type: ignore[attr-defined]
+        self.fields["action"].choices = [("", _("All actions")), *action_choices()]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

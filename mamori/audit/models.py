@@ -1,12 +1,15 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mamori.audit.labels import ACTOR_KIND_CHOICES
+
 
 class LogEntry(models.Model):
     """One operation-log entry: who did what to which object, when, from where.
 
-    Entries are written only by ``mamori.audit.services.log_record`` and never changed; each one's
-    ``digest`` chains it to the contract's previous entry (``seq`` - 1).
+    Entries are written only by ``mamori.audit.services.log_records`` and never changed; each
+    one's ``digest`` chains it to the contract's previous entry (``seq`` - 1), keyed with the
+    audit key named by ``key_id`` (``""``: plain SHA-256, entries written before keys existed).
     """
 
     class Result(models.TextChoices):
@@ -29,7 +32,7 @@ class LogEntry(models.Model):
         db_index=False,
         related_name="+",
     )
-    actor_kind = models.CharField(_("actor kind"), max_length=16)
+    actor_kind = models.CharField(_("actor kind"), max_length=16, choices=ACTOR_KIND_CHOICES)
     actor_name = models.CharField(_("actor"), max_length=200, blank=True)
     actor_account_name = models.CharField(_("account"), max_length=150, blank=True)
     actor_privilege = models.CharField(_("admin privilege"), max_length=32, blank=True)
@@ -40,6 +43,14 @@ class LogEntry(models.Model):
     target_type = models.CharField(_("target type"), max_length=64, blank=True)
     target_id = models.CharField(_("target ID"), max_length=64, blank=True)
     target_label = models.CharField(_("target"), max_length=200, blank=True)
+    # Another object the entry is about (a command's device, an account's user): "entries about
+    # this device" finds both the device's own entries and its commands'.
+    related_type = models.CharField(
+        _("related object type"), max_length=64, blank=True, default="", db_default=""
+    )
+    related_id = models.CharField(
+        _("related object ID"), max_length=64, blank=True, default="", db_default=""
+    )
     # The organization the target belongs to: scoped administrators see only their subtrees'.
     organization = models.ForeignKey(
         "directory.Organization",
@@ -55,6 +66,8 @@ class LogEntry(models.Model):
     result = models.CharField(_("result"), max_length=16, choices=Result.choices)
     prev_digest = models.CharField(max_length=64)
     digest = models.CharField(max_length=64)
+    # The audit key the digest was made with (mamori.audit.keys); "" for plain SHA-256.
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("operation log entry")
@@ -83,6 +96,17 @@ class LogEntry(models.Model):
                 fields=["contract", "organization", "created_at", "id"],
                 name="log_contract_org_time",
             ),
+            # "Entries about this object": as the target, and as the related object.
+            models.Index(
+                fields=["contract", "target_type", "target_id", "created_at", "id"],
+                name="log_contract_target_time",
+            ),
+            # Partial: most entries name no related object, and need not pay for this one.
+            models.Index(
+                fields=["contract", "related_type", "related_id", "created_at", "id"],
+                name="log_contract_related_time",
+                condition=~models.Q(related_type=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -92,8 +116,9 @@ class LogEntry(models.Model):
 class LogChain(models.Model):
     """The head of a contract's log chain: the last entry's number and digest.
 
-    Locked by every writer, so entries of one contract are numbered and chained one at a time, and
-    a deleted latest entry is still detected.
+    Locked by every writer from its append to its commit, so entries of one contract are
+    numbered and chained in turn. A deleted latest entry is detected against it; a deleted latest
+    entry *with this row moved back* only against a checkpoint kept outside the database.
     """
 
     contract = models.OneToOneField(
@@ -104,3 +129,21 @@ class LogChain(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_id}#{self.last_seq}"
+
+
+class LogCheckpoint(models.Model):
+    """The chain head last written to the checkpoint file and log stream, per contract.
+
+    Only says which heads moved since; the checkpoints themselves live outside the database
+    (``mamori.audit.checkpoints``), where someone who can write to the database cannot reach them.
+    """
+
+    contract = models.OneToOneField(
+        "contracts.Contract", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    seq = models.BigIntegerField()
+    digest = models.CharField(max_length=64)
+    written_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}#{self.seq}"

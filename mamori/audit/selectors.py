@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import QuerySet, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from mamori.audit.models import LogEntry
@@ -46,6 +46,20 @@ def log_entries_visible_to(account: Principal, action: str = "view") -> QuerySet
         permission_code("logs", action),
         path_field="organization__path",
     )
+
+
+def log_entries_about(account: Principal, type: str, id: str | int) -> QuerySet[LogEntry]:
+    """The entries the account may see whose target *or* related object is this object, e.g.
+    ``log_entries_about(account, TargetType.DEVICE, 42)``: the device's own entries and those of
+    its commands. Unordered; order by ``("-created_at", "-id")`` and page as ``log_page`` does.
+
+    Each half is served by its own index (``log_contract_target_time``,
+    ``log_contract_related_time``), whatever the log's size.
+    """
+    # The related half repeats its partial index's condition: SQLite matches it by its terms.
+    as_target = Q(target_type=type, target_id=str(id))
+    as_related = Q(related_type=type, related_id=str(id)) & ~Q(related_type="")
+    return log_entries_visible_to(account).filter(as_target | as_related)
 
 
 def log_entry_get(account: Principal, pk: int | str) -> LogEntry:

@@ -28,3 +28,7 @@ class DirectoryConfig(AppConfig):
             {"view": _("View"), "add": _("Add"), "change": _("Edit"), "delete": _("Delete")},
             operator=("view",),
         )
+
+        from mamori.directory.audit_actions import audit_actions_register
+
+        audit_actions_register()

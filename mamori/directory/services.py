@@ -15,11 +15,11 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.core.access import authorize, require_manages
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths, values_of
+from mamori.directory.audit_actions import DirectoryAction
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
@@ -104,7 +104,7 @@ def organization_create(*, actor: Actor, parent: Organization, name: str) -> Org
         log_record(
             contract=parent.contract,
             actor=actor,
-            action=Action.ORGANIZATION_CREATED,
+            action=DirectoryAction.ORGANIZATION_CREATED,
             target=organization_target(organization),
             after={"name": name, "parent": parent.name},
             organization_id=organization.pk,
@@ -134,7 +134,7 @@ def organization_rename(*, actor: Actor, organization: Organization, name: str) 
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_RENAMED,
+            action=DirectoryAction.ORGANIZATION_RENAMED,
             target=organization_target(organization),
             before={"name": before},
             after={"name": name},
@@ -171,7 +171,7 @@ def organization_move(*, actor: Actor, organization: Organization, parent: Organ
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_MOVED,
+            action=DirectoryAction.ORGANIZATION_MOVED,
             target=organization_target(organization),
             before={"parent": old_parent.name if old_parent else None},
             after={"parent": parent.name},
@@ -203,7 +203,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
         log_record(
             contract=organization.contract,
             actor=actor,
-            action=Action.ORGANIZATION_DELETED,
+            action=DirectoryAction.ORGANIZATION_DELETED,
             target=organization_target(organization),
             before={
                 "name": organization.name,
@@ -374,7 +374,7 @@ def user_create(*, actor: Actor, data: UserData) -> User:
             log_record(
                 contract=data.organization.contract,
                 actor=actor,
-                action=Action.USER_CREATED,
+                action=DirectoryAction.USER_CREATED,
                 target=user_target(user),
                 after=_user_values(user),
                 organization_id=user.organization_id,
@@ -405,7 +405,7 @@ def user_update(*, actor: Actor, user: User, data: UserData) -> None:
             log_record(
                 contract=user.organization.contract,
                 actor=actor,
-                action=Action.USER_UPDATED,
+                action=DirectoryAction.USER_UPDATED,
                 target=user_target(user),
                 before={k: before[k] for k in changed},
                 after={k: after[k] for k in changed},
@@ -428,7 +428,7 @@ def user_delete(*, actor: Actor, user: User) -> None:
         log_record(
             contract=user.organization.contract,
             actor=actor,
-            action=Action.USER_DELETED,
+            action=DirectoryAction.USER_DELETED,
             target=user_target(user),
             before=_user_values(user),
             organization_id=user.organization_id,

@@ -7,3 +7,8 @@ class ProviderConfig(AppConfig):
 
     name = "mamori.provider"
     label = "provider"
+
+    def ready(self) -> None:
+        from mamori.provider.audit_actions import audit_actions_register
+
+        audit_actions_register()

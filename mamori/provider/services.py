@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from mamori.accounts.models import LANGUAGE_CHOICES, Account
 from mamori.accounts.services import account_target, contract_target
 from mamori.accounts.services.passwords import password_generate
-from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
@@ -22,6 +21,7 @@ from mamori.core.timezones import is_timezone
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.services import normalize_furigana
 from mamori.outbox.services import mail_queue
+from mamori.provider.audit_actions import ContractAction
 
 INITIAL_ACCOUNT_NAME = "admin"
 
@@ -133,7 +133,7 @@ def contract_create(
                 contract=contract,
                 actor=actor,
                 organization_id=root.pk,
-                action=Action.CONTRACT_CREATED,
+                action=ContractAction.CONTRACT_CREATED,
                 target=contract_target(contract),
                 after={
                     "domain": contract.domain,
@@ -181,7 +181,7 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
         contract=contract,
         actor=actor,
         organization_id=account.user.organization_id,
-        action=Action.REGISTRATION_MAIL_ISSUED,
+        action=ContractAction.REGISTRATION_MAIL_ISSUED,
         target=account_target(account),
         after={"to": mail.to, "mail_id": mail.pk},
     )
@@ -233,7 +233,7 @@ def contract_suspend(*, actor: Actor, contract: Contract) -> None:
         actor=actor,
         contract=contract,
         status=Contract.Status.SUSPENDED,
-        action=Action.CONTRACT_SUSPENDED,
+        action=ContractAction.CONTRACT_SUSPENDED,
     )
 
 
@@ -242,5 +242,5 @@ def contract_resume(*, actor: Actor, contract: Contract) -> None:
         actor=actor,
         contract=contract,
         status=Contract.Status.ACTIVE,
-        action=Action.CONTRACT_RESUMED,
+        action=ContractAction.CONTRACT_RESUMED,
     )

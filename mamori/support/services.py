@@ -14,13 +14,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 from mamori.core.links import absolute_url
 from mamori.directory.models import Organization
 from mamori.outbox.services import mail_queue
+from mamori.support.audit_actions import SupportAction
 from mamori.support.models import Inquiry
 from mamori.support.selectors import main_email_of, notice_recipients, require_support_option
 
@@ -143,7 +143,7 @@ def _notice_log(
         contract=contract,
         actor=actor,
         organization_id=root.pk,
-        action=Action.NOTICE_SENT,
+        action=SupportAction.NOTICE_SENT,
         target=Target("notice", None, texts["ja"][0]),
         # The subjects as each language received them; never the body.
         after={"subject_ja": texts["ja"][0], "subject_en": texts["en"][0], "recipients": sent},
@@ -203,7 +203,7 @@ def inquiry_send(*, actor: Actor, category: str, subject: str, body: str) -> Inq
             contract=account.contract,
             actor=actor,
             organization_id=account.user.organization_id,
-            action=Action.INQUIRY_SENT,
+            action=SupportAction.INQUIRY_SENT,
             target=Target("inquiry", inquiry.pk, inquiry.reference),
             after={"reference": inquiry.reference, "category": category, "subject": subject},
         )

@@ -10,6 +10,10 @@ class UsersCsvConfig(AppConfig):
     label = "users_csv"
 
     def ready(self) -> None:
+        from mamori.users_csv.audit_actions import audit_actions_register
+
+        audit_actions_register()
+
         from mamori.core.work import work_handler
         from mamori.users_csv import services
 

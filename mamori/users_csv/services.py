@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from mamori.accounts.models import ACCOUNT_FIELDS, Account
 from mamori.accounts.services.administration import contract_lock
 from mamori.accounts.services.invitations import Invitee, invitation_mails_queue
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core import bulk
@@ -38,6 +37,7 @@ from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 from mamori.directory.services import organization_user_counts_refresh
 from mamori.users_csv import check as csv_check
 from mamori.users_csv import format as csv_format
+from mamori.users_csv.audit_actions import UsersCsvAction
 from mamori.users_csv.check import Plan, PlannedUser
 from mamori.users_csv.models import UserImport
 
@@ -254,7 +254,7 @@ def _import(actor: Actor, user_import: UserImport) -> None:
     log_record(
         contract=contract,
         actor=actor,
-        action=Action.USERS_IMPORTED,
+        action=UsersCsvAction.USERS_IMPORTED,
         target=Target("user_import", user_import.pk, user_import.filename),
         after={**result, "file": user_import.filename, "mode": user_import.mode},
         organization_id=_common_organization(plan),

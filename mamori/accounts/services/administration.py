@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     ACCOUNT_FIELDS,
     LANGUAGE_CHOICES,
@@ -18,7 +19,6 @@ from mamori.accounts.models import (
 )
 from mamori.accounts.services import account_target
 from mamori.accounts.services.passwords import password_errors
-from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
 from mamori.core.access import OutOfScope, authorize, in_scope, require_manages
@@ -242,7 +242,7 @@ def account_create(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.ACCOUNT_CREATED,
+            action=AccountAction.ACCOUNT_CREATED,
             target=account_target(account),
             after=_account_values(account),
             organization_id=user.organization_id,
@@ -283,12 +283,12 @@ def account_update(
             log_record(
                 contract=account.contract,
                 actor=actor,
-                action=Action.ACCOUNT_UPDATED,
+                action=AccountAction.ACCOUNT_UPDATED,
                 target=account_target(account),
                 before={k: before[k] for k in changed},
                 after={
                     **{k: after[k] for k in changed},
-                    **({"password": "changed"} if password else {}),
+                    **({"password_changed": True} if password else {}),
                 },
                 organization_id=account.user.organization_id,
             )
@@ -317,7 +317,7 @@ def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.ACCOUNT_ENABLED if enabled else Action.ACCOUNT_DISABLED,
+            action=AccountAction.ACCOUNT_ENABLED if enabled else AccountAction.ACCOUNT_DISABLED,
             target=account_target(account),
             before={"enabled": not enabled},
             after={"enabled": enabled},
@@ -346,7 +346,7 @@ def account_delete(*, actor: Actor, account: Account) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.ACCOUNT_DELETED,
+            action=AccountAction.ACCOUNT_DELETED,
             target=account_target(account),
             before=_account_values(account),
             organization_id=account.user.organization_id,

@@ -18,10 +18,10 @@ from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import Account
 from mamori.accounts.services import account_target
 from mamori.accounts.services.passwords import password_errors
-from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor, ActorKind
@@ -100,7 +100,7 @@ def invitation_accept(
         log_record(
             contract=contract,
             actor=dataclasses.replace(actor, account=locked, kind=ActorKind.ACCOUNT),
-            action=Action.PASSWORD_SET,
+            action=AccountAction.PASSWORD_SET,
             target=account_target(locked),
             organization_id=locked.user.organization_id,
         )

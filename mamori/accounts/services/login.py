@@ -14,12 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     Account,
     LoginFailure,
 )
 from mamori.accounts.services import account_target
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor, ActorKind
@@ -151,7 +151,7 @@ def login_complete(
     log_record(
         contract=account.contract,
         actor=dataclasses.replace(actor, account=account, kind=ActorKind.ACCOUNT),
-        action=Action.LOGIN,
+        action=AccountAction.LOGIN,
         target=account_target(account),
         after=after,
         organization_id=account.user.organization_id,
@@ -188,7 +188,7 @@ def login_failure_record(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.LOGIN_FAILED,
+            action=AccountAction.LOGIN_FAILED,
             target=target,
             after={"reason": reason},
             success=False,
@@ -198,7 +198,7 @@ def login_failure_record(
             log_record(
                 contract=contract,
                 actor=actor,
-                action=Action.LOCKED_OUT,
+                action=AccountAction.LOCKED_OUT,
                 target=target,
                 after={"locked_minutes": settings.MAMORI_LOGIN_LOCK_SECONDS // 60},
                 success=False,
@@ -215,7 +215,7 @@ def logout_record(request: HttpRequest, *, actor: Actor) -> None:
             log_record(
                 contract=account.contract,
                 actor=actor,
-                action=Action.LOGOUT,
+                action=AccountAction.LOGOUT,
                 target=account_target(account),
                 organization_id=account.user.organization_id,
             )

@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     Account,
 )
 from mamori.accounts.services import account_target
-from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.core.actor import Actor
 
@@ -71,7 +71,7 @@ def password_change(
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.PASSWORD_CHANGED,
+            action=AccountAction.PASSWORD_CHANGED,
             target=account_target(account),
             organization_id=account.user.organization_id,
         )

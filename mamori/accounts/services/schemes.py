@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     PermissionScheme,
 )
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize, catalogue
@@ -52,7 +52,7 @@ def scheme_create(
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.SCHEME_CREATED,
+            action=AccountAction.SCHEME_CREATED,
             target=Target("scheme", scheme.pk, name),
             after={"name": name, "permissions": permissions},
         )
@@ -71,7 +71,7 @@ def scheme_update(
         log_record(
             contract=scheme.contract,
             actor=actor,
-            action=Action.SCHEME_UPDATED,
+            action=AccountAction.SCHEME_UPDATED,
             target=Target("scheme", scheme.pk, name),
             before=before,
             after={"name": name, "permissions": permissions},
@@ -94,7 +94,7 @@ def scheme_delete(*, actor: Actor, scheme: PermissionScheme) -> None:
         log_record(
             contract=scheme.contract,
             actor=actor,
-            action=Action.SCHEME_DELETED,
+            action=AccountAction.SCHEME_DELETED,
             target=Target("scheme", scheme.pk, scheme.name),
             before={"name": scheme.name, "permissions": scheme.permissions},
         )

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import (
     Account,
     ApiToken,
 )
-from mamori.audit.actions import Action
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
 
@@ -57,7 +57,7 @@ def api_token_create(
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.API_TOKEN_CREATED,
+            action=AccountAction.API_TOKEN_CREATED,
             target=Target("api_token", token.pk, name),
             after={
                 "name": name,
@@ -78,7 +78,7 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
         log_record(
             contract=token.account.contract,
             actor=actor,
-            action=Action.API_TOKEN_REVOKED,
+            action=AccountAction.API_TOKEN_REVOKED,
             target=Target("api_token", token.pk, token.name),
             organization_id=token.account.user.organization_id,
         )

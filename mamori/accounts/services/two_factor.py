@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import Account, BackupCode, LoginFailure
 from mamori.accounts.services import account_target, contract_target
 from mamori.accounts.services.login import (
@@ -34,7 +35,6 @@ from mamori.accounts.services.login import (
     login_complete,
     login_failure_record,
 )
-from mamori.audit.actions import Action
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import OutOfScope, authorize
@@ -189,7 +189,7 @@ def two_factor_confirm(*, actor: Actor, account: Account, secret: str, code: str
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.TWO_FACTOR_ENABLED,
+            action=AccountAction.TWO_FACTOR_ENABLED,
             target=account_target(account),
             before={"two_factor": False},
             after={"two_factor": True},
@@ -221,7 +221,7 @@ def two_factor_disable(*, actor: Actor, account: Account, code: str) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.TWO_FACTOR_DISABLED,
+            action=AccountAction.TWO_FACTOR_DISABLED,
             target=account_target(account),
             before={"two_factor": True},
             after={"two_factor": False, "verified_with": method},
@@ -239,7 +239,7 @@ def backup_codes_regenerate(*, actor: Actor, account: Account, code: str) -> lis
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.BACKUP_CODES_REGENERATED,
+            action=AccountAction.BACKUP_CODES_REGENERATED,
             target=account_target(account),
             after={"count": len(codes), "verified_with": method},
             organization_id=account.user.organization_id,
@@ -261,7 +261,7 @@ def two_factor_reset(*, actor: Actor, account: Account) -> None:
         log_record(
             contract=account.contract,
             actor=actor,
-            action=Action.TWO_FACTOR_RESET,
+            action=AccountAction.TWO_FACTOR_RESET,
             target=account_target(account),
             before={"two_factor": True},
             after={"two_factor": False},
@@ -295,7 +295,7 @@ def contract_security_update(*, actor: Actor, contract: Contract, require_two_fa
         log_record(
             contract=contract,
             actor=actor,
-            action=Action.CONTRACT_SETTINGS_UPDATED,
+            action=AccountAction.CONTRACT_SETTINGS_UPDATED,
             target=contract_target(contract),
             before=before,
             after={"require_two_factor": require_two_factor},
@@ -367,7 +367,7 @@ def _backup_code_used_record(actor: Actor, account: Account) -> None:
     log_record(
         contract=account.contract,
         actor=dataclasses.replace(actor, account=account, kind=ActorKind.ACCOUNT),
-        action=Action.BACKUP_CODE_USED,
+        action=AccountAction.BACKUP_CODE_USED,
         target=account_target(account),
         after={"remaining": backup_codes_remaining(account)},
         organization_id=account.user.organization_id,

@@ -1,0 +1,117 @@
+"""The operation log's action catalogue, filled by each app in its ``AppConfig.ready()``.
+
+An app declares the actions it writes in its own ``audit_actions.py``: a ``StrEnum`` of its codes
+and a function that registers each with its label and its allow-lists::
+
+    class DeviceAction(StrEnum):
+        LOCKED = "device.locked"
+
+    def audit_actions_register() -> None:
+        action_register(DeviceAction.LOCKED, _("Device locked"), after=("message", "command.id"))
+
+The allow-lists say which keys of an entry's before and after values are recorded; the writer
+(``mamori.audit.services``) drops every other key. Paths:
+
+- ``"name"`` keeps the top-level key ``name``. A scalar, or a list of scalars, is kept whole.
+- A mapping is never kept whole: ``"command.id"`` keeps ``id`` inside the mapping under
+  ``command``; its other keys are dropped (listing ``"command"`` alone records ``{}``). A list of
+  mappings is filtered element by element with the same dotted paths.
+
+Nothing is guessed from a key's name. As a guard against a slip, ``action_register`` refuses a
+path that names a secret (``password``, ``token``, ``secret``, ``otp``, a PIN, backup codes…):
+a secret may not even be passed to the log to be dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+# A path segment that names a secret: the whole segment, or its last "_" part ("api_token").
+SECRET_SEGMENT = re.compile(
+    r"(?:^|_)(?:password|passphrase|passcode|secret|token|tokens|otp|totp|pin"
+    r"|backup_codes?|private_key|api_key|key_material)$"
+)
+PATH = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+class UnknownAction(LookupError):
+    """An action code no app registered: the entry is refused rather than logged unlabelled."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditAction:
+    """One action an entry can record: its code, its label, and what its values may contain.
+
+    ``before`` and ``after`` are the allow-lists (dotted paths, see the module's docstring).
+    ``label`` is a lazy translation, translated where it is shown.
+    """
+
+    code: str
+    label: Any  # a lazy string: Django's Promise
+    before: frozenset[str] = frozenset()
+    after: frozenset[str] = frozenset()
+
+
+_actions: dict[str, AuditAction] = {}
+
+
+def _paths(paths: Iterable[str], code: str) -> frozenset[str]:
+    if isinstance(paths, str):
+        raise ImproperlyConfigured(f"{code}: allow-lists are tuples of paths, not one string")
+    checked = frozenset(paths)
+    for path in checked:
+        if not PATH.match(path):
+            raise ImproperlyConfigured(f"{code}: {path!r} is not a path like 'name' or 'a.b'")
+        if any(SECRET_SEGMENT.search(segment) for segment in path.split(".")):
+            raise ImproperlyConfigured(f"{code}: {path!r} names a secret; it is never logged")
+    return checked
+
+
+def action_register(
+    code: str, label: Any, *, before: Iterable[str] = (), after: Iterable[str] = ()
+) -> AuditAction:
+    """Add an action to the catalogue; return it.
+
+    ``code`` is ``"<noun>.<past participle>"`` (stored in ``LogEntry.action``, at most 64
+    characters, never renamed: old entries keep it). Registering the same code again with the
+    same definition is harmless; with another, ``ImproperlyConfigured`` (two apps cannot own one
+    code). A path naming a secret is ``ImproperlyConfigured`` too.
+    """
+    code = str(code)
+    if not 0 < len(code) <= 64:
+        raise ImproperlyConfigured(f"An action code is 1 to 64 characters: {code!r}")
+    action = AuditAction(code, label, _paths(before, code), _paths(after, code))
+    existing = _actions.setdefault(code, action)
+    if existing is not action and existing != action:
+        raise ImproperlyConfigured(f"The action {code!r} is already registered differently")
+    return existing
+
+
+def action_get(code: str) -> AuditAction:
+    """The registered action; ``UnknownAction`` for a code no app registered."""
+    try:
+        return _actions[code]
+    except KeyError:
+        raise UnknownAction(f"No app registered the operation-log action {code!r}") from None
+
+
+def action_exists(code: str) -> bool:
+    return code in _actions
+
+
+def action_label(code: str) -> str:
+    """The action's label in the active language; the code itself for an unknown one (an entry
+    written by a version that had it)."""
+    action = _actions.get(code)
+    return str(action.label) if action else code
+
+
+def action_choices() -> list[tuple[str, Any]]:
+    """``(code, lazy label)`` for every action, in registration order (apps in INSTALLED_APPS
+    order, each in its declaration order): the log screen's action filter."""
+    return [(a.code, a.label) for a in _actions.values()]

@@ -1,0 +1,23 @@
+"""The operation-log actions the support app writes, and what each may record."""
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+from mamori.audit.registry import action_register
+
+
+class SupportAction(StrEnum):
+    INQUIRY_SENT = "inquiry.sent"
+    NOTICE_SENT = "notice.sent"
+
+
+def audit_actions_register() -> None:
+    """Called from ``SupportConfig.ready()``. Never a message's body: only what identifies it."""
+    A = SupportAction
+    action_register(
+        A.INQUIRY_SENT, _("Support inquiry sent"), after=("reference", "category", "subject")
+    )
+    action_register(
+        A.NOTICE_SENT, _("Notice mail sent"), after=("subject_ja", "subject_en", "recipients")
+    )

@@ -284,16 +284,18 @@ MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 MAMORI_MAIL_RETRY_BASE_SECONDS = env_float("MAMORI_MAIL_RETRY_BASE_SECONDS", 15, minimum=0)
 MAMORI_MAIL_RETRY_MAX_SECONDS = env_float("MAMORI_MAIL_RETRY_MAX_SECONDS", 600, minimum=0)
 
-# ── Login throttling and proxies ─────────────────────────────────────────────────────────────
+# ── Durable work ──────────────────────────────────────────────────────────────────────────────
 
 # Durable work (mamori.core.work): a worker renews the lease of the work it runs every RENEW
 # seconds; work whose lease ran out (its worker is gone) is recovered by the job that runs every
 # RECOVER_EVERY seconds, as is pending work whose task was lost LOST_AFTER seconds ago.
-MAMORI_WORK_LEASE_SECONDS = float(os.environ.get("MAMORI_WORK_LEASE_SECONDS", "30"))
-MAMORI_WORK_RENEW_SECONDS = float(os.environ.get("MAMORI_WORK_RENEW_SECONDS", "10"))
-MAMORI_WORK_RECOVER_EVERY_SECONDS = float(os.environ.get("MAMORI_WORK_RECOVER_EVERY_SECONDS", "15"))
-MAMORI_WORK_LOST_AFTER_SECONDS = float(os.environ.get("MAMORI_WORK_LOST_AFTER_SECONDS", "30"))
-MAMORI_WORK_KEEP_DAYS = float(os.environ.get("MAMORI_WORK_KEEP_DAYS", "7"))  # finished work rows
+MAMORI_WORK_LEASE_SECONDS = env_float("MAMORI_WORK_LEASE_SECONDS", 30, minimum=1)
+MAMORI_WORK_RENEW_SECONDS = env_float("MAMORI_WORK_RENEW_SECONDS", 10, minimum=0.1)
+MAMORI_WORK_RECOVER_EVERY_SECONDS = env_float("MAMORI_WORK_RECOVER_EVERY_SECONDS", 15, minimum=1)
+MAMORI_WORK_LOST_AFTER_SECONDS = env_float("MAMORI_WORK_LOST_AFTER_SECONDS", 30, minimum=1)
+MAMORI_WORK_KEEP_DAYS = env_float("MAMORI_WORK_KEEP_DAYS", 7, minimum=0)  # finished work rows
+
+# ── Login throttling and proxies ─────────────────────────────────────────────────────────────
 
 # Login throttling: failures per account name, and per IP address, within the window.
 MAMORI_LOGIN_MAX_FAILURES = env_int("MAMORI_LOGIN_MAX_FAILURES", 5, minimum=1)
@@ -309,11 +311,14 @@ LOG_PAGE_SIZE = 50
 
 # Operation-log integrity (mamori/audit/keys.py): HMAC keys "id:secret,…" (the first signs), or a
 # file holding them; without either only a debug run works (it keeps a key in var/audit-key).
-MAMORI_AUDIT_KEY = os.environ.get("MAMORI_AUDIT_KEY", "")
-MAMORI_AUDIT_KEY_FILE = os.environ.get("MAMORI_AUDIT_KEY_FILE", "")
-MAMORI_AUDIT_CHECKPOINT_FILE = os.environ.get("MAMORI_AUDIT_CHECKPOINT_FILE", "") or str(
+MAMORI_AUDIT_KEY = env_secret("MAMORI_AUDIT_KEY")
+MAMORI_AUDIT_CHECKPOINT_FILE = env_str("MAMORI_AUDIT_CHECKPOINT_FILE", "") or str(
     VAR_DIR / "audit-checkpoints.jsonl"
 )
+# Checkpoints of the log's chain heads are written every this many minutes (a periodic job), and
+# POSTed as JSON to this URL when it is set (a SIEM's collector), through durable work.
+MAMORI_AUDIT_CHECKPOINT_MINUTES = env_int("MAMORI_AUDIT_CHECKPOINT_MINUTES", 5, minimum=1)
+MAMORI_AUDIT_CHECKPOINT_WEBHOOK = env_str("MAMORI_AUDIT_CHECKPOINT_WEBHOOK", "")
 
 LOGGING = {
     "version": 1,

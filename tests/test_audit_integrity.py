@@ -29,6 +29,7 @@ from mamori.audit.models import LogChain, LogEntry
 from mamori.audit.services import entry_digest, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
+from mamori.core.env import env_secret
 from tests.conftest import AUDIT_KEY, Cast
 
 pytestmark = pytest.mark.django_db
@@ -318,13 +319,17 @@ class TestKeySettings:
         assert entry.key_id == "dev"
         assert entry_digest(LogEntry.objects.get(pk=entry.pk)) == entry.digest
 
-    def test_the_key_can_come_from_a_file(self, cast: Cast, settings, tmp_path: Path) -> None:
+    def test_the_key_can_come_from_a_file(
+        self, cast: Cast, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         (tmp_path / "key").write_text(f"{K1}\n{AUDIT_KEY}\n")
-        settings.MAMORI_AUDIT_KEY, settings.MAMORI_AUDIT_KEY_FILE = "", str(tmp_path / "key")
+        monkeypatch.delenv("MAMORI_AUDIT_KEY", raising=False)
+        monkeypatch.setenv("MAMORI_AUDIT_KEY_FILE", str(tmp_path / "key"))
+        settings.MAMORI_AUDIT_KEY = env_secret("MAMORI_AUDIT_KEY")  # as mamori/settings.py reads it
         assert record(cast)[0].key_id == "k1"
-        settings.MAMORI_AUDIT_KEY = K2
-        with pytest.raises(ImproperlyConfigured, match="not both"):
-            record(cast)
+        monkeypatch.setenv("MAMORI_AUDIT_KEY", K2)
+        with pytest.raises(ImproperlyConfigured, match="Both MAMORI_AUDIT_KEY and"):
+            env_secret("MAMORI_AUDIT_KEY")
 
     def test_the_system_checks_report_a_malformed_key_and_in_deploy_a_missing_one(
         self, settings

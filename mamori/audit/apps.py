@@ -1,4 +1,7 @@
+import datetime
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,4 +16,15 @@ class AuditConfig(AppConfig):
             "logs", _("Operation log"), {"view": _("View"), "export": _("Export CSV")}
         )
 
-        from mamori.audit import checks  # noqa: F401  (registers the audit key's checks)
+        from mamori.audit import (
+            checks,  # noqa: F401  (registers the audit key's checks)
+            work,
+        )
+        from mamori.core.work import Retry, periodic_job, work_handler
+
+        every = datetime.timedelta(minutes=settings.MAMORI_AUDIT_CHECKPOINT_MINUTES)
+        periodic_job(work.CHECKPOINT_JOB, every=every)(work.checkpoint_job)
+        # Up to a day of retries: an operator's collector may be down for a while.
+        work_handler(work.WEBHOOK, retry=Retry(base=30, cap=3600, max_attempts=30))(
+            work.checkpoint_webhook_post
+        )

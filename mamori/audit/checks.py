@@ -13,7 +13,7 @@ from mamori.audit.keys import audit_keys
 
 
 def _configured() -> bool:
-    return bool(settings.MAMORI_AUDIT_KEY or settings.MAMORI_AUDIT_KEY_FILE)
+    return bool(settings.MAMORI_AUDIT_KEY)
 
 
 @register(Tags.security)

@@ -77,14 +77,8 @@ def _dev_key_text(var_dir: Path) -> str:
 
 
 @functools.cache
-def _keys(text: str, file: str, debug: bool, var_dir: str) -> tuple[AuditKey, ...]:
-    if text and file:
-        raise ImproperlyConfigured("Set MAMORI_AUDIT_KEY or MAMORI_AUDIT_KEY_FILE, not both")
-    if file:
-        try:
-            text = Path(file).read_text()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"MAMORI_AUDIT_KEY_FILE cannot be read: {exc}") from exc
+def _keys(text: str, debug: bool, var_dir: str) -> tuple[AuditKey, ...]:
+    # MAMORI_AUDIT_KEY_FILE is read by the settings (core.env.env_secret), into MAMORI_AUDIT_KEY.
     if not text:
         if not debug:
             raise ImproperlyConfigured(
@@ -99,7 +93,6 @@ def audit_keys() -> tuple[AuditKey, ...]:
     """The configured keys, newest (the signing one) first; read once per distinct setting."""
     return _keys(
         getattr(settings, "MAMORI_AUDIT_KEY", ""),
-        getattr(settings, "MAMORI_AUDIT_KEY_FILE", ""),
         settings.DEBUG,
         str(getattr(settings, "VAR_DIR", "var")),
     )

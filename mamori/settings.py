@@ -190,6 +190,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "mamori.contracts.middleware.ContractMiddleware",
+    # A NUL or a lone surrogate in any text of the panel's or the API's requests: a clear 400
+    # (in the account's language, which ContractMiddleware has activated).
+    "mamori.core.middleware.UnstorableTextMiddleware",
     "mamori.core.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -326,6 +329,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_log_level("MAMORI_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (with debug on) would print every line a second time
+        # through the root logger: its lines go to the root's handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "INFO"},
         # db_worker adds a handler of its own; don't print its lines twice.
         "django_tasks_db": {"propagate": False},

@@ -11,7 +11,7 @@ import pytest
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.audit.models import LogEntry
 from mamori.directory.models import Organization, User, UserEmail
-from tests.conftest import OrgCast, api_client, logged_in
+from tests.conftest import OrgCast, api_client, logged_in, make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +292,21 @@ def test_pages_show_only_the_buttons_the_account_may_use(orgs: OrgCast) -> None:
     system = logged_in(orgs.cast.a1).get("/alpha/users/").content.decode()
     assert "Add User" in system and "Add User" not in operator
     assert "/logs/" in system and 'href="/alpha/logs/"' not in operator
+
+
+def test_account_details_are_shown_only_with_the_accounts_permission(orgs: OrgCast) -> None:
+    # A4's scheme has users.* but not accounts.view: the API refuses it suzuki's account, and
+    # the page, the list and the CSV export must not show it either.
+    make_account(orgs.suzuki, "ichiro", "operator")
+    client = logged_in(orgs.a4)
+    assert api_client(orgs.a4).get(f"/api/v1/users/{orgs.suzuki.pk}/account").status_code == 403
+    page = client.get(f"/alpha/users/{orgs.suzuki.pk}/").content.decode()
+    assert 'id="mamori-account"' not in page and "ichiro" not in page
+    assert "ichiro" not in client.get("/alpha/users/").content.decode()
+    orgs.a4.scheme.permissions = [*orgs.a4.scheme.permissions, "users.export"]
+    orgs.a4.scheme.save()
+    exported = b"".join(client.get("/alpha/users/export.csv").streaming_content).decode("utf-8-sig")
+    assert exported.splitlines()[0].endswith(",emails") and "ichiro" not in exported
+    # With the permission, the same page shows the account.
+    system = logged_in(orgs.cast.a1).get(f"/alpha/users/{orgs.suzuki.pk}/").content.decode()
+    assert 'id="mamori-account"' in system and "ichiro" in system

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.core import mail
@@ -128,6 +129,26 @@ def test_bad_usage_domain_is_refused_and_nothing_is_created(domain: str, message
     assert not Contract.objects.exists()
     assert not User.objects.exists()
     assert not OutboundMail.objects.exists()
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--company", "x" * 201, "company_name: At most 200 characters."),
+        ("--contact-name", "x" * 5000, "contact_name: At most 200 characters."),
+        ("--company", "ACME\x01", "company_name: Control characters"),
+        ("--contact-name", "山田\x00太郎", "contact_name: Control characters"),
+    ],
+)
+def test_an_over_long_or_control_character_name_is_named_and_nothing_is_created(
+    option: str, value: str, message: str
+) -> None:
+    args = list(CREATE)
+    args[args.index(option) + 1] = value
+    with pytest.raises(CommandError, match=re.escape(message)):
+        cli(*args)
+    assert not Contract.objects.exists()
     assert not LogEntry.objects.exists()
 
 

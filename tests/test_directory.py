@@ -123,6 +123,17 @@ class TestAddUser:
         assert 'value="hanako@alpha.example"' in response.content.decode()
         assert not User.objects.filter(name="佐藤 花子").exclude(contract=cast.b).exists()
 
+    @pytest.mark.parametrize("count", ["abc", "-3", "99999999999999999999", ""])
+    def test_a_tampered_row_count_shows_the_form_again_not_an_error(
+        self, cast: Cast, count: str
+    ) -> None:
+        root = Organization.objects.get(contract=cast.a, parent=None)
+        data = add_user_form(root, **{"emails-TOTAL_FORMS": count, "add_email": "1"})
+        response = logged_in(cast.a1).post("/alpha/users/add/", data)
+        assert response.status_code == 200
+        assert 1 <= len(response.context["formset"].forms) <= 20
+        assert not User.objects.filter(name="佐藤 花子").exists()
+
     @pytest.mark.parametrize(
         ("categories", "message"),
         [
@@ -344,6 +355,18 @@ class TestOrganizations:
         )
         orgs.sales.refresh_from_db()
         assert orgs.sales.parent == orgs.root
+
+    @pytest.mark.parametrize("parent", ["", "abc", "99999999999999999999", "-1"])
+    def test_a_move_without_a_valid_parent_says_so_and_moves_nothing(
+        self, orgs: OrgCast, parent: str
+    ) -> None:
+        response = en(orgs.cast.a1).post(
+            f"/alpha/orgs/{orgs.tokyo.pk}/move/", {"parent": parent}, follow=True
+        )
+        assert response.status_code == 200
+        assert "Choose the new parent organization." in response.content.decode()
+        orgs.tokyo.refresh_from_db()
+        assert orgs.tokyo.parent == orgs.sales
 
     @pytest.mark.parametrize(
         ("which", "message"),

@@ -12,7 +12,8 @@ from django.contrib.sessions.models import Session
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.test import Client
 
-from tests.conftest import Cast, logged_in
+from mamori.directory.models import Organization
+from tests.conftest import Cast, api_client, logged_in
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +191,40 @@ def test_healthz_is_503_in_json_when_the_database_is_unreachable(
     assert json.loads(response.content) == {"ok": False, "database": "unreachable"}
     assert b"refused" not in response.content
     assert "the database is unreachable" in caplog.text
+
+
+class TestUnstorableText:
+    """A NUL or a lone surrogate never reaches a service: PostgreSQL would answer a 500."""
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/api/v1/users?q=%00", "/api/v1/users/export?q=a%00b", "/api/v1/logs?action=%00"],
+    )
+    def test_the_api_answers_json_400_for_a_nul_in_the_query(self, cast, path: str) -> None:
+        response = api_client(cast.a1).get(path)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_request"
+
+    @pytest.mark.parametrize("text", ["a\x00b", "a\ud800b", "\udfff"])
+    def test_a_json_body_with_one_changes_nothing(self, cast, text: str) -> None:
+        root = Organization.objects.get(contract=cast.a, parent=None)
+        before = Organization.objects.count()
+        body = json.dumps({"name": text, "parent_id": root.pk})  # \\u escapes, as clients send
+        response = api_client(cast.a1).post(
+            "/api/v1/organizations", body, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_request"
+        assert Organization.objects.count() == before
+
+    def test_the_panel_answers_400_for_a_nul_in_a_search_or_a_form(self, cast) -> None:
+        client = logged_in(cast.a1)
+        assert client.get("/alpha/users/?q=%00").status_code == 400
+        root = Organization.objects.get(contract=cast.a, parent=None)
+        response = client.post(f"/alpha/orgs/{root.pk}/add/", {"name": "営業\x00部"})
+        assert response.status_code == 400
+        assert "NUL" in response.content.decode()
+        assert not Organization.objects.filter(name__startswith="営業").exists()
+
+    def test_ordinary_text_passes(self, cast) -> None:
+        assert api_client(cast.a1).get("/api/v1/users?q=やまだ").status_code == 200

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import dataclasses
+
+from django.db.models import Count, Q, QuerySet
 
 from mamori.accounts.models import Account, ApiToken, PermissionScheme
+from mamori.contracts.models import Contract
 from mamori.core.access import (
     NotFound,
     object_get,
@@ -65,6 +68,24 @@ def scheme_for_account_get(account: Account, pk: int | str) -> PermissionScheme:
     """A scheme of the reader's contract named in an account's data; ``NotFound`` otherwise
     (whether the reader may give it is the account services' rule)."""
     return object_get(PermissionScheme.objects.all(), account, pk, None, path_field=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractSecurity:
+    """Settings → Security: the contract, and how many of its accounts use two-step verification."""
+
+    contract: Contract
+    accounts: int
+    enabled: int
+
+
+def contract_security_of(account: Account) -> ContractSecurity:
+    """The account's contract's security settings; ``PermissionDenied`` without
+    ``settings.change`` (System administrators)."""
+    counts = accounts_visible_to(account, "settings.change").aggregate(
+        total=Count("id"), enabled=Count("id", filter=Q(totp_confirmed_at__isnull=False))
+    )
+    return ContractSecurity(account.contract, counts["total"], counts["enabled"])
 
 
 def api_tokens_of(account: Account) -> QuerySet[ApiToken]:

@@ -96,12 +96,12 @@ def _add_routers() -> None:
     from mamori.audit.api import router as audit_router
     from mamori.directory.api import router as directory_router
     from mamori.support.api import router as support_router
-    from mamori.users_csv.api import router as directory_csv_router
+    from mamori.users_csv.api import router as users_csv_router
 
     api.add_router("", accounts_router)
     api.add_router("", audit_router)
     # CSV first: "users/imports" and "users/export" would otherwise match "users/{user_id}".
-    api.add_router("", directory_csv_router)
+    api.add_router("", users_csv_router)
     api.add_router("", directory_router)
     api.add_router("", support_router)
 

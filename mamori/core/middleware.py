@@ -1,11 +1,18 @@
-"""Middleware of every request: a request id, and the idle timeout of logged-in sessions."""
+"""Middleware of every request: a request id, text no database can store refused, and the idle
+timeout of logged-in sessions."""
 
+import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
+
+from mamori.core.door import json_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -22,6 +29,67 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
+
+
+# A NUL character or a lone surrogate: PostgreSQL refuses both in text (a 500 if they reach it),
+# SQLite stores them and a CSV export then carries them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+API_PREFIX = "/api/"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+class UnstorableTextMiddleware:
+    """Refuse a request whose text no database can store: a NUL character or a lone surrogate in
+    its query string, its form fields or its JSON body is a 400 before any view runs (JSON with
+    the code ``invalid_request`` under ``/api/``), so no service ever sees one.
+
+    Uploaded files are not looked at: their content is checked by what reads them (the CSV
+    import refuses a file that is not UTF-8 or Shift_JIS text).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any(_UNSTORABLE.search(text) for text in self._texts(request)):
+            message = _(
+                "The request contains a character that cannot be stored (NUL or an unpaired surrogate)."
+            )
+            if request.path_info.startswith(API_PREFIX):
+                return json_error(400, "invalid_request", message)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def _texts(self, request: HttpRequest) -> Iterator[str]:
+        for key, values in request.GET.lists():
+            yield key
+            yield from values
+        content_type = request.content_type or ""
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if content_type == "application/json":
+            try:
+                yield from _strings(json.loads(request.body or b"null"))
+            except (ValueError, UnicodeDecodeError):
+                return  # malformed JSON: the API answers that itself
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            try:
+                for key, values in request.POST.lists():
+                    yield key
+                    yield from values
+            except MultiPartParserError:
+                return  # the view's own form handling answers a broken upload
 
 
 class SessionIdleMiddleware:

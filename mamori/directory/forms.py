@@ -40,7 +40,10 @@ class EmailRowForm(forms.Form):
     )
 
 
-EmailFormSet = forms.formset_factory(EmailRowForm, extra=0, min_num=1, max_num=20)
+EMAIL_ROWS_MAX = 20  # e-mail addresses of one user
+EmailFormSet = forms.formset_factory(
+    EmailRowForm, extra=0, min_num=1, max_num=EMAIL_ROWS_MAX, validate_max=True
+)
 
 
 class OrganizationNameForm(forms.Form):

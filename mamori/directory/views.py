@@ -19,6 +19,7 @@ from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
 from mamori.directory import services
 from mamori.directory.forms import (
+    EMAIL_ROWS_MAX,
     EmailFormSet,
     OrganizationMoveForm,
     OrganizationNameForm,
@@ -113,7 +114,8 @@ def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None 
     if data is not None and "add_email" in data:
         # "Add e-mail address" re-shows the form with one more empty row, keeping what was typed.
         mutable = data.copy()
-        mutable["emails-TOTAL_FORMS"] = str(int(data.get("emails-TOTAL_FORMS", "1")) + 1)
+        rows = _int(data.get("emails-TOTAL_FORMS")) or 1  # a tampered count: start from one
+        mutable["emails-TOTAL_FORMS"] = str(max(1, min(rows, EMAIL_ROWS_MAX - 1)) + 1)
         formset = EmailFormSet(mutable, prefix="emails")
         formset.extra_row_requested = True  # type: ignore[attr-defined]
     return formset
@@ -284,9 +286,9 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
         elif action == "move":
             tree = organization_tree(me, permission)
             move = OrganizationMoveForm(request.POST, organizations=tree)
-            parent = organization_get(me, _int(request.POST.get("parent")) or 0, permission)
-            if not move.is_valid() or parent is None:
+            if not move.is_valid():  # no choice, or not one of the tree's organizations
                 raise ValidationError(_("Choose the new parent organization."))
+            parent = organization_get(me, move.cleaned_data["parent"], permission)
             services.organization_move(actor=actor, organization=organization, parent=parent)
             messages.success(request, _("“%(name)s” has been moved.") % {"name": organization.name})
         elif action == "delete":

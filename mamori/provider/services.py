@@ -3,6 +3,8 @@ contact person's registration mail."""
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -16,6 +18,7 @@ from mamori.accounts.services.passwords import password_generate
 from mamori.audit.services import log_record
 from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
+from mamori.core.fields import max_lengths
 from mamori.core.links import login_url
 from mamori.core.timezones import is_timezone
 from mamori.directory.models import Organization, User, UserEmail
@@ -24,6 +27,9 @@ from mamori.outbox.services import mail_queue
 from mamori.provider.audit_actions import ContractAction
 
 INITIAL_ACCOUNT_NAME = "admin"
+_TEXT_FIELDS = ("company_name", "contact_name", "contact_furigana", "contact_email")
+# C0 and C1 control characters, NUL included: nothing a company's or a person's name holds.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _validated(
@@ -63,10 +69,15 @@ def _validated(
     for field, label in (("company_name", _("company")), ("contact_name", _("contact person"))):
         if not cleaned[field]:
             errors[field] = [_("Enter the %(field)s.") % {"field": label}]
+        elif _CONTROL.search(cleaned[field]):
+            errors[field] = [_("Control characters (such as NUL or a tab) are not allowed.")]
     try:
         cleaned["contact_furigana"] = normalize_furigana(contact_furigana)
     except ValidationError as exc:
         errors["contact_furigana"] = list(exc.messages)
+    for field, limit in max_lengths(Contract, _TEXT_FIELDS).items():
+        if len(cleaned.get(field, "")) > limit and field not in errors:
+            errors[field] = [_("At most %(limit)d characters.") % {"limit": limit}]
     check("contact_email", validate_email, cleaned["contact_email"])
     if language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("The language must be “ja” or “en”.")]

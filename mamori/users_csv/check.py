@@ -47,7 +47,7 @@ SHOWN_NEW_ORGANIZATIONS = 100
 LENGTH_LIMITS = max_lengths(User, ("furigana", "employee_code"))
 ADDRESS_LIMIT = 254
 # An existing account's cells, as the export writes them, and the fields they come from.
-ACCOUNT_FIELDS = {
+ACCOUNT_CELLS = {
     "account_name": "name",
     "privilege": "privilege",
     "permission_scheme": "scheme__name",
@@ -218,9 +218,9 @@ class _Checker:
         self.account_names: set[str] = set()
         self.support_holders = 0
         for user_id, *values in Account.objects.filter(contract_id=self.contract_id).values_list(
-            "user_id", *ACCOUNT_FIELDS.values()
+            "user_id", *ACCOUNT_CELLS.values()
         ):
-            account: dict[str, Any] = dict(zip(ACCOUNT_FIELDS, values, strict=True))
+            account: dict[str, Any] = dict(zip(ACCOUNT_CELLS, values, strict=True))
             self.users[user_id].account = account
             self.account_names.add(account["account_name"].casefold())
             self.support_holders += bool(account["support_option"])
@@ -464,7 +464,7 @@ class _Checker:
         wanted = cells.get("account_name", "").strip() or cells.get("privilege", "").strip()
         if current is None and not wanted:
             return None
-        given = {c: cells[c].strip() for c in ACCOUNT_FIELDS if c in cells}
+        given = {c: cells[c].strip() for c in ACCOUNT_CELLS if c in cells}
         if current is not None:
             errors += _account_differences(current, given)
             return None

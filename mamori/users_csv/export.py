@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from django.db.models import Prefetch
 
 from mamori.accounts.models import Account
+from mamori.core.access import has_permission
 from mamori.core.spreadsheet import cell_protect
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.selectors import UserQuery, users_search
@@ -29,10 +30,10 @@ def _organization_paths(contract_id: int) -> dict[int, str]:
     }
 
 
-def _row(user: User, paths: dict[int, str]) -> list[str]:
+def _row(user: User, paths: dict[int, str], width: int) -> list[str]:
     # Names, titles and phone numbers (+81 …) could read as formulas in a spreadsheet; the
     # import takes the apostrophe off again.
-    return [cell_protect(cell) for cell in _cells(user, paths)]
+    return [cell_protect(cell) for cell in _cells(user, paths)[:width]]
 
 
 def _cells(user: User, paths: dict[int, str]) -> list[str]:
@@ -69,12 +70,17 @@ def users_csv_chunks(account: Account, query: UserQuery) -> Iterator[bytes]:
         .select_related("account__scheme")
         .prefetch_related(Prefetch("emails", UserEmail.objects.order_by("id")))
     )
+    # The account columns only for a reader who may see accounts (as the user page shows them);
+    # a file without them, imported again, leaves accounts as they are.
+    columns = csv_format.COLUMN_NAMES
+    if not has_permission(account, "accounts.view"):
+        columns = columns[: columns.index("account_name")]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(csv_format.COLUMN_NAMES)
+    writer.writerow(columns)
     for count, user in enumerate(users.iterator(chunk_size=BATCH), start=1):
-        writer.writerow(_row(user, paths))
+        writer.writerow(_row(user, paths, len(columns)))
         if count % BATCH == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

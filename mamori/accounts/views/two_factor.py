@@ -6,7 +6,6 @@ from urllib.parse import quote, urlencode
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,11 +17,11 @@ from django.views.decorators.http import require_POST
 
 from mamori.accounts.forms.two_factor import ContractSecurityForm, TwoFactorCodeForm
 from mamori.accounts.models import Account
-from mamori.accounts.selectors import accounts_visible_to
+from mamori.accounts.selectors import contract_security_of
 from mamori.accounts.services import two_factor
 from mamori.accounts.services.login import LoginOutcome
 from mamori.accounts.views.login import after_login_url, login_outcome_message
-from mamori.core.access import NotFound, permission_require
+from mamori.core.access import NotFound
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required, two_factor_setup_page
 from mamori.core.forms import add_service_errors
@@ -231,8 +230,8 @@ def settings_security(request: HttpRequest) -> HttpResponse:
     """Settings → Security: whether every account of the contract must use two-step verification."""
     account: Account = request.user  # type: ignore[assignment]
     actor = Actor.from_request(request)
-    permission_require(account, "settings.change")
-    contract = request.contract  # type: ignore[attr-defined]
+    security = contract_security_of(account)
+    contract = security.contract
     form = ContractSecurityForm(
         request.POST or None, initial={"require_two_factor": contract.require_two_factor}
     )
@@ -248,13 +247,10 @@ def settings_security(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The security settings have been saved."))
             return HttpResponseRedirect(request.path)
-    counts = accounts_visible_to(account, "settings.change").aggregate(
-        total=Count("id"), enabled=Count("id", filter=Q(totp_confirmed_at__isnull=False))
-    )
     return render(
         request,
         "accounts/two_factor_settings.html",
-        {"form": form, "tab": "settings", **counts},
+        {"form": form, "tab": "settings", "total": security.accounts, "enabled": security.enabled},
     )
 
 

@@ -149,7 +149,9 @@ class Worker:
                 value = task.call(*args, **kwargs)
             result.set_successful(value)
         except Exception as exc:
-            if not isinstance(exc, DatabaseError):
+            # An outage is logged once by the loop; any other failure (a database error from a
+            # bug included) here, with its traceback.
+            if not isinstance(exc, OperationalError | InterfaceError):
                 logger.exception("task %s (%s) failed", result.id, result.task_path)
             # Raises in turn when the database is gone: the loop waits for it; the work's
             # lease runs out and the recovery job hands it on.

@@ -50,6 +50,7 @@ lint: venv
 	$(MAMORI) check --database default --fail-level WARNING
 	$(MAMORI) makemigrations --check --dry-run
 	$(PY) scripts/check-translations mamori/locale/ja/LC_MESSAGES/django.po
+	$(PY) scripts/check-catalogue-current $(MAMORI)
 	@# the committed .mo must be the compiled .po
 	msgfmt --check-format -o - mamori/locale/ja/LC_MESSAGES/django.po | cmp -s - mamori/locale/ja/LC_MESSAGES/django.mo \
 	  || { echo "django.mo is stale: run 'make messages'"; exit 1; }

@@ -26,7 +26,8 @@ def actor_load(data: dict[str, Any]) -> Actor:
         .filter(pk=data["account"])
         .first()
     )
-    with translation.override(account.language if account else settings.LANGUAGE_CODE):
+    language = account.language if account else data.get("language") or settings.LANGUAGE_CODE
+    with translation.override(language):
         if account is None or not account.is_active:
             raise ActorRefused(
                 _("The account that asked for this is disabled or deleted, so it was not done.")

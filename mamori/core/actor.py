@@ -62,6 +62,9 @@ class Actor:
         """Plain values to store with deferred work; ``deserialize`` rebuilds the actor."""
         return {
             "account": self.account.pk if self.account is not None else None,
+            # The account's language when it asked: the reason its work was refused reads in it
+            # even if the account is gone by then.
+            "language": self.account.language if self.account is not None else None,
             "kind": str(self.kind),
             "ip": self.ip,
             "user_agent": self.user_agent,

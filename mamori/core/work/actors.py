@@ -8,12 +8,13 @@ Core knows no account model, hence the registration.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mamori.core.actor import Actor
+from mamori.core.actor import Actor, ActorKind
 
 
 class ActorRefused(Exception):
@@ -40,9 +41,14 @@ def actor_loader(loader: ActorLoader) -> ActorLoader:
 
 
 def actor_rebuild(data: dict[str, Any]) -> Actor:
-    """The actor of a work row as it is now; ``ActorRefused`` when it may not act any more."""
+    """The actor of a work row as it is now; ``ActorRefused`` when it may not act any more.
+
+    Work an account asked for is done later by Mamori for that account: its actor is
+    ``ActorKind.ON_BEHALF`` with the account (checked again, as it is now) and the request it
+    came in (IP address, user agent, request id), so the log names both.
+    """
     if data.get("account") is None:
         return Actor.deserialize(data)
     if not _loader:
         raise ImproperlyConfigured("No actor loader is registered (see mamori.accounts.apps)")
-    return _loader[0](data)
+    return dataclasses.replace(_loader[0](data), kind=ActorKind.ON_BEHALF)

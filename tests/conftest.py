@@ -6,14 +6,17 @@ Contract B (``bravo``): B1, its System administrator; B must never see anything 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 from django.utils import translation
 
 from mamori.accounts.models import Account, PermissionScheme
@@ -45,12 +48,16 @@ def _language_reset() -> Iterator[None]:
     translation.deactivate()
 
 
-@pytest.fixture(autouse=True)
-def _fast_settings(settings: pytest.FixtureRequest) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings() -> Iterator[None]:
+    # For the whole session, so that data made once per module (below) is made with them too.
     # Argon2 stays the algorithm; tests only make it cheap.
-    settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]  # type: ignore[attr-defined]
-    settings.MAMORI_BASE_URL = "http://testserver"  # type: ignore[attr-defined]
-    settings.MAMORI_AUDIT_KEY = AUDIT_KEY  # type: ignore[attr-defined]
+    with override_settings(
+        PASSWORD_HASHERS=["tests.hashers.CheapArgon2PasswordHasher"],
+        MAMORI_BASE_URL="http://testserver",
+        MAMORI_AUDIT_KEY=AUDIT_KEY,
+    ):
+        yield
 
 
 @dataclasses.dataclass
@@ -86,13 +93,17 @@ def open_contract(
     return account
 
 
-@pytest.fixture
-def cast(db: None) -> Cast:
+def cast_create() -> Cast:
     a1 = open_contract("alpha", "アルファ株式会社")
     b1 = open_contract(
         "bravo", "Bravo Inc.", language="en", tz="America/New_York", password=PASSWORD_B
     )
     return Cast(a=a1.contract, b=b1.contract, a1=a1, b1=b1)
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    return cast_create()
 
 
 def logged_in(account: Account) -> Client:
@@ -211,6 +222,10 @@ def make_account(
 
 @pytest.fixture
 def orgs(cast: Cast) -> OrgCast:
+    return orgs_create(cast)
+
+
+def orgs_create(cast: Cast) -> OrgCast:
     actor = Actor.operator()
     root = Organization.objects.get(contract=cast.a, parent=None)
     sales = organization_create(actor=actor, parent=root, name="営業部")
@@ -248,3 +263,96 @@ def orgs(cast: Cast) -> OrgCast:
     sato = make_user(tokyo, "佐藤 花子", "sato@alpha.example", "サトウ ハナコ")
     suzuki = make_user(dev, "鈴木 一郎", "suzuki@alpha.example", "スズキ イチロウ")
     return OrgCast(cast, root, sales, tokyo, dev, a2, a3, a4, sato, suzuki)
+
+
+# Test data made once per module -------------------------------------------------------------
+#
+# Django's TestCase.setUpTestData in spirit: a module whose tests are all non-transactional can
+# build its cast once, inside a transaction held for the whole module; each test then runs in a
+# savepoint that is rolled back, and gets fresh Python objects read from the database (a test may
+# change them). A module opts in with one of
+#
+#     cast = shared_cast                                  # the two contracts alone
+#     orgs, cast = shared_orgs, shared_orgs_cast          # with A's organizations and accounts
+#
+# Never in a module with a transaction=True test: its commits would happen inside this
+# transaction. The database state each test starts from is the same as with ``cast``/``orgs``.
+
+
+@contextlib.contextmanager
+def _module_transaction(blocker: Any) -> Iterator[None]:
+    with blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def _shared_cast_data(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, int]]:
+    with _module_transaction(django_db_blocker):
+        cast = cast_create()
+        yield {"a": cast.a.pk, "b": cast.b.pk, "a1": cast.a1.pk, "b1": cast.b1.pk}
+
+
+@pytest.fixture(scope="module")
+def _shared_orgs_data(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, int]]:
+    with _module_transaction(django_db_blocker):
+        data = orgs_create(cast_create())
+        cast = data.cast
+        yield {
+            "a": cast.a.pk,
+            "b": cast.b.pk,
+            "a1": cast.a1.pk,
+            "b1": cast.b1.pk,
+            **{
+                name: getattr(data, name).pk
+                for name in ("root", "sales", "tokyo", "dev", "a2", "a3", "a4", "sato", "suzuki")
+            },
+        }
+
+
+def _accounts(*pks: int) -> list[Account]:
+    by_pk = Account.objects.select_related("contract", "user__organization", "scheme").in_bulk(pks)
+    return [by_pk[pk] for pk in pks]
+
+
+def _cast_read(ids: dict[str, int]) -> Cast:
+    contracts = Contract.objects.in_bulk([ids["a"], ids["b"]])
+    a1, b1 = _accounts(ids["a1"], ids["b1"])
+    return Cast(a=contracts[ids["a"]], b=contracts[ids["b"]], a1=a1, b1=b1)
+
+
+@pytest.fixture
+def shared_cast(_shared_cast_data: dict[str, int], db: None) -> Cast:
+    """``cast``, built once for the module; fresh objects for each test."""
+    return _cast_read(_shared_cast_data)
+
+
+@pytest.fixture
+def shared_orgs(_shared_orgs_data: dict[str, int], db: None) -> OrgCast:
+    """``orgs``, built once for the module; fresh objects for each test."""
+    ids = _shared_orgs_data
+    a2, a3, a4 = _accounts(ids["a2"], ids["a3"], ids["a4"])
+    organizations = Organization.objects.in_bulk(
+        [ids["root"], ids["sales"], ids["tokyo"], ids["dev"]]
+    )
+    users = User.objects.in_bulk([ids["sato"], ids["suzuki"]])
+    return OrgCast(
+        _cast_read(ids),
+        *(organizations[ids[n]] for n in ("root", "sales", "tokyo", "dev")),
+        a2,
+        a3,
+        a4,
+        users[ids["sato"]],
+        users[ids["suzuki"]],
+    )
+
+
+@pytest.fixture
+def shared_orgs_cast(shared_orgs: OrgCast) -> Cast:
+    """``cast`` for a module that shares ``orgs``: the same contracts, with A's organizations."""
+    return shared_orgs.cast

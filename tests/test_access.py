@@ -17,7 +17,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization
 from mamori.directory.selectors import organization_get, user_get, users_visible_to
 from mamori.directory.services import organization_create
-from tests.conftest import Cast, OrgCast
+from tests.conftest import Cast, OrgCast, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,7 @@ def test_two_siblings_with_one_name_are_refused_even_when_saved_at_once(
         "name": ["「アルファ株式会社」の下には、すでに「営業部」という組織があります。"]
     }
     assert Organization.objects.filter(contract=orgs.cast.a, name="営業部").count() == 1
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

@@ -9,7 +9,16 @@ from mamori.accounts.services.administration import AccountData, account_update
 from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
-from tests.conftest import PASSWORD, Cast, OrgCast, logged_in, make_account, make_user
+from tests.conftest import (
+    PASSWORD,
+    Cast,
+    OrgCast,
+    logged_in,
+    make_account,
+    make_user,
+    shared_orgs,
+    shared_orgs_cast,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -445,3 +454,7 @@ class TestNobodyReachesAWiderScope:
         assert response.status_code == 302
         wide.refresh_from_db()
         assert not wide.is_active
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

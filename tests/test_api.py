@@ -9,7 +9,7 @@ from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
 from mamori.audit.services import log_record
 from mamori.core.actor import Actor
-from tests.conftest import Cast, logged_in
+from tests.conftest import Cast, logged_in, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +190,7 @@ def test_openapi_document_lists_the_endpoints() -> None:
     assert document["components"]["securitySchemes"] == {
         "TokenAuth": {"type": "http", "scheme": "bearer"}
     }
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

@@ -14,7 +14,7 @@ from mamori.audit.selectors import LOG_ORDER, LogFilter, log_page
 from mamori.audit.services import Target, log_chain_verify, log_record, redact
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
-from tests.conftest import Cast, logged_in
+from tests.conftest import Cast, logged_in, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +259,7 @@ def test_csv_export_does_not_let_a_cell_become_a_spreadsheet_formula(cast: Cast)
     row = next(r for r in export(logged_in(cast.a1), action="account.login_failed")[1:])
     assert row[5] == '\'=HYPERLINK("http://x.example","click")'
     assert row[11] == "'+cmd|' /C calc'!A0"
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

@@ -14,7 +14,7 @@ from mamori.audit.checkpoints import checkpoint_file_read
 from mamori.audit.work import CHECKPOINT_JOB, WEBHOOK
 from mamori.core.models import Work
 from mamori.core.work import periodic_jobs
-from tests.conftest import Cast, run_work
+from tests.conftest import Cast, run_work, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,7 @@ def test_a_collector_that_is_down_is_tried_again_and_one_that_refuses_fails_with
     work.refresh_from_db()
     assert work.status == "failed"
     assert "404" in work.last_error
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

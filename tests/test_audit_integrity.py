@@ -30,7 +30,7 @@ from mamori.audit.services import entry_digest, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 from mamori.core.env import env_secret
-from tests.conftest import AUDIT_KEY, Cast
+from tests.conftest import AUDIT_KEY, Cast, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +340,7 @@ class TestKeySettings:
         assert [m.id for m in run_checks() if m.id.startswith("audit.")] == []
         deploy = run_checks(include_deployment_checks=True)
         assert [m.id for m in deploy if m.id.startswith("audit.")] == ["audit.E002"]
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

@@ -27,7 +27,7 @@ from mamori.directory.audit_actions import DirectoryAction
 from mamori.provider.audit_actions import ContractAction
 from mamori.support.audit_actions import SupportAction
 from mamori.users_csv.audit_actions import UsersCsvAction
-from tests.conftest import Cast, OrgCast, api_client, logged_in
+from tests.conftest import Cast, OrgCast, api_client, logged_in, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -388,3 +388,7 @@ class TestOnBehalf:
             "label": "Mamori for alpha 管理者 (admin)",
         }
         assert item["action_label"] == "Users imported from CSV"
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

@@ -11,7 +11,7 @@ import pytest
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.audit.models import LogEntry
 from mamori.directory.models import Organization, User, UserEmail
-from tests.conftest import OrgCast, api_client, logged_in, make_account
+from tests.conftest import OrgCast, api_client, logged_in, make_account, shared_orgs
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +310,6 @@ def test_account_details_are_shown_only_with_the_accounts_permission(orgs: OrgCa
     # With the permission, the same page shows the account.
     system = logged_in(orgs.cast.a1).get(f"/alpha/users/{orgs.suzuki.pk}/").content.decode()
     assert 'id="mamori-account"' in system and "ichiro" in system
+
+
+orgs = shared_orgs  # built once for the module (see conftest)

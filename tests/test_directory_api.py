@@ -6,7 +6,7 @@ from django.test import Client
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.audit.models import LogEntry
 from mamori.directory.models import Organization, User
-from tests.conftest import OrgCast, api_client
+from tests.conftest import OrgCast, api_client, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +213,7 @@ def test_schemes_for_system_administrators(orgs: OrgCast) -> None:
     refused = client.delete(f"/api/v1/schemes/{in_use}")
     assert refused.status_code == 422
     assert client.delete(f"/api/v1/schemes/{pk}").status_code == 204
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

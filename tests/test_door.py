@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.test import Client
 
 from mamori.directory.models import Organization
-from tests.conftest import Cast, api_client, logged_in
+from tests.conftest import Cast, api_client, logged_in, shared_cast
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +228,7 @@ class TestUnstorableText:
 
     def test_ordinary_text_passes(self, cast) -> None:
         assert api_client(cast.a1).get("/api/v1/users?q=やまだ").status_code == 200
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

@@ -22,7 +22,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import organization_create
 from mamori.panel import urls as panel_urls
-from tests.conftest import Cast, api_client, logged_in
+from tests.conftest import Cast, api_client, logged_in, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +297,7 @@ def test_contract_b_cannot_add_a_user_to_contract_a_organization(
     assert "organization" in response.context["form"].errors
     assert snapshot(cast) == before
     assert not User.objects.filter(name="x").exists()
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

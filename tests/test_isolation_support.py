@@ -12,7 +12,7 @@ from mamori.core.actor import Actor
 from mamori.outbox.models import OutboundMail
 from mamori.support.models import Inquiry
 from mamori.support.services import inquiry_send
-from tests.conftest import Cast, api_client, logged_in
+from tests.conftest import Cast, api_client, logged_in, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,7 @@ def test_contract_b_session_lists_only_its_own_inquiries(cast: Cast, a_objects: 
 
     assert [i.contract_id for i in page.context["page"]] == [cast.b.pk]
     assert "A's trouble" not in page.content.decode()
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

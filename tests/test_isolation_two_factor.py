@@ -8,7 +8,7 @@ from mamori.accounts.services.two_factor import two_factor_begin, two_factor_con
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
-from tests.conftest import Cast, OrgCast, logged_in
+from tests.conftest import Cast, OrgCast, logged_in, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,7 @@ def test_contract_b_session_gets_404_on_contract_a(
     response = getattr(client, method)(path.format(**a_objects), data if method == "post" else None)
     assert response.status_code == 404
     assert snapshot() == before
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

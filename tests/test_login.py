@@ -6,7 +6,7 @@ from mamori.accounts.models import Account, LoginFailure
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.provider.services import contract_suspend
-from tests.conftest import PASSWORD, Cast
+from tests.conftest import PASSWORD, Cast, shared_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +310,7 @@ def test_account_page_changes_the_password_with_the_current_one(cast: Cast) -> N
     cast.a1.refresh_from_db()
     assert cast.a1.check_password(new)
     assert reverse("panel:account", kwargs={"domain": "alpha"}) == "/alpha/account/"
+
+
+# Built once for the module (see conftest).
+cast = shared_cast

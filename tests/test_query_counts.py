@@ -24,7 +24,15 @@ from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
-from tests.conftest import OrgCast, api_client, logged_in, make_account, make_user
+from tests.conftest import (
+    OrgCast,
+    api_client,
+    logged_in,
+    make_account,
+    make_user,
+    shared_orgs,
+    shared_orgs_cast,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +148,7 @@ def test_every_list_view_and_endpoint_runs_its_baseline_number_of_queries(
         f"query counts differ from tests/query_counts.json (baseline, now): {changed}; "
         "if that is intended, run with MAMORI_QUERY_COUNTS_UPDATE=1 and review the diff"
     )
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

@@ -4,7 +4,7 @@ import pytest
 
 from mamori.accounts.models import PermissionScheme
 from mamori.audit.models import LogEntry
-from tests.conftest import OrgCast, logged_in
+from tests.conftest import OrgCast, logged_in, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +57,7 @@ def test_a_scheme_name_is_unique_in_the_contract(orgs: OrgCast) -> None:
         "A scheme named “User managers” already exists."
     ]
     assert PermissionScheme.objects.filter(contract=orgs.cast.a).count() == 1
+
+
+# Built once for the module (see conftest).
+orgs, cast = shared_orgs, shared_orgs_cast

@@ -40,8 +40,8 @@ from tests.test_contracts import CREATE
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 FAST = {
-    "MAMORI_WORK_LEASE_SECONDS": "3",
-    "MAMORI_WORK_RENEW_SECONDS": "1",
+    "MAMORI_WORK_LEASE_SECONDS": "2",
+    "MAMORI_WORK_RENEW_SECONDS": "0.5",
     "MAMORI_WORK_RECOVER_EVERY_SECONDS": "1",
     "MAMORI_WORK_LOST_AFTER_SECONDS": "5",
 }
@@ -364,7 +364,7 @@ def test_the_worker_survives_a_database_outage_and_does_the_work_submitted_after
 
             database.stop()
             wait_until(lambda: "database unavailable" in worker.output(), timeout=30)
-            time.sleep(4)  # a few of its tries fail meanwhile
+            time.sleep(2.5)  # a few of its tries fail meanwhile (1 s, then 2 s apart)
             assert worker.alive
             database.start()
 

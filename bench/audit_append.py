@@ -54,7 +54,7 @@ class Result:
 def django_setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["MAMORI_TASK_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamori.settings")
+    database.bench_environment()
     import django
 
     django.setup()
@@ -62,9 +62,8 @@ def django_setup(url: str) -> None:
 
 def contracts_open(count: int) -> list[int]:
     """Fresh contracts (made by the real service), their ids."""
-    from mamori.contracts.services import contract_create
-
     from mamori.core.actor import Actor
+    from mamori.provider.services import contract_create
 
     run = uuid.uuid4().hex[:8]
     return [

@@ -3,29 +3,39 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 MAMORI := $(BIN)/mamori
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# make run HOST=… PORT=…: kept in .env for the next runs and for every command (scripts/dev-env).
+HOST ?=
+PORT ?=
 
 .PHONY: run test test-fast lint format messages bench venv clean
 
-$(VENV)/.installed: pyproject.toml
+# Two installs: what running needs (make run), and that plus the tools of tests and lint (make
+# venv, make test, make lint: the [dev] extra). Editable, so a change to the code needs no reinstall.
+$(VENV)/.installed-run: pyproject.toml
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@touch $@
+	@touch $@ $(VENV)/.installed-run
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-dev
 
-run: export MAMORI_DEBUG = 1
-run: export MAMORI_BASE_URL = http://$(HOST):$(PORT)
-run: venv
+# Settings come from .env (written on the first run: debug off, so the product's own error pages,
+# keys, port, mail files), which .venv/bin/mamori in another shell reads as well.
+run: $(VENV)/.installed-run
 	@mkdir -p var/static var/mail
-	$(MAMORI) migrate --noinput
-	$(MAMORI) demo
-	@echo "Panel: http://$(HOST):$(PORT)/demo/login/   (Ctrl-C stops the panel and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(MAMORI) worker --interval 1 & \
-	  $(MAMORI) runserver --noreload $(HOST):$(PORT)
+	@address=$$($(PY) scripts/dev-env $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))) \
+	  && $(MAMORI) migrate --noinput \
+	  && $(MAMORI) demo --cli $(MAMORI) \
+	  && echo "  Settings:      .env (read by $(MAMORI), the worker and the panel)" \
+	  && echo "  Ctrl-C stops the panel and the worker." && echo \
+	  && trap 'kill 0' INT TERM EXIT \
+	  && { $(MAMORI) worker --interval 1 & $(MAMORI) runserver --noreload "$$address"; }
 
 test: venv
 	$(BIN)/pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)

@@ -1,5 +1,9 @@
 """Mamori's one settings module: every deployment choice comes from the environment.
 
+The environment may come from a ``.env`` file in the current directory (``make run`` writes one;
+``MAMORI_ENV_FILE`` names another): it is read first, and a variable set in the real environment
+wins over it (``mamori.core.env.env_file_read``).
+
 With no environment but ``MAMORI_DEBUG=1`` it runs on SQLite under ``var/`` and writes mail to
 ``var/mail/``, which is what ``make run`` uses. See ``.env.example`` for every variable.
 
@@ -20,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mamori.core.env import (
     env_bool,
+    env_file_read,
     env_float,
     env_int,
     env_list,
@@ -27,6 +32,9 @@ from mamori.core.env import (
     env_secret,
     env_str,
 )
+
+# Read before any variable: every entry point (mamori, the worker, WSGI) loads this module.
+ENV_FILE = env_file_read()
 
 # ── Paths ────────────────────────────────────────────────────────────────────────────────────
 
@@ -86,7 +94,8 @@ def mailer_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, object]:
     """Turn ``EMAIL_URL`` into the default entry of Django's ``MAILERS``.
 
     ``smtp://user:pw@host:port`` (``smtps://`` for implicit TLS, ``?tls=1`` for STARTTLS),
-    ``file:///path`` writes each message to a file, ``console://`` prints it. Any other
+    ``file:///path`` writes each message to a readable ``.eml`` file there (``file://`` alone:
+    ``var/mail``), ``console://`` prints it. Any other
     scheme raises ``ImproperlyConfigured`` naming ``variable``.
     """
     parts = urlsplit(url)
@@ -105,8 +114,9 @@ def mailer_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, object]:
             },
         }
     if parts.scheme == "file":
+        # One readable .eml file per message (UTF-8, 8bit): `mamori mail show` prints them.
         return {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "mamori.outbox.backends.EmlFileBackend",
             "OPTIONS": {"file_path": unquote(parts.path) or str(VAR_DIR / "mail")},
         }
     if parts.scheme == "console":

@@ -23,7 +23,10 @@ KEY = "a-test-key-that-is-long-enough-0123456789abcdef"
 
 
 def start(tmp_path: Path, code: str = SETUP, **variables: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a new interpreter whose environment holds only ``variables``."""
+    """Run ``code`` in a new interpreter whose environment holds only ``variables``.
+
+    It starts in ``tmp_path``, so a ``.env`` that ``make run`` left in the project is not read.
+    """
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "mamori.settings",
@@ -32,7 +35,7 @@ def start(tmp_path: Path, code: str = SETUP, **variables: str) -> subprocess.Com
     }
     return subprocess.run(
         [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,

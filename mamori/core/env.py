@@ -7,6 +7,10 @@ a typo stops the process at start instead of quietly choosing a default.
 
 Parsing is done by environs (marshmallow's fields). The messages are plain English: they are
 raised while the settings load, before translations can be.
+
+Before anything is read, ``env_file_read`` loads a ``.env`` file (the one ``make run`` writes)
+into the environment, so ``mamori``, the worker and the WSGI application share one configuration;
+a variable set in the real environment wins over the file.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 from environs import Env, EnvValidationError
 from environs import validate as _validate
 
@@ -34,6 +39,41 @@ def _parse(kind: str, name: str, default: Any, hint: str = "", **kwargs: Any) ->
         raise ImproperlyConfigured(
             f"{name}={os.environ.get(name, '')!r} is not valid: {problem}{hint}"
         ) from None
+
+
+ENV_FILE_VARIABLE = "MAMORI_ENV_FILE"
+
+
+def env_file_read() -> Path | None:
+    """Load a ``.env`` file into ``os.environ``; a variable already set there wins over the file.
+
+    The file is the one ``MAMORI_ENV_FILE`` names, or ``.env`` in the current directory when
+    that variable is not set (never a parent directory's: where a process starts says which
+    file applies). ``MAMORI_ENV_FILE=`` (empty) reads none, as the tests do. The syntax is
+    python-dotenv's (``NAME=value`` lines, ``#`` comments; no ``${…}`` expansion).
+
+    Returns the path read, or ``None``. A missing ``.env`` is no error; a ``MAMORI_ENV_FILE``
+    that cannot be read raises ``ImproperlyConfigured``.
+    """
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    if named == "":
+        return None
+    path = Path(named) if named else Path(".env")
+    if not path.is_file():
+        if named:
+            raise ImproperlyConfigured(
+                f"{ENV_FILE_VARIABLE}={named!r} is not a readable file: name a .env file, "
+                "or set it empty to read none."
+            )
+        return None
+    try:
+        # Into os.environ (environs' read_env keeps values to itself), so every helper here and
+        # every process started from this one see them. Values are literal: a "$" in a password
+        # is not expanded.
+        load_dotenv(path, override=False, interpolate=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(f"{path} cannot be read as a .env file ({exc}).") from None
+    return path.resolve()
 
 
 def env_str(name: str, default: str) -> str:

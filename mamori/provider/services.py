@@ -198,9 +198,10 @@ def _registration_mail_issue(*, actor: Actor, contract: Contract, account: Accou
     )
 
 
-def registration_resend(*, actor: Actor, contract: Contract) -> None:
-    """Issue the contact person's account a new password and mail it again."""
-    account = (
+def registration_account(contract: Contract) -> Account | None:
+    """The account the registration mail is about: the contact person's first System
+    administrator account (whatever it is named now), or ``None`` when there is none."""
+    return (
         Account.objects.select_related("user")
         .filter(
             contract=contract,
@@ -210,6 +211,11 @@ def registration_resend(*, actor: Actor, contract: Contract) -> None:
         .order_by("pk")
         .first()
     )
+
+
+def registration_resend(*, actor: Actor, contract: Contract) -> None:
+    """Issue the contact person's account a new password and mail it again."""
+    account = registration_account(contract)
     if account is None:
         raise ValidationError(
             _("The contact person of “%(domain)s” has no System administrator account.")

@@ -175,6 +175,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Only for its templates and static files: /api/v1/docs serves Swagger UI itself, no CDN.
+    "ninja",
     "mamori.core",
     "mamori.contracts",
     "mamori.directory",
@@ -196,6 +198,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Every error under /api/ in JSON with a code, in the request's language.
+    "mamori.core.errors.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

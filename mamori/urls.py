@@ -9,6 +9,11 @@ def root(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/login/")
 
 
+# The product's own error pages (JSON under /api/): mamori/core/errors.py.
+handler400 = "mamori.core.errors.bad_request"
+handler500 = "mamori.core.errors.server_error"
+
+
 # Fixed top-level paths go above <slug:domain>/, and each is a reserved usage domain by itself
 # (contracts.models.reserved_domains; `mamori check` reports one that is not). Device- and
 # Google-facing endpoints go to mamori/public_urls.py instead.

@@ -1,7 +1,9 @@
 """The REST API at /api/v1/: bearer tokens, JSON errors with stable codes, same rules as the panel.
 
 Each app keeps its endpoints in its own ``api.py`` (a ninja ``Router``); this module only assembles
-them under one ``NinjaAPI`` with the token authentication and the error format.
+them under one ``NinjaAPI`` with the token authentication and the error format. Errors no endpoint
+answers (an unknown path, a method not allowed, a body too large, a server error) get the same
+shape from ``mamori.core.errors``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
 from mamori.accounts.services.tokens import api_token_authenticate
+from mamori.core.errors import api_error
 
 
 class TokenAuth(HttpBearer):
@@ -88,7 +91,17 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error(request, exc.status_code, getattr(exc, "code", "error"), str(exc))
+    code = getattr(exc, "code", None)
+    if code is not None:
+        return error(request, exc.status_code, code, str(exc))
+    if exc.status_code == 400:  # ninja could not parse the body (its message is English)
+        return error(request, 400, "invalid_request", _("The request body is not valid JSON."))
+    return api_error(exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api_error(413)
 
 
 def _add_routers() -> None:

@@ -5,8 +5,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import logout
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.utils import timezone, translation
+from django.utils.encoding import escape_uri_path
 
 from mamori.contracts.models import Contract
 
@@ -17,10 +18,26 @@ def contract_of(request: HttpRequest) -> Contract:
     return contract
 
 
+def lowercase_domain_redirect(request: HttpRequest, domain: str) -> HttpResponse:
+    """Send ``/ACME/login/?next=…`` to ``/acme/login/?next=…``: the same URL, query string
+    included, with the usage domain (the first path segment, ``domain``) in lowercase.
+
+    Usage domains are lowercase (``domain_validator``) but people type them as they like. A GET
+    or HEAD gets a 301; any other method a 308, which keeps the method and the body.
+    """
+    prefix = escape_uri_path(request.path[: len(request.path) - len(request.path_info)])
+    rest = request.get_full_path()[len(prefix) :]  # "/ACME/login/?next=…"
+    url = f"{prefix}/{domain.lower()}{rest[len(domain) + 1 :]}"
+    return HttpResponsePermanentRedirect(
+        url, preserve_request=request.method not in ("GET", "HEAD")
+    )
+
+
 class ContractMiddleware:
     """Resolve the contract from the URL once per request and hold the session to it.
 
-    Panel URLs are ``/<domain>/…``. Another contract's URL is a 404 for a logged-in account, so
+    Panel URLs are ``/<domain>/…``; a domain typed with capitals is redirected to its lowercase
+    URL. Another contract's URL is a 404 for a logged-in account, so
     nothing confirms that the other contract, or any of its objects, exists. The account's
     language and timezone are activated for the whole request.
     """
@@ -53,6 +70,8 @@ class ContractMiddleware:
         if "domain" not in view_kwargs:
             return None
         domain = view_kwargs.pop("domain")
+        if domain != domain.lower():
+            return lowercase_domain_redirect(request, domain)
         contract = Contract.objects.filter(domain=domain).first()
         if contract is None:
             raise Http404

@@ -13,6 +13,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from mamori.core.door import json_error
+from mamori.core.errors import is_api
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -34,7 +35,6 @@ class RequestIdMiddleware:
 # A NUL character or a lone surrogate: PostgreSQL refuses both in text (a 500 if they reach it),
 # SQLite stores them and a CSV export then carries them.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-API_PREFIX = "/api/"
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -66,7 +66,7 @@ class UnstorableTextMiddleware:
             message = _(
                 "The request contains a character that cannot be stored (NUL or an unpaired surrogate)."
             )
-            if request.path_info.startswith(API_PREFIX):
+            if is_api(request):
                 return json_error(400, "invalid_request", message)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

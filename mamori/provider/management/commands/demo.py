@@ -3,7 +3,6 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from mamori.contracts.models import Contract
@@ -43,7 +42,7 @@ class Command(BaseCommand):
         if mail_directory() is not None:
             show = f"{cli} mail show --latest --to {contract.contact_email}"
         else:
-            show = f"sent to {contract.contact_email} by {settings.EMAIL_URL.split('://')[0]}"
+            show = f"the mail to {contract.contact_email}"
         lines = [("Log in at:", login_url(contract.domain))]
         if account is None:
             lines.append(("Account:", f"none left for the contact person: {resend} says so"))

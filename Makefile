@@ -27,15 +27,25 @@ venv: $(VENV)/.installed-dev
 
 # Settings come from .env (written on the first run: debug off, so the product's own error pages,
 # keys, port, mail files), which .venv/bin/mamori in another shell reads as well.
+# Stopping: Ctrl-C reaches the worker itself (it finishes its current task), not the server (a
+# background job ignores SIGINT), so the INT trap stops the server; a SIGTERM to make reaches this
+# shell alone, so the TERM trap stops both (a TERM to the whole process group reaches the worker
+# twice, and it then stops at once: its work is taken over after its lease). A trap of `kill 0`
+# re-entered itself on the TERM it sent its own shell until the shell overflowed its stack:
+# that was "make: *** Segmentation fault".
 run: $(VENV)/.installed-run
 	@mkdir -p var/static var/mail
 	@address=$$($(PY) scripts/dev-env $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))) \
-	  && $(MAMORI) migrate --noinput \
+	  && $(MAMORI) migrate --noinput -v 0 \
 	  && $(MAMORI) demo --cli $(MAMORI) \
 	  && echo "  Settings:      .env (read by $(MAMORI), the worker and the panel)" \
 	  && echo "  Ctrl-C stops the panel and the worker." && echo \
-	  && trap 'kill 0' INT TERM EXIT \
-	  && { $(MAMORI) worker --interval 1 & $(MAMORI) runserver --noreload "$$address"; }
+	  && stopped=0 && trap 'stopped=1; kill $$server 2>/dev/null' INT \
+	  && trap 'stopped=1; kill $$worker $$server 2>/dev/null' TERM \
+	  && { $(MAMORI) worker --interval 1 & worker=$$!; } \
+	  && { $(MAMORI) runserver --noreload "$$address" & server=$$!; } \
+	  && { wait $$server; status=$$?; [ $$stopped = 1 ] || kill $$worker 2>/dev/null; wait; \
+	       [ $$stopped = 1 ] || exit $$status; }
 
 test: venv
 	$(BIN)/pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)

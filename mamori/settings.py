@@ -5,7 +5,8 @@ The environment may come from a ``.env`` file in the current directory (``make r
 wins over it (``mamori.core.env.env_file_read``).
 
 With no environment but ``MAMORI_DEBUG=1`` it runs on SQLite under ``var/`` and writes mail to
-``var/mail/``, which is what ``make run`` uses. See ``.env.example`` for every variable.
+``var/mail/``. ``make run`` runs with debug off (the product's own error pages) and the keys its
+``.env`` holds. See ``.env.example`` for every variable.
 
 Settings fail loudly: a value that cannot be read (``MAMORI_DEBUG=ture``, an int that is not an
 int, a secret and its ``*_FILE`` both set) and a missing ``MAMORI_SECRET_KEY`` with debug off
@@ -141,7 +142,8 @@ def secret_key(debug: bool) -> str:
             "needs the same secret key: make one with\n"
             "  python -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
             "and set MAMORI_SECRET_KEY to it, or MAMORI_SECRET_KEY_FILE to a file that holds it. "
-            "For development, set MAMORI_DEBUG=1 (a key is then kept in var/secret-key)."
+            "For development, run `make run` (it keeps one in .env) or set MAMORI_DEBUG=1 (a key "
+            "is then kept in var/secret-key)."
         )
     path = VAR_DIR / "secret-key"
     if not path.exists():

@@ -17,7 +17,6 @@ from django.core.exceptions import ImproperlyConfigured
 from mamori.core.env import env_bool, env_int, env_list, env_secret
 from mamori.settings import database_from_url, mailer_from_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETUP = "import django; django.setup()"
 KEY = "a-test-key-that-is-long-enough-0123456789abcdef"
 

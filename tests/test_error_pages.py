@@ -145,6 +145,16 @@ def test_an_unknown_api_path_is_a_json_404(path: str) -> None:
     }
 
 
+@pytest.mark.django_db
+def test_with_debug_on_an_api_error_is_still_json(settings: object) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]  # Django would answer its debug page
+
+    response = Client().get("/api/v1/nope", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
 def test_an_unknown_api_path_answers_in_the_requests_language(cast: Cast) -> None:
     # No endpoint reads the token of an unknown path: Accept-Language (Japanese by default).
     response = api_client(cast.b1).get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="ja")

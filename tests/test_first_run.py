@@ -108,6 +108,15 @@ def test_the_keys_a_debug_run_kept_in_var_are_carried_over(tmp_path: Path) -> No
     assert values["MAMORI_AUDIT_KEY"] == f"dev:{'a' * 43}"
 
 
+def test_serving_on_every_interface_allows_any_host_name(tmp_path: Path) -> None:
+    every = "0.0.0.0"  # noqa: S104 - written to .env, not bound here
+    assert dev_env(tmp_path, "--host", every, "--port", "8010") == f"{every}:8010"
+
+    values = dotenv_values(tmp_path / ".env")
+    assert values["MAMORI_ALLOWED_HOSTS"] == "*"
+    assert values["MAMORI_BASE_URL"] == "http://127.0.0.1:8010"
+
+
 # Every entry point reads .env; the environment wins.
 
 

@@ -258,8 +258,7 @@ def test_the_api_docs_serve_every_asset_themselves() -> None:
 # A usage domain typed in capitals.
 
 
-@pytest.mark.django_db
-def test_a_usage_domain_in_capitals_redirects_to_its_lowercase_url() -> None:
+def test_a_usage_domain_in_capitals_redirects_to_its_lowercase_url(cast: Cast) -> None:
     client = Client()
 
     response = client.get("/ALPHA/login/?next=%2Falpha%2Fusers%2F&lang=ja")

@@ -152,7 +152,10 @@ def read(text: str) -> Table:
         columns = _header(header)
         # Row numbers as a spreadsheet shows them: the header is row 1, and a quoted cell with
         # line breaks is still one row.
+        line = reader.line_num + 1  # where the next row starts in the file
         for number, cells in enumerate(reader, start=2):
+            _one_line_cells(columns, cells, number, line)
+            line = reader.line_num + 1
             if "".join(cells).strip():  # a row of empty cells is no user
                 rows.append((number, _cells(columns, cells, number)))
     except csv.Error as exc:
@@ -165,6 +168,20 @@ def read(text: str) -> Table:
     if len(rows) > MAX_ROWS:
         raise FileError(_("A file holds at most %(limit)d users.") % {"limit": MAX_ROWS})
     return Table(columns, rows)
+
+
+def _one_line_cells(columns: tuple[str, ...], cells: list[str], number: int, line: int) -> None:
+    """No column holds a line break, so a cell with one is a quote left open: the reader took
+    the rows after it (to the next quote, or to the end of the file) into that cell. Said with
+    the row and line where it began, instead of importing fewer users than the file has."""
+    for i, cell in enumerate(cells):
+        if "\n" in cell or "\r" in cell:
+            raise FileError(
+                _(
+                    'Row %(row)d (line %(line)d of the file): the “%(column)s” cell runs over several lines, so a quote (") in it is probably not closed, and the lines after it were read into that cell. Close or remove the quote; a cell cannot hold a line break.'
+                )
+                % {"row": number, "line": line, "column": columns[i] if i < len(columns) else "?"}
+            )
 
 
 def _header(cells: list[str]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ and an account keeping its name can be saved; only a new name must follow the ru
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet, Value
@@ -46,7 +47,9 @@ def account_name_errors(name: str) -> list[str]:
     bad = next((ch for ch in name if not _ALLOWED.fullmatch(ch)), None)
     if bad is None:
         return []
-    shown = bad if bad.isprintable() and not bad.isspace() else ""
+    # Letters, digits, punctuation and symbols are shown; a mark, a space or an invisible
+    # character only by its code point.
+    shown = bad if unicodedata.category(bad)[0] in "LNPS" else ""
     return [
         _(
             "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no spaces or other characters). It contains “%(character)s” (%(code)s)."

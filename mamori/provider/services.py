@@ -20,6 +20,7 @@ from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
 from mamori.core.links import login_url
+from mamori.core.text import invisible_character
 from mamori.core.timezones import is_timezone
 from mamori.directory.models import Organization, User, UserEmail, address_key
 from mamori.directory.services import (
@@ -85,8 +86,8 @@ def _validated(
     if "company_name" not in errors:
         # The company's name is the top organization's: the organization rules hold for it.
         check("company_name", organization_name_check, cleaned["company_name"])
-    if cleaned["contact_email"] and (problems := email_address_errors(cleaned["contact_email"])):
-        errors["contact_email"] = problems
+    if invisible_character(cleaned["contact_email"], spaces=True):
+        errors["contact_email"] = email_address_errors(cleaned["contact_email"])
     else:
         check("contact_email", validate_email, cleaned["contact_email"])
     if language not in dict(LANGUAGE_CHOICES):

@@ -262,14 +262,20 @@ class _Checker:
         except ValidationError as exc:
             errors.append(("emails", exc.messages[0]))
             emails, parsed = (), False
-        code = employee_code_normalize(cells.get("employee_code", ""))
-        existing = self._match(code, cells["name"].strip(), emails, errors)
+        code, name = employee_code_normalize(cells.get("employee_code", "")), cells["name"].strip()
+        existing = self._match(code, name, emails, errors)
         data = self._user_data(cells, organization or self.root, emails, existing)
-        hinted = self._code_changed(code, cells["name"].strip(), emails, existing, errors)
+        hinted = self._code_changed(code, name, emails, existing, errors)
 
         def main_taken(key: str) -> bool:
             owner = self.by_main.get(key)
-            return not hinted and owner is not None and owner is not existing
+            if hinted or owner is None or owner is existing:
+                return False
+            # "Add only" has said already that this user exists (by code, or name and address).
+            return not (
+                self.add_only
+                and ((code and code == owner.employee_code) or (not code and owner.name == name))
+            )
 
         try:
             data = user_data_check(

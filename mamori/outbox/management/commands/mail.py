@@ -1,5 +1,6 @@
 """``mamori mail outbox``: what mail is waiting, sent, or failed, and why (never the body)."""
 
+import unicodedata
 from argparse import ArgumentParser
 from typing import Any
 
@@ -46,8 +47,8 @@ class Command(BaseCommand):
                     m.work.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
                     if waiting and m.work is not None
                     else "-",
-                    m.to,
-                    m.subject,
+                    _shown(m.to),
+                    _shown(m.subject),
                     m.last_error.splitlines()[0][:80] if m.last_error else "",
                 )
             )
@@ -56,3 +57,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
             )
+
+
+def _shown(text: str) -> str:
+    """One table cell: a line separator or an invisible character (what may have made the mail
+    fail) shown as its escape, ``\\u2028``, not breaking the row or hiding."""
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else f"\\u{ord(ch):04x}"
+        for ch in text
+    )

@@ -408,12 +408,35 @@ def test_look_alike_and_invisible_account_names_are_refused(
             password=PASSWORD,
             confirmation=PASSWORD,
         )
-    assert refused.value.message_dict == {
-        "name": [
-            "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no "
-            f"spaces or other characters). It contains “{shown}” ({code})."
-        ]
+    rule = (
+        "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no "
+        "spaces or other characters). "
+    )
+    it = (
+        f"It contains “{shown}” ({code})."
+        if shown
+        else (f"It contains a space, a mark or an invisible character ({code}).")
+    )
+    assert refused.value.message_dict == {"name": [rule + it]}
+    assert state(orgs.cast.a.pk) == before
+
+
+def test_the_panel_refuses_a_look_alike_account_name_on_its_field(orgs: OrgCast) -> None:
+    before = state(orgs.cast.a.pk)
+    form = {
+        "name": "ad\u200bmin",
+        "password": "Sakura-no-hana-2026",
+        "confirmation": "Sakura-no-hana-2026",
+        "privilege": "operator",
+        "language": "en",
+        "timezone": "Asia/Tokyo",
     }
+    response = logged_in(orgs.cast.a1).post(f"/alpha/users/{orgs.suzuki.pk}/account/", form)
+    assert response.context["form"].errors["name"] == [
+        "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no "
+        "spaces or other characters). It contains a space, a mark or an invisible character "
+        "(U+200B)."
+    ]
     assert state(orgs.cast.a.pk) == before
 
 
@@ -557,6 +580,36 @@ def test_a_csv_import_refuses_an_address_with_a_right_to_left_mark(orgs: OrgCast
         }
     ]
     assert snapshot(orgs.cast.a) == before
+
+
+def test_a_new_contracts_contact_address_and_company_name_follow_the_same_rules(
+    cast: Cast,
+) -> None:
+    from mamori.contracts.models import Contract
+    from mamori.provider.services import contract_create
+
+    contracts = Contract.objects.count()
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        contract_create(
+            actor=OPERATOR,
+            domain="charlie",
+            company_name="チャーリー / 本社",
+            contact_name="担当 者",
+            contact_furigana="タントウ シャ",
+            contact_email="tantou@charlie\u200b.example",
+        )
+    assert refused.value.message_dict == {
+        "company_name": [
+            "An organization name cannot contain “ / ” (a slash between spaces): the users CSV "
+            "separates the organizations of a path with it. Write the slash without spaces, as "
+            "in “チャーリー/本社”."
+        ],
+        "contact_email": [
+            "“tantou@charlie\u200b.example” contains an invisible character (U+200B). Type the "
+            "address again instead of pasting it."
+        ],
+    }
+    assert Contract.objects.count() == contracts
 
 
 @pytest.fixture

@@ -49,12 +49,18 @@ def account_name_errors(name: str) -> list[str]:
         return []
     # Letters, digits, punctuation and symbols are shown; a mark, a space or an invisible
     # character only by its code point.
-    shown = bad if unicodedata.category(bad)[0] in "LNPS" else ""
+    if unicodedata.category(bad)[0] in "LNPS":
+        return [
+            _(
+                "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no spaces or other characters). It contains “%(character)s” (%(code)s)."
+            )
+            % {"character": bad, "code": code_point(bad)}
+        ]
     return [
         _(
-            "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no spaces or other characters). It contains “%(character)s” (%(code)s)."
+            "An account name can contain only the letters A–Z and a–z, digits and . _ - @ (no spaces or other characters). It contains a space, a mark or an invisible character (%(code)s)."
         )
-        % {"character": shown, "code": code_point(bad)}
+        % {"code": code_point(bad)}
     ]
 
 

@@ -25,7 +25,11 @@ BOM (so Excel opens Japanese correctly); import reads UTF-8 with or without a BO
 ``timezone``             an IANA zone such as ``Asia/Tokyo``; empty: the importing administrator's.
 
 A column left out of the file leaves that field of updated users as it is (and empty for new
-ones); an empty cell empties the field. Department and custom administrators imported from a file
+ones); an empty cell empties the field. No cell holds a line break (no field does): a cell that
+runs over several lines is a quote left open, reported with its row rather than swallowing the
+rows after it. An organization name never holds the path separator (the services refuse it), so
+export then import is the identity; a path the export wrote for a name saved before that rule
+still finds its organization. Department and custom administrators imported from a file
 manage the organization the user belongs to, with its sub-organizations.
 """
 

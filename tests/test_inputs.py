@@ -273,6 +273,17 @@ def test_an_employee_code_in_another_width_is_a_duplicate(orgs: OrgCast, second:
     assert state(orgs.cast.a.pk) == before
 
 
+def test_an_employee_code_that_nfkc_makes_too_long_is_refused(orgs: OrgCast) -> None:
+    before = state(orgs.cast.a.pk)
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        user_create(
+            actor=OPERATOR,
+            data=data_of(orgs.dev, "長い", ("long@alpha.example", "main"), employee_code="㍿" * 20),
+        )
+    assert refused.value.message_dict == {"employee_code": ["At most 64 characters."]}
+    assert state(orgs.cast.a.pk) == before
+
+
 def test_the_api_stores_an_employee_code_in_nfkc(orgs: OrgCast) -> None:
     body = {
         "organization_id": orgs.dev.pk,
@@ -323,6 +334,15 @@ def test_a_csv_import_stores_codes_in_nfkc_keeps_the_search_keys_and_finds_dupli
             "column": "employee_code",
             "message": "The employee code “K007” is already used by another user.",
         }
+    ]
+
+
+def test_a_csv_code_too_long_is_named_once(orgs: OrgCast) -> None:
+    user_import = check(
+        orgs.cast.a1, csv_text([[ROOT, "長", "", "E" * 65, "l@alpha.example:main"]])
+    )
+    assert user_import.errors == [
+        {"row": 2, "column": "employee_code", "message": "At most 64 characters."}
     ]
 
 

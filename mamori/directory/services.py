@@ -246,7 +246,7 @@ EmailRow = tuple[str, str]  # (address, category)
 # hundreds of thousands of addresses).
 _CATEGORIES = frozenset(UserEmail.Category.values)
 _MAIN = UserEmail.Category.MAIN.value
-USER_FIELD_LIMITS = max_lengths(User, ("title", "phone", "mobile_phone"))
+USER_FIELD_LIMITS = max_lengths(User, ("employee_code", "title", "phone", "mobile_phone"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -308,7 +308,11 @@ def user_data_check(
     except ValidationError as exc:
         errors["furigana"] = list(exc.messages)
     code = employee_code_normalize(data.employee_code)
-    if code and code_taken(code):
+    if len(code) > USER_FIELD_LIMITS["employee_code"]:  # NFKC may lengthen it (㍿ is 株式会社)
+        errors["employee_code"] = [
+            _("At most %(limit)d characters.") % {"limit": USER_FIELD_LIMITS["employee_code"]}
+        ]
+    elif code and code_taken(code):
         errors["employee_code"] = [
             _("The employee code “%(code)s” is already used by another user.") % {"code": code}
         ]

@@ -89,7 +89,8 @@ def fill(users: int, organizations: int, depth: int) -> int:
     from mamori.accounts.models import Account
     from mamori.contracts.models import Contract
     from mamori.core.actor import Actor
-    from mamori.directory.models import Organization, User, UserEmail
+    from mamori.core.text import fold
+    from mamori.directory.models import Organization, User, UserEmail, reading_key
     from mamori.provider.services import contract_create
 
     existing = Contract.objects.filter(domain=DOMAIN).first()
@@ -132,13 +133,17 @@ def fill(users: int, organizations: int, depth: int) -> int:
         for n in range(users):
             f = rng.randrange(len(FAMILY))
             g = rng.randrange(len(GIVEN))
+            name, furigana = f"{FAMILY_KANJI[f]} {GIVEN[g][1]}", f"{FAMILY[f]}\u3000{GIVEN[g][0]}"
             batch.append(
                 User(
                     contract=contract,
                     organization=rng.choice(all_orgs),
-                    name=f"{FAMILY_KANJI[f]} {GIVEN[g][1]}",
-                    furigana=f"{FAMILY[f]}\u3000{GIVEN[g][0]}",
+                    name=name,
+                    furigana=furigana,
                     employee_code=f"E{n:06d}",
+                    # bulk_create skips User.save(): the search keys as it would keep them.
+                    name_key=fold(name),
+                    furigana_key=reading_key(furigana),
                 )
             )
         made_users = User.objects.bulk_create(batch, batch_size=5000)

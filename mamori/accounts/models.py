@@ -3,6 +3,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,8 +82,11 @@ class Account(AbstractBaseUser):
         verbose_name = _("Mamori account")
         verbose_name_plural = _("Mamori accounts")
         constraints = [
+            # One name in any letter case (``accounts.names``): ``Admin`` and ``admin`` are one
+            # account. The services check first for a clear message; this functional index
+            # decides when two saves come at the same moment, and serves the login's lookup.
             models.UniqueConstraint(
-                fields=["contract", "name"], name="account_name_unique_in_contract"
+                "contract", Lower("name"), name="account_name_ci_unique_in_contract"
             ),
         ]
 

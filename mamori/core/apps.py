@@ -9,11 +9,13 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from mamori.core.once import once_prune_job
         from mamori.core.work import periodic_job
         from mamori.core.work.services import work_prune_job, work_recover_job
 
         periodic_job("core.work.recover", every=_recover_every)(work_recover_job)
         periodic_job("core.work.prune", every=datetime.timedelta(hours=1))(work_prune_job)
+        periodic_job("core.once.prune", every=datetime.timedelta(hours=1))(once_prune_job)
 
 
 def _recover_every() -> datetime.timedelta:

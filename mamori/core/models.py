@@ -91,3 +91,27 @@ class PeriodicSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot.isoformat()}"
+
+
+class Submission(models.Model):
+    """A one-time form token that was used: the form it came with is saved once only.
+
+    ``key`` names the form, the account and the token (``users.add:<account>:<token>``);
+    ``object_id`` is what the save made. Rows older than a day are pruned (``core.once``).
+    """
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    object_id = models.BigIntegerField(_("object"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return self.key
+
+    def done(self, object_id: int) -> None:
+        """Record what the save made, in the caller's transaction."""
+        self.object_id = object_id
+        self.save(update_fields=["object_id"])

@@ -15,6 +15,8 @@ def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
 
 
 class UserForm(forms.Form):
+    # The one-time token of the Add User form (``core.once``): saved twice, it adds one user.
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Name"), max_length=200)
     furigana = forms.CharField(
         label=_("Furigana"),
@@ -34,9 +36,15 @@ class UserForm(forms.Form):
 
 
 class EmailRowForm(forms.Form):
+    """One e-mail row. A row starts empty and unmarked: no category is chosen for it (the page
+    gives a new user's first row “Main”), so adding a row never makes a second main address,
+    and an empty row is left out. The service says what a filled row lacks."""
+
     address = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
     category = forms.ChoiceField(
-        label=_("Category"), choices=UserEmail.Category.choices, initial=UserEmail.Category.MAIN
+        label=_("Category"),
+        choices=[("", "---------"), *UserEmail.Category.choices],
+        required=False,
     )
 
 

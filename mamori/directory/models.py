@@ -1,6 +1,10 @@
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from mamori.core.text import fold
 
 
 class Organization(models.Model):
@@ -51,6 +55,16 @@ class Organization(models.Model):
 USER_FIELDS = ("name", "furigana", "employee_code", "title", "phone", "mobile_phone")
 
 
+def reading_key(furigana: str) -> str:
+    """A reading without its spaces: ``スズキイチロウ`` finds ``スズキ イチロウ`` from the start."""
+    return furigana.replace("\u3000", "").replace(" ", "")
+
+
+def address_key(address: str) -> str:
+    """An e-mail address as uniqueness compares it: in any letter case."""
+    return address.strip().casefold()
+
+
 class User(models.Model):
     """A person in Users/Org; may or may not have a Mamori account."""
 
@@ -64,6 +78,14 @@ class User(models.Model):
     title = models.CharField(_("title"), max_length=200, blank=True)
     phone = models.CharField(_("phone number"), max_length=40, blank=True)
     mobile_phone = models.CharField(_("mobile phone number"), max_length=40, blank=True)
+    # What searches compare, kept by save() (and by the CSV import's bulk writes): the name
+    # folded (``core.text.fold``: NFKC, any case, no spaces) and the reading without spaces.
+    name_key = models.TextField(blank=True, default="", editable=False)
+    furigana_key = models.CharField(max_length=200, blank=True, default="", editable=False)
+    # The main e-mail address in any letter case (``address_key``), kept by the services with
+    # the addresses: one per contract, whoever saves at the same moment. Empty: none, or a
+    # duplicate found when the column was added (see migration 0010).
+    main_address_key = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -76,6 +98,13 @@ class User(models.Model):
                 condition=~Q(employee_code=""),
                 name="employee_code_unique_in_contract",
             ),
+            # Two people never share a main address (in any letter case): the services check
+            # first for a clear message; this decides when two administrators save at once.
+            models.UniqueConstraint(
+                fields=["contract", "main_address_key"],
+                condition=~Q(main_address_key=""),
+                name="user_main_address_unique_in_contract",
+            ),
         ]
         indexes = [
             # The default order (furigana, then id) within a contract or an organization.
@@ -83,17 +112,25 @@ class User(models.Model):
             models.Index(
                 fields=["contract", "organization", "furigana", "id"], name="user_contract_org"
             ),
-            # Furigana prefix search (LIKE 'ヤマ%') whatever PostgreSQL's collation; other
-            # databases ignore the operator class.
+            # Furigana prefix search (LIKE 'ヤマ%'), spaces left out, whatever PostgreSQL's
+            # collation; other databases ignore the operator class.
             models.Index(
-                fields=["contract", "furigana"],
-                name="user_furigana_prefix",
+                fields=["contract", "furigana_key"],
+                name="user_furigana_key_prefix",
                 opclasses=["", "varchar_pattern_ops"],
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, with the search keys of the name and furigana brought up to date."""
+        self.name_key, self.furigana_key = fold(self.name), reading_key(self.furigana)
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"name", "furigana"} & set(fields):
+            kwargs["update_fields"] = {*fields, "name_key", "furigana_key"}
+        super().save(*args, **kwargs)
 
     @property
     def main_email(self) -> str:

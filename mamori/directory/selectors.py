@@ -10,8 +10,9 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset
-from mamori.directory.models import Organization, User, UserEmail
-from mamori.directory.services import normalize_furigana
+from mamori.core.text import fold, nfkc
+from mamori.directory.models import Organization, User, UserEmail, reading_key
+from mamori.directory.services import employee_code_normalize, normalize_furigana
 
 
 def organizations_visible_to(account: Principal, action: str = "view") -> QuerySet[Organization]:
@@ -129,21 +130,18 @@ class UserQuery:
 def _search(text: str) -> Q:
     """What a search box query matches, chosen so each part can use an index or a cheap scan.
 
-    Kana is a reading: it matches furigana from the start (やま finds ヤマダ and ヤマモト), on the
-    index. Anything else matches names containing it (case-insensitively only when it has Latin
-    letters: Unicode case folding of every name is the expensive part), an exact employee code,
-    and, when it could be part of an address, e-mail addresses containing it.
+    The text is read as people type it: in NFKC (full-width ``Ｅ０００１`` is ``E0001``,
+    half-width kana are full-width), with spaces of either width ignored. Kana is a reading: it
+    matches furigana from the start, spaces left out (やま finds ヤマダ and ヤマモト, and
+    スズキイチロウ finds スズキ イチロウ), on the space-less key's index. Anything else matches
+    names containing it (in any letter case and spacing: ``田中太郎`` finds ``田中 太郎``, on the
+    folded name key, so no row is folded at query time), an exact employee code, and, when it
+    could be part of an address, e-mail addresses containing it.
     """
+    text = nfkc(text)
     with contextlib.suppress(ValidationError):
-        reading = normalize_furigana(text)
-        # The range lets PostgreSQL walk the (contract, furigana, id) index in order from the
-        # first match and stop after a page; LIKE alone cannot use it unless the collation is C.
-        return Q(furigana__gte=reading, furigana__lt=reading + "\U0010ffff") & Q(
-            furigana__startswith=reading
-        )
-    latin = any("a" <= c.lower() <= "z" for c in text)
-    matches = Q(name__icontains=text) if latin else Q(name__contains=text)
-    matches |= Q(employee_code=text)
+        return Q(furigana_key__startswith=reading_key(normalize_furigana(text)))
+    matches = Q(name_key__contains=fold(text)) | Q(employee_code=employee_code_normalize(text))
     if text.isascii():
         matches |= Q(pk__in=UserEmail.objects.filter(address__icontains=text).values("user_id"))
     return matches

@@ -19,8 +19,10 @@ from mamori.audit.services import Target, log_record
 from mamori.core.access import authorize, require_manages
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths, values_of
+from mamori.core.once import once_check, once_claim
+from mamori.core.text import code_point, control_character, invisible_character, line_break, nfkc
 from mamori.directory.audit_actions import DirectoryAction
-from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, address_key
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
 
@@ -51,13 +53,38 @@ def organization_target(organization: Organization) -> Target:
     return Target("organization", organization.pk, organization.name)
 
 
+# The CSV's path separator: a slash standing alone between spaces (``ACME / 営業部``), or at
+# either end of a name next to a space. ``営業/企画`` is a name; ``営業 / 企画`` would be two.
+_PATH_SEPARATOR = re.compile(r"(?:^|\s)/(?:\s|$)")
+
+
 def organization_name_check(name: str) -> str:
-    """An organization's name without surrounding spaces, or a ValidationError saying what is wrong."""
+    """An organization's name without surrounding spaces, or a ValidationError saying what is wrong.
+
+    A name never holds the users CSV's path separator (“ / ”, a slash with spaces around it):
+    the CSV writes a path as names joined by it, and reading that path again must give the same
+    organizations (export, then import, changes nothing).
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": [_("Enter the organization name.")]})
     if len(name) > 200:
         raise ValidationError({"name": [_("An organization name is at most 200 characters.")]})
+    if control_character(name) or line_break(name):
+        raise ValidationError(
+            {"name": [_("Control characters (such as NUL or a tab) are not allowed.")]}
+        )
+    if _PATH_SEPARATOR.search(name):
+        raise ValidationError(
+            {
+                "name": [
+                    _(
+                        "An organization name cannot contain “ / ” (a slash between spaces): the users CSV separates the organizations of a path with it. Write the slash without spaces, as in “%(example)s”."
+                    )
+                    % {"example": _PATH_SEPARATOR.sub("/", name).strip()}
+                ]
+            }
+        )
     return name
 
 
@@ -116,9 +143,7 @@ def organization_rename(*, actor: Actor, organization: Organization, name: str) 
     authorize(actor, "organizations.change", organization)
     before = organization.name
     if organization.parent is None:
-        name = name.strip()
-        if not name:
-            raise ValidationError({"name": [_("Enter the organization name.")]})
+        name = organization_name_check(name)
     else:
         name = _clean_org_name(name, organization.parent, exclude=organization.pk)
     if name == before:
@@ -221,7 +246,7 @@ EmailRow = tuple[str, str]  # (address, category)
 # hundreds of thousands of addresses).
 _CATEGORIES = frozenset(UserEmail.Category.values)
 _MAIN = UserEmail.Category.MAIN.value
-USER_FIELD_LIMITS = max_lengths(User, ("title", "phone", "mobile_phone"))
+USER_FIELD_LIMITS = max_lengths(User, ("employee_code", "title", "phone", "mobile_phone"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -238,6 +263,12 @@ class UserData:
     emails: tuple[EmailRow, ...] = ()
 
 
+def employee_code_normalize(code: str) -> str:
+    """An employee code as it is stored, compared and searched: NFKC (``Ｅ０００１`` is ``E0001``),
+    without surrounding spaces."""
+    return nfkc(code)
+
+
 def user_data_clean(data: UserData, *, contract_id: int, exclude: int | None = None) -> UserData:
     """Check and normalise a user's data; raise a ValidationError naming every bad field."""
 
@@ -245,12 +276,26 @@ def user_data_clean(data: UserData, *, contract_id: int, exclude: int | None = N
         users = User.objects.filter(contract_id=contract_id, employee_code=code)
         return users.exclude(pk=exclude or 0).exists()
 
-    return user_data_check(data, code_taken=code_taken)
+    def main_taken(key: str) -> bool:
+        users = User.objects.filter(contract_id=contract_id, main_address_key=key)
+        return users.exclude(pk=exclude or 0).exists()
+
+    return user_data_check(data, code_taken=code_taken, main_taken=main_taken)
 
 
-def user_data_check(data: UserData, *, code_taken: Callable[[str], bool]) -> UserData:
-    """``user_data_clean`` with the employee-code lookup given by the caller: a CSV import checks
-    a whole file against the codes it read in one query."""
+def user_data_check(
+    data: UserData,
+    *,
+    code_taken: Callable[[str], bool],
+    main_taken: Callable[[str], bool] = lambda key: False,
+) -> UserData:
+    """``user_data_clean`` with the lookups given by the caller: a CSV import checks a whole file
+    against the employee codes and main addresses it read in one query each.
+
+    ``code_taken(code)`` and ``main_taken(address_key(address))`` say whether another user of
+    the contract has that employee code or main e-mail address. E-mail errors are keyed by the
+    address's position in ``data.emails`` (``emails.2.address``); empty addresses are dropped.
+    """
     errors: dict[str, list[str]] = {}
     name = data.name.strip()
     if not name:
@@ -262,8 +307,12 @@ def user_data_check(data: UserData, *, code_taken: Callable[[str], bool]) -> Use
         furigana = normalize_furigana(data.furigana) if data.furigana.strip() else ""
     except ValidationError as exc:
         errors["furigana"] = list(exc.messages)
-    code = data.employee_code.strip()
-    if code and code_taken(code):
+    code = employee_code_normalize(data.employee_code)
+    if len(code) > USER_FIELD_LIMITS["employee_code"]:  # NFKC may lengthen it (㍿ is 株式会社)
+        errors["employee_code"] = [
+            _("At most %(limit)d characters.") % {"limit": USER_FIELD_LIMITS["employee_code"]}
+        ]
+    elif code and code_taken(code):
         errors["employee_code"] = [
             _("The employee code “%(code)s” is already used by another user.") % {"code": code}
         ]
@@ -271,8 +320,14 @@ def user_data_check(data: UserData, *, code_taken: Callable[[str], bool]) -> Use
         limit = USER_FIELD_LIMITS[field]
         if len(getattr(data, field).strip()) > limit:
             errors[field] = [_("At most %(limit)d characters.") % {"limit": limit}]
-    emails = tuple((a.strip(), c) for a, c in data.emails if a.strip())
-    errors.update(_email_errors(emails))
+    texts = {"name": name, "employee_code": code}
+    texts.update({f: getattr(data, f).strip() for f in ("title", "phone", "mobile_phone")})
+    for field, value in texts.items():
+        # One line each: a line break or a control character would end a mail header or a
+        # CSV row, and nobody types one in a name on purpose.
+        if field not in errors and (control_character(value) or line_break(value)):
+            errors[field] = [_("Control characters (such as NUL or a tab) are not allowed.")]
+    errors.update(_email_errors(data.emails, main_taken))
     if errors:
         raise ValidationError(errors)
     return dataclasses.replace(
@@ -283,29 +338,55 @@ def user_data_check(data: UserData, *, code_taken: Callable[[str], bool]) -> Use
         title=data.title.strip(),
         phone=data.phone.strip(),
         mobile_phone=data.mobile_phone.strip(),
-        emails=emails,
+        emails=tuple((a.strip(), c) for a, c in data.emails if a.strip()),
     )
 
 
-def _email_errors(emails: tuple[EmailRow, ...]) -> dict[str, list[str]]:
+def email_address_errors(address: str) -> list[str]:
+    """What is wrong with one e-mail address (already stripped), or nothing.
+
+    Beyond Django's ``validate_email``: no invisible character (a right-to-left mark, a
+    zero-width space, a byte-order mark, a control character), which ``validate_email`` lets
+    through in the domain and a mail server would refuse or deliver elsewhere.
+    """
+    hidden = invisible_character(address, spaces=True)
+    if hidden is not None:
+        return [
+            _(
+                "“%(address)s” contains an invisible character (%(character)s). Type the address again instead of pasting it."
+            )
+            % {"address": address, "character": code_point(hidden)}
+        ]
+    try:
+        validate_email(address)
+    except ValidationError:
+        return [_("“%(address)s” is not a valid e-mail address.") % {"address": address}]
+    return []
+
+
+def _email_errors(
+    emails: tuple[EmailRow, ...], main_taken: Callable[[str], bool]
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
-    for i, (address, category) in enumerate(emails):
-        try:
-            validate_email(address)
-        except ValidationError:
-            errors[f"emails.{i}.address"] = [
-                _("“%(address)s” is not a valid e-mail address.") % {"address": address}
-            ]
-        if address.casefold() in seen:
+    given = [(i, a.strip(), c) for i, (a, c) in enumerate(emails) if a.strip()]
+    for i, address, category in given:
+        if problems := email_address_errors(address):
+            errors[f"emails.{i}.address"] = problems
+        elif address_key(address) in seen:
             errors[f"emails.{i}.address"] = [
                 _("“%(address)s” is entered twice.") % {"address": address}
             ]
-        seen.add(address.casefold())
+        elif category == _MAIN and main_taken(address_key(address)):
+            errors[f"emails.{i}.address"] = [
+                _("“%(address)s” is already the main e-mail address of another user.")
+                % {"address": address}
+            ]
+        seen.add(address_key(address))
         if category not in _CATEGORIES:
             errors[f"emails.{i}.category"] = [_("Choose a category.")]
-    mains = sum(1 for _a, c in emails if c == _MAIN)
-    if not emails:
+    mains = sum(1 for _i, _a, c in given if c == _MAIN)
+    if not given:
         errors["emails"] = [_("Enter at least one e-mail address, and mark it as main.")]
     elif mains != 1:
         errors["emails"] = [
@@ -354,6 +435,7 @@ def _save_user(user: User, data: UserData) -> None:
     old_organization = user.organization_id if user.pk else None
     for field in ("organization", *USER_FIELDS):
         setattr(user, field, getattr(data, field))
+    user.main_address_key = address_key(next(a for a, c in data.emails if c == _MAIN))
     user.save()
     _count_move(old_organization, user.organization_id)
     user.emails.all().delete()
@@ -363,26 +445,52 @@ def _save_user(user: User, data: UserData) -> None:
     )
 
 
-def user_create(*, actor: Actor, data: UserData) -> User:
-    """Add a user to Users/Org."""
-    authorize(actor, "users.add", data.organization)
-    data = user_data_clean(data, contract_id=data.organization.contract_id)
+@contextlib.contextmanager
+def _taken_meanwhile(data: UserData, *, contract_id: int, exclude: int | None) -> Iterator[None]:
+    """A transaction in which an employee code or main address another save took meanwhile (a
+    unique constraint) is the same clear message as one found before."""
     try:
         with transaction.atomic():
-            user = User(contract_id=data.organization.contract_id)
-            _save_user(user, data)
-            log_record(
-                contract=data.organization.contract,
-                actor=actor,
-                action=DirectoryAction.USER_CREATED,
-                target=user_target(user),
-                after=_user_values(user),
-                organization_id=user.organization_id,
-            )
-    except IntegrityError as exc:  # a concurrent save took the employee code
+            yield
+    except IntegrityError as exc:
+        user_data_clean(data, contract_id=contract_id, exclude=exclude)  # raises the message
         raise ValidationError(
-            {"employee_code": [_("This employee code is already used by another user.")]}
+            _("Another administrator changed this user's data at the same moment. Try again.")
         ) from exc
+
+
+def user_create(*, actor: Actor, data: UserData, once: str = "") -> User:
+    """Add a user to Users/Org.
+
+    ``once``: the Add User form's one-time token (``core.once``). The same token again (a
+    double-clicked Save, a replayed POST) adds nothing and raises ``AlreadySubmitted`` with the
+    user added the first time, also when both arrive at the same moment.
+    """
+    authorize(actor, "users.add", data.organization)
+    contract_id = data.organization.contract_id
+    key = f"users.add:{actor.account.pk if actor.account else 0}:{once}" if once else ""
+    try:
+        if key:
+            once_check(key)
+        data = user_data_clean(data, contract_id=contract_id)
+    except ValidationError:
+        if key:  # the first save of this form may have taken its code and address meanwhile
+            once_check(key)
+        raise
+    with _taken_meanwhile(data, contract_id=contract_id, exclude=None):
+        submission = once_claim(key) if key else None
+        user = User(contract_id=contract_id)
+        _save_user(user, data)
+        if submission is not None:
+            submission.done(user.pk)
+        log_record(
+            contract=data.organization.contract,
+            actor=actor,
+            action=DirectoryAction.USER_CREATED,
+            target=user_target(user),
+            after=_user_values(user),
+            organization_id=user.organization_id,
+        )
     return user
 
 
@@ -395,26 +503,21 @@ def user_update(*, actor: Actor, user: User, data: UserData) -> None:
         require_manages(actor, account)
     data = user_data_clean(data, contract_id=user.contract_id, exclude=user.pk)
     before = _user_values(user)
-    try:
-        with transaction.atomic():
-            _save_user(user, data)
-            after = _user_values(user)
-            if after == before:
-                return
-            changed = [k for k in after if after[k] != before[k]]
-            log_record(
-                contract=user.organization.contract,
-                actor=actor,
-                action=DirectoryAction.USER_UPDATED,
-                target=user_target(user),
-                before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
-                organization_id=user.organization_id,
-            )
-    except IntegrityError as exc:
-        raise ValidationError(
-            {"employee_code": [_("This employee code is already used by another user.")]}
-        ) from exc
+    with _taken_meanwhile(data, contract_id=user.contract_id, exclude=user.pk):
+        _save_user(user, data)
+        after = _user_values(user)
+        if after == before:
+            return
+        changed = [k for k in after if after[k] != before[k]]
+        log_record(
+            contract=user.organization.contract,
+            actor=actor,
+            action=DirectoryAction.USER_UPDATED,
+            target=user_target(user),
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+            organization_id=user.organization_id,
+        )
 
 
 def user_delete(*, actor: Actor, user: User) -> None:

@@ -17,6 +17,7 @@ from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
+from mamori.core.once import AlreadySubmitted, once_token, once_token_valid
 from mamori.directory import services
 from mamori.directory.forms import (
     EMAIL_ROWS_MAX,
@@ -35,6 +36,7 @@ from mamori.directory.selectors import (
     tree_opened_at,
     user_get,
     users_search,
+    users_visible_to,
 )
 
 PAGE_SIZE = 50
@@ -160,6 +162,8 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
         initial: dict[str, Any] = (
             {"organization": selected.pk if selected else tree[0].id} if tree else {}
         )
+        initial["form_token"] = once_token()
+        # A new user's first address is the main one until the person says otherwise.
         email_initial = [{"address": "", "category": "main"}]
     else:
         initial = values_of(user, USER_FIELDS)
@@ -174,12 +178,16 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
         try:
             user_data = _user_data(request, form, formset, action)
             if user is None:
-                user = services.user_create(actor=actor, data=user_data)
+                token = form.cleaned_data["form_token"]
+                once = token if once_token_valid(token) else ""
+                user = services.user_create(actor=actor, data=user_data, once=once)
                 messages.success(request, _("%(name)s has been added.") % {"name": user.name})
             else:
                 services.user_update(actor=actor, user=user, data=user_data)
                 messages.success(request, _("%(name)s has been saved.") % {"name": user.name})
             return HttpResponseRedirect(_url(request, "user_detail", user_id=user.pk))
+        except AlreadySubmitted as exc:
+            return _already_added(request, exc.object_id)
         except ValidationError as exc:
             email_errors = _show_email_errors(exc, formset)
             plain = (
@@ -202,6 +210,15 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
             "tab": "users",
         },
     )
+
+
+def _already_added(request: HttpRequest, user_id: int | None) -> HttpResponse:
+    """The Add User form was saved before (a double-clicked Save, the same POST again): show
+    the user it added, once, rather than a second one."""
+    messages.info(request, _("This form was already saved: the user was added once, not twice."))
+    if user_id is not None and users_visible_to(_me(request)).filter(pk=user_id).exists():
+        return HttpResponseRedirect(_url(request, "user_detail", user_id=user_id))
+    return HttpResponseRedirect(_url(request, "users"))
 
 
 @account_required

@@ -3,7 +3,9 @@
 ``mail_queue`` stores the mail and its ``mail.deliver`` work row in the caller's transaction.
 The handler sends it with no transaction open; a failure that can pass (connection refused, a
 4xx reply) is retried 15 s, 30 s, 60 s … at most 10 min later, forever (mail is never lost); a
-recipient refused for good (5xx) fails the mail with that reason.
+mail that can never be sent (the library cannot build or address it, or the server refuses the
+recipient or the message for good, 5xx) fails with that reason (``mamori mail outbox --failed``)
+instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -92,29 +94,60 @@ def mails_queue(*, contract: Contract | None, mails: Sequence[Mail]) -> int:
 def mail_deliver(work: Work, actor: Actor) -> str:
     """The ``mail.deliver`` handler: send the work's mail, outside any transaction.
 
-    Raises ``WorkRetry`` for a failure that can pass and ``WorkFailed`` when the server refuses
-    the recipient for good. A mail marked sent is not sent again; a worker killed between the
-    server's acceptance and that mark leaves it to be sent once more (at least once, never lost).
+    Raises ``WorkRetry`` for a failure that can pass (no connection, a 4xx reply, the server's
+    own configuration: authentication, the sender) and ``WorkFailed`` for a mail that can never
+    be sent: the mail library refuses to build or address it (a header with a line separator,
+    an address it cannot encode), or the server refuses the recipient or the message for good
+    (5xx). A mail marked sent is not sent again; a worker killed between the server's
+    acceptance and that mark leaves it to be sent once more (at least once, never lost).
     """
     mail = OutboundMail.objects.filter(work=work).first()
     if mail is None:
         raise WorkFailed("The mail of this work no longer exists.")
     if mail.sent_at is not None:
         return "already sent"
+    message = _message(mail)
     try:
-        _send(mail)
+        message.send()
     except smtplib.SMTPRecipientsRefused as exc:
         refusals = list(exc.recipients.values())
-        reason = "; ".join(f"{code} {_text(message)}" for code, message in refusals)
-        if refusals and all(500 <= code < 600 for code, _message in refusals):
+        reason = "; ".join(f"{code} {_text(text)}" for code, text in refusals)
+        if refusals and all(500 <= code < 600 for code, _text_ in refusals):
             raise WorkFailed(f"The recipient was refused: {reason}") from exc
         raise WorkRetry(f"SMTPRecipientsRefused: {reason}") from exc
+    except smtplib.SMTPDataError as exc:
+        reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        if 500 <= exc.smtp_code < 600:  # this message, refused for good (size, content)
+            raise WorkFailed(f"The message was refused: {reason}") from exc
+        raise WorkRetry(f"SMTPDataError: {reason}") from exc
+    except smtplib.SMTPNotSupportedError as exc:  # e.g. an address that needs SMTPUTF8
+        raise WorkFailed(f"The server cannot take this mail: {exc}") from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise WorkRetry(f"{type(exc).__name__}: {exc}") from exc
+    except (ValueError, TypeError) as exc:
+        # The library refused the mail while sending it (an address it cannot encode, such
+        # as a local part with non-ASCII characters): it will refuse it every time.
+        raise WorkFailed(f"The mail cannot be sent: {type(exc).__name__}: {exc}") from exc
     with transaction.atomic():
         # The body may carry a password; the recipient has it now.
         OutboundMail.objects.filter(pk=mail.pk).update(sent_at=timezone.now(), body="")
     return "sent"
+
+
+def _message(mail: OutboundMail) -> EmailMessage:
+    """The mail as the library builds it; ``WorkFailed`` if it cannot (it never will)."""
+    message = EmailMessage(
+        subject=mail.subject,
+        body=mail.body,
+        from_email=settings.MAMORI_MAIL_FROM,
+        to=[mail.to],
+        headers={"X-Mamori-Mail-Id": str(mail.pk)},
+    )
+    try:
+        message.message()  # builds the headers now: a line separator in one raises here
+    except (ValueError, TypeError, LookupError) as exc:
+        raise WorkFailed(f"The mail cannot be built: {type(exc).__name__}: {exc}") from exc
+    return message
 
 
 def _text(message: bytes | str) -> str:
@@ -124,14 +157,3 @@ def _text(message: bytes | str) -> str:
 def mail_failed(work: Work, failure: Failure) -> None:
     """``on_failure`` of ``mail.deliver``: a mail that will never leave keeps no body."""
     OutboundMail.objects.filter(work=work, sent_at__isnull=True).update(body="")
-
-
-def _send(mail: OutboundMail) -> None:
-    message = EmailMessage(
-        subject=mail.subject,
-        body=mail.body,
-        from_email=settings.MAMORI_MAIL_FROM,
-        to=[mail.to],
-        headers={"X-Mamori-Mail-Id": str(mail.pk)},
-    )
-    message.send()

@@ -20,9 +20,14 @@ from mamori.contracts.models import Contract, domain_validator, reserved_domains
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
 from mamori.core.links import login_url
+from mamori.core.text import invisible_character
 from mamori.core.timezones import is_timezone
-from mamori.directory.models import Organization, User, UserEmail
-from mamori.directory.services import normalize_furigana
+from mamori.directory.models import Organization, User, UserEmail, address_key
+from mamori.directory.services import (
+    email_address_errors,
+    normalize_furigana,
+    organization_name_check,
+)
 from mamori.outbox.services import mail_queue
 from mamori.provider.audit_actions import ContractAction
 
@@ -78,7 +83,13 @@ def _validated(
     for field, limit in max_lengths(Contract, _TEXT_FIELDS).items():
         if len(cleaned.get(field, "")) > limit and field not in errors:
             errors[field] = [_("At most %(limit)d characters.") % {"limit": limit}]
-    check("contact_email", validate_email, cleaned["contact_email"])
+    if "company_name" not in errors:
+        # The company's name is the top organization's: the organization rules hold for it.
+        check("company_name", organization_name_check, cleaned["company_name"])
+    if invisible_character(cleaned["contact_email"], spaces=True):
+        errors["contact_email"] = email_address_errors(cleaned["contact_email"])
+    else:
+        check("contact_email", validate_email, cleaned["contact_email"])
     if language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("The language must be “ja” or “en”.")]
     if not is_timezone(timezone_name):
@@ -125,6 +136,7 @@ def contract_create(
                 organization=root,
                 name=contract.contact_name,
                 furigana=contract.contact_furigana,
+                main_address_key=address_key(contract.contact_email),
             )
             Organization.objects.filter(pk=root.pk).update(user_count=1)
             UserEmail.objects.create(

@@ -18,6 +18,7 @@ from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor
 from mamori.core.links import absolute_url
+from mamori.core.text import control_character, line_break
 from mamori.directory.models import Organization
 from mamori.outbox.services import mail_queue
 from mamori.support.audit_actions import SupportAction
@@ -29,11 +30,15 @@ BODY_MAX = 20_000
 
 
 def _subject_errors(subject: str) -> list[str]:
-    # A line break in a subject would end the mail header: refused, not silently joined.
+    # A subject becomes a mail header. Anything that ends a line there (a line feed, but also
+    # U+2028, U+0085, a vertical tab: what str.splitlines splits on) makes the mail library
+    # refuse the whole mail: refused here, not silently joined.
     if not subject:
         return [_("Enter a subject.")]
-    if "\n" in subject or "\r" in subject:
+    if line_break(subject):
         return [_("The subject must be one line.")]
+    if control_character(subject):
+        return [_("Control characters (such as NUL or a tab) are not allowed.")]
     if len(subject) > SUBJECT_MAX:
         return [_("The subject can be at most %(max)d characters.") % {"max": SUBJECT_MAX}]
     return []

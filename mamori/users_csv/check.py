@@ -26,15 +26,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.names import account_name_key
 from mamori.accounts.services.administration import AccountData, account_data_clean, grant_check
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT
 from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
-from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, address_key
 from mamori.directory.services import (
     EmailRow,
     UserData,
+    employee_code_normalize,
     organization_name_check,
     user_data_check,
 )
@@ -44,7 +46,8 @@ from mamori.users_csv.models import UserImport
 MAIN = UserEmail.Category.MAIN.value
 ERROR_LIMIT = 1000  # errors kept for the report; the count covers them all
 SHOWN_NEW_ORGANIZATIONS = 100
-LENGTH_LIMITS = max_lengths(User, ("furigana", "employee_code"))
+# The employee code's limit is the service's (after NFKC).
+LENGTH_LIMITS = max_lengths(User, ("furigana",))
 ADDRESS_LIMIT = 254
 # An existing account's cells, as the export writes them, and the fields they come from.
 ACCOUNT_CELLS = {
@@ -172,7 +175,7 @@ class _Checker:
         self.paths: dict[str, tuple[Organization | None, str]] = {}
         self.codes_seen: dict[str, int] = {}
         self.users_seen: dict[int, int] = {}
-        self.new_seen: dict[tuple[str, str], int] = {}
+        self.mains_seen: dict[str, int] = {}
         self.names_seen: dict[str, int] = {}
         self.support_rows: list[int] = []
 
@@ -186,11 +189,16 @@ class _Checker:
         )
         self.organizations = {o.pk: o for o in organizations}
         self.by_path: dict[tuple[str, ...], Organization | None] = {}  # None: ambiguous
+        # The paths as the export writes them: a cell the export wrote finds its organization
+        # even if a name holds the separator (“ / ”), as names made before it was refused may.
+        self.by_text: dict[str, Organization | None] = {}
         for o in organizations:
             ids = [int(part) for part in o.path.strip("/").split("/") if part]
             if all(i in self.organizations for i in ids):
                 key = tuple(self.organizations[i].name for i in ids)
                 self.by_path[key] = None if key in self.by_path else o
+                text = csv_format.join_path(list(key))
+                self.by_text[text] = None if text in self.by_text else o
         self.root = next(o for o in organizations if o.parent_id is None)
         self.new_count = 0
 
@@ -208,11 +216,18 @@ class _Checker:
         ):
             self.users[user_id].emails.append((address, category))
         self.by_code = {u.employee_code: u for u in self.users.values() if u.employee_code}
+        # Codes a spreadsheet would shorten (00123 -> 123), by their shortened form.
+        self.by_unpadded: dict[str, list[Existing]] = defaultdict(list)
+        for u in self.by_code.values():
+            if u.employee_code != u.employee_code.lstrip("0"):
+                self.by_unpadded[u.employee_code.lstrip("0")].append(u)
         self.by_name_main: dict[tuple[str, str], list[Existing]] = defaultdict(list)
-        for u in self.users.values():
+        self.by_main: dict[str, Existing] = {}
+        for u in sorted(self.users.values(), key=lambda u: u.id):
             main = main_address(u.emails)
             if main:
                 self.by_name_main[(u.name, main.casefold())].append(u)
+                self.by_main.setdefault(address_key(main), u)
 
     def _accounts_load(self) -> None:
         self.account_names: set[str] = set()
@@ -222,7 +237,7 @@ class _Checker:
         ):
             account: dict[str, Any] = dict(zip(ACCOUNT_CELLS, values, strict=True))
             self.users[user_id].account = account
-            self.account_names.add(account["account_name"].casefold())
+            self.account_names.add(account_name_key(account["account_name"]))
             self.support_holders += bool(account["support_option"])
         self.schemes = {
             s.name: s for s in PermissionScheme.objects.filter(contract_id=self.contract_id)
@@ -248,11 +263,27 @@ class _Checker:
         except ValidationError as exc:
             errors.append(("emails", exc.messages[0]))
             emails, parsed = (), False
-        code = cells.get("employee_code", "").strip()
-        existing = self._match(code, cells["name"].strip(), emails, errors)
+        code, name = employee_code_normalize(cells.get("employee_code", "")), cells["name"].strip()
+        existing = self._match(code, name, emails, errors)
         data = self._user_data(cells, organization or self.root, emails, existing)
+        hinted = self._code_changed(code, name, emails, existing, errors)
+
+        def main_taken(key: str) -> bool:
+            owner = self.by_main.get(key)
+            if hinted or owner is None or owner is existing:
+                return False
+            # "Add only" has said already that this user exists (by code, or name and address).
+            return not (
+                self.add_only
+                and ((code and code == owner.employee_code) or (not code and owner.name == name))
+            )
+
         try:
-            data = user_data_check(data, code_taken=lambda c: self.add_only and c in self.by_code)
+            data = user_data_check(
+                data,
+                code_taken=lambda c: self.add_only and c in self.by_code,
+                main_taken=main_taken,
+            )
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 column = key.split(".")[0]  # "emails.0.address" is the emails column
@@ -283,7 +314,7 @@ class _Checker:
                 return cells[column]
             return getattr(existing, column) if existing else ""
 
-        code = value("employee_code").strip()
+        code = employee_code_normalize(value("employee_code"))
         return UserData(
             organization=organization,
             name=cells["name"],
@@ -307,6 +338,13 @@ class _Checker:
         names = csv_format.split_path(cell)
         if not cell.strip():
             return None, _("Enter the organization path, from the top organization down.")
+        exported = self.by_text.get(cell.strip())
+        if exported is not None:
+            try:
+                authorize(self.actor, "users.import", exported)
+            except OutOfScope:
+                return None, _outside(cell)
+            return exported, ""
         if not all(names):
             return None, _("An organization name in “%(path)s” is empty.") % {"path": cell}
         if names[0] != self.root.name:
@@ -391,6 +429,45 @@ class _Checker:
             return None
         return found[0] if found else None
 
+    def _code_changed(
+        self,
+        code: str,
+        name: str,
+        emails: tuple[EmailRow, ...],
+        existing: Existing | None,
+        errors: list[tuple[str, str]],
+    ) -> bool:
+        """A row that would add a second person because its employee code is not the one the
+        contract knows: its main address (or its name and the code without leading zeros) is an
+        existing user's, who has another code. Spreadsheets drop leading zeros (Excel opens
+        ``00123`` as the number 123), so the message names that cause when it fits. Returns
+        whether the row was reported."""
+        if not code or existing is not None:
+            return False
+        main = main_address(emails)
+        owner = self.by_main.get(address_key(main)) if main else None
+        if owner is None:
+            same_name = [u for u in self.by_unpadded.get(code.lstrip("0"), []) if u.name == name]
+            owner = same_name[0] if len(same_name) == 1 else None
+        if owner is None or not owner.employee_code or owner.employee_code == code:
+            return False
+        values = {
+            "address": main_address(owner.emails) or "",
+            "name": owner.name,
+            "existing": owner.employee_code,
+            "code": code,
+        }
+        if owner.employee_code.lstrip("0") == code.lstrip("0"):
+            message = _(
+                "This row gives the employee code “%(code)s”, and “%(name)s” (main e-mail address “%(address)s”) has “%(existing)s”: a spreadsheet probably removed the leading zeros (Excel reads 00123 as the number 123). Importing it would add a second “%(name)s”. Format the employee_code column as text in the spreadsheet, or write “%(existing)s”."
+            )
+        else:
+            message = _(
+                "The main e-mail address “%(address)s” belongs to “%(name)s”, whose employee code is “%(existing)s”, not “%(code)s”. If this is the same person, write “%(existing)s” (change a code on the user's page); two users cannot share a main address."
+            )
+        errors.append(("employee_code", message % values))
+        return True
+
     def _duplicates(
         self,
         number: int,
@@ -398,7 +475,8 @@ class _Checker:
         existing: Existing | None,
         errors: list[tuple[str, str]],
     ) -> None:
-        """Two rows of the file about the same user, or giving the same employee code."""
+        """Two rows of the file about the same user, or giving the same employee code or main
+        e-mail address."""
         code = data.employee_code
         if code and not (existing and existing.employee_code == code):
             if code in self.codes_seen:
@@ -420,19 +498,20 @@ class _Checker:
                     )
                 )
             self.users_seen.setdefault(existing.id, number)
-        elif not code:
-            key = (data.name, (main_address(data.emails) or "").casefold())
-            if key in self.new_seen:
+        main = main_address(data.emails)
+        if main:
+            first = self.mains_seen.setdefault(address_key(main), number)
+            # Two rows about one user are reported above, once.
+            if first != number and (existing is None or self.users_seen[existing.id] != first):
                 errors.append(
                     (
-                        "name",
+                        "emails",
                         _(
-                            "Row %(row)d has the same name and main e-mail address. Give the users employee codes to tell them apart."
+                            "Row %(row)d has the same main e-mail address “%(address)s”. Two users cannot share a main address."
                         )
-                        % {"row": self.new_seen[key]},
+                        % {"row": first, "address": main},
                     )
                 )
-            self.new_seen.setdefault(key, number)
 
     def _authorize_move(self, existing: Existing, errors: list[tuple[str, str]]) -> None:
         try:
@@ -478,7 +557,7 @@ class _Checker:
                 data,
                 contract_id=self.contract_id,
                 account=None,
-                name_taken=lambda name: name.casefold() in self.account_names,
+                name_taken=lambda name: account_name_key(name) in self.account_names,
             )
             grant_check(self.actor, data, None)
         except ValidationError as exc:
@@ -555,7 +634,7 @@ class _Checker:
     def _account_duplicates(
         self, number: int, data: AccountData, errors: list[tuple[str, str]]
     ) -> None:
-        key = data.name.casefold()
+        key = account_name_key(data.name)
         if key in self.names_seen:
             errors.append(
                 (
@@ -622,6 +701,9 @@ def _account_differences(account: dict[str, Any], given: dict[str, str]) -> list
             except ValidationError:
                 same = False
             current = csv_format.format_yes_no(current)
+        elif column == "account_name":  # a name is one in any letter case or width
+            current = current or ""
+            same = account_name_key(value) == account_name_key(current)
         else:
             current = current or ""
             same = value == current

@@ -25,7 +25,11 @@ BOM (so Excel opens Japanese correctly); import reads UTF-8 with or without a BO
 ``timezone``             an IANA zone such as ``Asia/Tokyo``; empty: the importing administrator's.
 
 A column left out of the file leaves that field of updated users as it is (and empty for new
-ones); an empty cell empties the field. Department and custom administrators imported from a file
+ones); an empty cell empties the field. No cell holds a line break (no field does): a cell that
+runs over several lines is a quote left open, reported with its row rather than swallowing the
+rows after it. An organization name never holds the path separator (the services refuse it), so
+export then import is the identity; a path the export wrote for a name saved before that rule
+still finds its organization. Department and custom administrators imported from a file
 manage the organization the user belongs to, with its sub-organizations.
 """
 
@@ -152,7 +156,10 @@ def read(text: str) -> Table:
         columns = _header(header)
         # Row numbers as a spreadsheet shows them: the header is row 1, and a quoted cell with
         # line breaks is still one row.
+        line = reader.line_num + 1  # where the next row starts in the file
         for number, cells in enumerate(reader, start=2):
+            _one_line_cells(columns, cells, number, line)
+            line = reader.line_num + 1
             if "".join(cells).strip():  # a row of empty cells is no user
                 rows.append((number, _cells(columns, cells, number)))
     except csv.Error as exc:
@@ -165,6 +172,20 @@ def read(text: str) -> Table:
     if len(rows) > MAX_ROWS:
         raise FileError(_("A file holds at most %(limit)d users.") % {"limit": MAX_ROWS})
     return Table(columns, rows)
+
+
+def _one_line_cells(columns: tuple[str, ...], cells: list[str], number: int, line: int) -> None:
+    """No column holds a line break, so a cell with one is a quote left open: the reader took
+    the rows after it (to the next quote, or to the end of the file) into that cell. Said with
+    the row and line where it began, instead of importing fewer users than the file has."""
+    for i, cell in enumerate(cells):
+        if "\n" in cell or "\r" in cell:
+            raise FileError(
+                _(
+                    'Row %(row)d (line %(line)d of the file): the “%(column)s” cell runs over several lines, so a quote (") in it is probably not closed, and the lines after it were read into that cell. Close or remove the quote; a cell cannot hold a line break.'
+                )
+                % {"row": number, "line": line, "column": columns[i] if i < len(columns) else "?"}
+            )
 
 
 def _header(cells: list[str]) -> tuple[str, ...]:

@@ -32,8 +32,16 @@ from mamori.core import bulk
 from mamori.core.access import authorize
 from mamori.core.actor import Actor
 from mamori.core.models import Work
+from mamori.core.text import fold
 from mamori.core.work import Failure, Retry, WorkFailed, work_submit
-from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
+from mamori.directory.models import (
+    USER_FIELDS,
+    Organization,
+    User,
+    UserEmail,
+    address_key,
+    reading_key,
+)
 from mamori.directory.services import organization_user_counts_refresh
 from mamori.users_csv import check as csv_check
 from mamori.users_csv import format as csv_format
@@ -281,7 +289,9 @@ def _organizations_create(organizations: list[Organization]) -> None:
         Organization.objects.bulk_update(level, ["path"], batch_size=BATCH)
 
 
-USER_COLUMNS = ("contract", "organization", *USER_FIELDS, "created_at", "updated_at")
+# The search and main-address keys User.save() and the services keep, written here by hand.
+KEY_COLUMNS = ("name_key", "furigana_key", "main_address_key")
+USER_COLUMNS = ("contract", "organization", *USER_FIELDS, *KEY_COLUMNS, "created_at", "updated_at")
 EMAIL_COLUMNS = ("user", "address", "category")
 
 
@@ -300,7 +310,9 @@ def _users_create(contract: Contract, planned: list[PlannedUser]) -> dict[int, i
 
 def _user_values(planned: PlannedUser) -> tuple[Any, ...]:
     data = planned.data
-    return (data.organization.pk, *(getattr(data, f) for f in USER_FIELDS))
+    main = csv_check.main_address(data.emails) or ""
+    keys = (fold(data.name), reading_key(data.furigana), address_key(main))
+    return (data.organization.pk, *(getattr(data, f) for f in USER_FIELDS), *keys)
 
 
 def _email_rows(users: Iterable[tuple[int, PlannedUser]]) -> Iterator[tuple[int, str, str]]:
@@ -313,7 +325,7 @@ def _users_update(planned: list[PlannedUser]) -> None:
     now = timezone.now()
     bulk.update(
         User,
-        ("organization", *USER_FIELDS, "updated_at"),
+        ("organization", *USER_FIELDS, *KEY_COLUMNS, "updated_at"),
         [(p.existing.id, *_user_values(p), now) for p in planned],  # type: ignore[union-attr]
     )
 

@@ -17,6 +17,7 @@ from mamori.accounts.models import (
     Account,
     PermissionScheme,
 )
+from mamori.accounts.names import account_name_errors, account_name_normalize, account_named
 from mamori.accounts.services import account_target
 from mamori.accounts.services.passwords import password_errors
 from mamori.audit.services import log_record
@@ -53,7 +54,8 @@ def _account_values(account: Account) -> dict[str, object]:
 
 
 def _account_name_in_use(contract_id: int, account: Account | None, name: str) -> bool:
-    accounts = Account.objects.filter(contract_id=contract_id, name__iexact=name)
+    # As the unique index compares: the database's lower-case of both.
+    accounts = account_named(Account.objects.filter(contract_id=contract_id), name)
     return accounts.exclude(pk=account.pk if account else 0).exists()
 
 
@@ -66,14 +68,18 @@ def account_data_clean(
     name_taken: Callable[[str], bool] | None = None,
 ) -> AccountData:
     """Check and normalise an account's data. ``name_taken`` replaces the per-name query when
-    the caller (a CSV import) has read every account name of the contract at once."""
+    the caller (a CSV import) has read every account name of the contract at once.
+
+    The name follows ``accounts.names`` (NFKC, a safe set of characters, one in any letter
+    case); an account keeping the name it has is not held to the character rule."""
     errors: dict[str, list[str]] = {}
-    name = data.name.strip()
+    name = account_name_normalize(data.name)
     taken = name_taken or functools.partial(_account_name_in_use, contract_id, account)
+    unchanged = account is not None and name == account.name
     if not name:
         errors["name"] = [_("Enter the account name.")]
-    elif len(name) > 150:
-        errors["name"] = [_("An account name is at most 150 characters.")]
+    elif not unchanged and (problems := account_name_errors(name)):
+        errors["name"] = problems
     elif taken(name):
         errors["name"] = [_("The account name “%(name)s” is already in use.") % {"name": name}]
     if data.privilege not in Account.Privilege.values:

@@ -19,6 +19,7 @@ from mamori.accounts.models import (
     Account,
     LoginFailure,
 )
+from mamori.accounts.names import account_name_key, account_named
 from mamori.accounts.services import account_target
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
@@ -41,10 +42,6 @@ class LoginOutcome(StrEnum):
 class LoginResult:
     outcome: LoginOutcome
     account: Account | None = None
-
-
-def account_name_key(name: str) -> str:
-    return name.strip().casefold()[:150]
 
 
 def _window_start() -> datetime.datetime:
@@ -89,9 +86,10 @@ def login_attempt(
     if account_name_locked(domain, name):
         login_failure_record(contract, actor, domain, name, reason="locked", count=False)
         return LoginResult(LoginOutcome.LOCKED)
+    # Any letter case or width of the name is the account (``accounts.names``).
     account = (
-        Account.objects.select_related("contract", "user")
-        .filter(contract=contract, name=name)
+        account_named(Account.objects.select_related("contract", "user"), name)
+        .filter(contract=contract)
         .first()
         if contract
         else None

@@ -23,13 +23,13 @@ from django.utils.translation import gettext as _
 
 from mamori.accounts.audit_actions import AccountAction
 from mamori.accounts.models import Account, BackupCode, LoginFailure
+from mamori.accounts.names import account_name_key
 from mamori.accounts.services import account_target, contract_target
 from mamori.accounts.services.login import (
     TWO_FACTOR_PENDING,
     TWO_FACTOR_PENDING_SECONDS,
     LoginOutcome,
     LoginResult,
-    account_name_key,
     account_name_locked,
     ip_limited,
     login_complete,

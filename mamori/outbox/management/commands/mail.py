@@ -6,6 +6,7 @@ uses), else from the outbox, which keeps a body only until the mail is sent.
 """
 
 import os
+import unicodedata
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,8 @@ class Command(BaseCommand):
                     m.work.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
                     if waiting and m.work is not None
                     else "-",
-                    m.to,
-                    m.subject,
+                    _cell(m.to),
+                    _cell(m.subject),
                     m.last_error.splitlines()[0][:80] if m.last_error else "",
                 )
             )
@@ -158,3 +159,12 @@ def _shown(path: Path) -> str:
         return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
     except ValueError:
         return str(path)
+
+
+def _cell(text: str) -> str:
+    """One table cell: a line separator or an invisible character (what may have made the mail
+    fail) shown as its escape, ``\\u2028``, not breaking the row or hiding."""
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else f"\\u{ord(ch):04x}"
+        for ch in text
+    )

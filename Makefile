@@ -6,7 +6,7 @@ MAMORI := $(BIN)/mamori
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format messages bench venv clean
+.PHONY: run test test-fast lint format messages bench venv clean assets
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -64,6 +64,10 @@ format: venv
 messages: venv
 	cd mamori && ../$(MAMORI) makemessages -l ja --no-location --no-obsolete
 	cd mamori && ../$(MAMORI) compilemessages -l ja
+
+# The design system (Tabler) from npm into mamori/core/static/vendor/ (committed; needs npm).
+assets:
+	scripts/vendor-assets
 
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)

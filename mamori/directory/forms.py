@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.forms import PanelForm
+from mamori.core.widgets import FastSelect
 from mamori.directory.models import UserEmail
 from mamori.directory.selectors import OrgNode
 
@@ -14,7 +16,7 @@ def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
     return [(n.id, "\u3000" * n.depth + n.name) for n in nodes]
 
 
-class UserForm(forms.Form):
+class UserForm(PanelForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     furigana = forms.CharField(
         label=_("Furigana"),
@@ -23,7 +25,7 @@ class UserForm(forms.Form):
         help_text=_("Katakana. Hiragana and half-width katakana are converted."),
     )
     employee_code = forms.CharField(label=_("Employee code"), max_length=64, required=False)
-    organization = forms.TypedChoiceField(label=_("Organization"), coerce=int)
+    organization = forms.TypedChoiceField(label=_("Organization"), coerce=int, widget=FastSelect)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
     mobile_phone = forms.CharField(label=_("Mobile phone number"), max_length=40, required=False)
@@ -33,7 +35,7 @@ class UserForm(forms.Form):
         self.fields["organization"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
 
 
-class EmailRowForm(forms.Form):
+class EmailRowForm(PanelForm):
     address = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
     category = forms.ChoiceField(
         label=_("Category"), choices=UserEmail.Category.choices, initial=UserEmail.Category.MAIN
@@ -46,12 +48,14 @@ EmailFormSet = forms.formset_factory(
 )
 
 
-class OrganizationNameForm(forms.Form):
+class OrganizationNameForm(PanelForm):
     name = forms.CharField(label=_("Organization name"), max_length=200)
 
 
-class OrganizationMoveForm(forms.Form):
-    parent = forms.TypedChoiceField(label=_("New parent organization"), coerce=int)
+class OrganizationMoveForm(PanelForm):
+    parent = forms.TypedChoiceField(
+        label=_("New parent organization"), coerce=int, widget=FastSelect
+    )
 
     def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from mamori.core.access import Principal
@@ -17,6 +18,8 @@ from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
+from mamori.core.timezones import timezone_label
+from mamori.core.widgets import FastSelect
 from mamori.directory import services
 from mamori.directory.forms import (
     EMAIL_ROWS_MAX,
@@ -24,17 +27,20 @@ from mamori.directory.forms import (
     OrganizationMoveForm,
     OrganizationNameForm,
     UserForm,
+    organization_choices,
 )
 from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
-    USER_ORDER,
+    COUNT_LIMIT,
+    USER_SORTS,
     UserQuery,
     organization_get,
     organization_path_names,
     organization_tree,
     tree_opened_at,
     user_get,
-    users_search,
+    user_page,
+    users_selected,
 )
 
 PAGE_SIZE = 50
@@ -50,6 +56,40 @@ def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
 
 # The user list ------------------------------------------------------------------------------
 
+PAGE_SIZES = (25, 50, 100)
+SORTABLE = ("name", "furigana", "employee_code", "organization")
+
+
+def _user_query(request: HttpRequest, selected: Organization | None) -> UserQuery:
+    sort = request.GET.get("sort", "furigana")
+    return UserQuery(
+        search=request.GET.get("q", "")[:100],
+        organization=selected,
+        include_sub_organizations=request.GET.get("sub", "1") != "0",
+        sort=sort if sort.removeprefix("-") in USER_SORTS else "furigana",
+    )
+
+
+def _page_size(request: HttpRequest) -> int:
+    size = _int(request.GET.get("size"))
+    return size if size in PAGE_SIZES else PAGE_SIZE
+
+
+def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (reversed when it is the current order)
+    and, for the current column, its direction for aria-sort."""
+    links = {}
+    for column in SORTABLE:
+        query = params.copy()
+        query.pop("after", None)
+        active = current.removeprefix("-") == column
+        query["sort"] = f"-{column}" if active and not current.startswith("-") else column
+        links[column] = {
+            "url": f"?{query.urlencode()}",
+            "aria": ("descending" if current.startswith("-") else "ascending") if active else "",
+        }
+    return links
+
 
 @require_safe
 @account_required
@@ -58,39 +98,91 @@ def users_list(request: HttpRequest) -> HttpResponse:
     me = _me(request)
     tree = organization_tree(me, "users.view")
     selected = _selected_organization(request, "users.view")
-    query = UserQuery(
-        search=request.GET.get("q", "")[:100],
-        organization=selected,
-        include_sub_organizations=request.GET.get("sub", "1") != "0",
-    )
-    users = (
-        users_search(me, query).select_related("organization", "account").prefetch_related("emails")
-    )
+    query = _user_query(request, selected)
     after = request.GET.get("after", "")
-    if after:
-        try:
-            users = USER_ORDER.after(users, USER_ORDER.decode(after, field="after"))
-        except ValidationError:
-            after = ""  # a mangled link: start from the first page
-    rows = list(users[: PAGE_SIZE + 1])
+    page = user_page(me, query, tree, after=after, size=_page_size(request))
     params = request.GET.copy()
     params.pop("after", None)
+    can = me.permissions
     return render(
         request,
         "directory/users_list.html",
         {
             "tree": tree_opened_at(tree, selected),
             "selected": selected,
+            "selected_node": next((n for n in tree if selected and n.id == selected.pk), None),
             "query": query,
-            "users": rows[:PAGE_SIZE],
-            "next_cursor": USER_ORDER.encode(rows[PAGE_SIZE - 1])
-            if len(rows) > PAGE_SIZE
-            else None,
+            "page": page,
+            "count_limit": f"{COUNT_LIMIT:,}",
             "params": params.urlencode(),
+            "sorts": _sort_links(params, query.sort),
+            "page_sizes": PAGE_SIZES,
+            "page_size": _page_size(request),
             "first_page": not after,
+            "users_url": _url(request, "users"),
+            "bulk": "users.change" in can or "users.delete" in can or "users.export" in can,
+            "move_select": _move_select(me) if "users.change" in can else "",
             "tab": "users",
         },
     )
+
+
+def _move_select(me: Principal) -> str:
+    """The bulk action's organization list (a thousand options: no template per option)."""
+    return FastSelect(choices=organization_choices(organization_tree(me, "users.change"))).render(
+        "organization",
+        None,
+        attrs={"id": "bulk-organization", "class": "form-select form-select-sm w-auto mw-100"},
+    )
+
+
+@require_POST
+@account_required
+def users_bulk(request: HttpRequest) -> HttpResponse:
+    """A bulk action on the chosen users of the list: move them to an organization, or delete
+    them, through the services (one transaction, one log entry per user)."""
+    me = _me(request)
+    action = request.POST.get("action", "")
+    permission = {"move": "change", "delete": "delete"}.get(action)
+    back = request.POST.get("next", "")
+    back = back if back.startswith(_url(request, "users")) else _url(request, "users")
+    ids = [i for i in (_int(v) for v in request.POST.getlist("user")) if i is not None]
+    if permission is None or not ids:
+        messages.error(request, _("Choose at least one user and an action."))
+        return HttpResponseRedirect(back)
+    users = list(users_selected(me, ids, permission))
+    actor = Actor.from_request(request)
+    try:
+        if action == "move":
+            target = _int(request.POST.get("organization"))
+            if target is None:
+                raise ValidationError(_("Choose the organization to move them to."))
+            organization = organization_get(me, target, "users.change")
+            moved = services.users_move(actor=actor, users=users, organization=organization)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d user has been moved to “%(name)s”.",
+                    "%(count)d users have been moved to “%(name)s”.",
+                    moved,
+                )
+                % {"count": moved, "name": organization.name},
+            )
+        else:
+            deleted = services.users_delete(actor=actor, users=users)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d user has been deleted.",
+                    "%(count)d users have been deleted.",
+                    deleted,
+                )
+                % {"count": deleted},
+            )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return HttpResponseRedirect(back)
 
 
 def _selected_organization(request: HttpRequest, action: str) -> Organization | None:
@@ -199,6 +291,9 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
             "formset": formset,
             "email_errors": email_errors,
             "user_obj": user,
+            "cancel_url": _url(request, "user_detail", user_id=user.pk)
+            if user is not None and user.pk
+            else _url(request, "users"),
             "tab": "users",
         },
     )
@@ -228,6 +323,10 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "user_obj": user,
             "account": account,
             "path": " / ".join(organization_path_names(me, user.organization)),
+            "users_url": _url(request, "users"),
+            "timezone_label": f"{timezone_label(account.timezone)} ({account.timezone})"
+            if account
+            else "",
             "tab": "users",
         },
     )
@@ -256,6 +355,8 @@ ORGANIZATION_PERMISSIONS = {
     "rename": "organizations.change",
     "move": "organizations.change",
     "delete": "organizations.delete",
+    "up": "organizations.change",
+    "down": "organizations.change",
 }
 
 
@@ -291,6 +392,10 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
             parent = organization_get(me, move.cleaned_data["parent"], permission)
             services.organization_move(actor=actor, organization=organization, parent=parent)
             messages.success(request, _("“%(name)s” has been moved.") % {"name": organization.name})
+        elif action in ("up", "down"):
+            services.organization_reorder(
+                actor=actor, organization=organization, step=-1 if action == "up" else 1
+            )
         elif action == "delete":
             parent_id = organization.parent_id
             services.organization_delete(actor=actor, organization=organization)
@@ -330,7 +435,12 @@ def organization_move(request: HttpRequest, organization_id: int) -> HttpRespons
     return render(
         request,
         "directory/organization_move.html",
-        {"organization": organization, "form": form, "tab": "users"},
+        {
+            "organization": organization,
+            "form": form,
+            "back_url": f"{_url(request, 'users')}?org={organization.pk}",
+            "tab": "users",
+        },
     )
 
 
@@ -338,3 +448,15 @@ def organization_move(request: HttpRequest, organization_id: int) -> HttpRespons
 @account_required
 def organization_delete(request: HttpRequest, organization_id: int) -> HttpResponse:
     return _org_action(request, organization_id, "delete")
+
+
+@require_POST
+@account_required
+def organization_up(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "up")
+
+
+@require_POST
+@account_required
+def organization_down(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "down")

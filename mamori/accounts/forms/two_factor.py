@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.forms import PanelForm
 
-class TwoFactorCodeForm(forms.Form):
+
+class TwoFactorCodeForm(PanelForm):
     """One authentication code: from the app, or (where allowed) a backup code."""
 
     code = forms.CharField(label=_("Authentication code"), max_length=32)
@@ -15,7 +17,7 @@ class TwoFactorCodeForm(forms.Form):
         self.fields["code"].widget.attrs.update(attrs)
 
 
-class ContractSecurityForm(forms.Form):
+class ContractSecurityForm(PanelForm):
     require_two_factor = forms.BooleanField(
         label=_("Require two-step verification for all accounts"), required=False
     )

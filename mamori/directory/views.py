@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from mamori.core.access import Principal
+from mamori.core.access import NotFound, Principal
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
@@ -33,6 +33,7 @@ from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
     COUNT_LIMIT,
     USER_SORTS,
+    OrgNode,
     UserQuery,
     organization_get,
     organization_path_names,
@@ -121,15 +122,16 @@ def users_list(request: HttpRequest) -> HttpResponse:
             "first_page": not after,
             "users_url": _url(request, "users"),
             "bulk": "users.change" in can or "users.delete" in can or "users.export" in can,
-            "move_select": _move_select(me) if "users.change" in can else "",
+            "move_select": _move_select(tree) if "users.change" in can else "",
             "tab": "users",
         },
     )
 
 
-def _move_select(me: Principal) -> str:
-    """The bulk action's organization list (a thousand options: no template per option)."""
-    return FastSelect(choices=organization_choices(organization_tree(me, "users.change"))).render(
+def _move_select(tree: list[OrgNode]) -> str:
+    """The bulk action's organization list (a thousand options: no template per option). The
+    list's tree is the right one: an account's scope is the same whatever the permission."""
+    return FastSelect(choices=organization_choices(tree)).render(
         "organization",
         None,
         attrs={"id": "bulk-organization", "class": "form-select form-select-sm w-auto mw-100"},
@@ -151,6 +153,8 @@ def users_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose at least one user and an action."))
         return HttpResponseRedirect(back)
     users = list(users_selected(me, ids, permission))
+    if len(users) != len(set(ids)):  # another contract's or organization's user: not there
+        raise NotFound
     actor = Actor.from_request(request)
     try:
         if action == "move":

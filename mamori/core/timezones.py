@@ -168,7 +168,8 @@ def timezone_label(zone: str, when: datetime.datetime | None = None) -> str:
     if zone == UTC:
         return f"{offset} UTC"
     if zone.startswith("Etc/GMT"):
-        return f"{offset} {_('Fixed offset')}"
+        fixed = _("Fixed offset")
+        return f"{offset} {fixed}"
     city = CITIES.get(zone)
     text = str(city) if city else zone.rsplit("/", 1)[-1].replace("_", " ")
     return f"{offset} {text}"

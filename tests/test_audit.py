@@ -154,7 +154,7 @@ class TestLogScreen:
         assert response.context["form"].errors.keys() == {"until", "action"}
         html = response.content.decode()
         assert 'class="alert alert-danger error-summary" role="alert"' in html
-        assert "table class=\"table table-vcenter card-table log\"" not in html
+        assert 'table class="table table-vcenter card-table log"' not in html
 
     def test_keyset_pages_walk_the_whole_log_newest_first_without_overlap(self, cast: Cast) -> None:
         entries = [record(cast) for _ in range(12)]

@@ -20,7 +20,7 @@ from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
 from tests.browser import ARTIFACTS
-from tests.conftest import PASSWORD, OrgCast, make_user, orgs_create, cast_create
+from tests.conftest import PASSWORD, OrgCast, cast_create, make_user, orgs_create
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see tests/test_browser.py
 
@@ -140,7 +140,13 @@ def test_every_page_fits_390_and_1280_pixels_in_both_languages(
             for name, path in ANONYMOUS.items():
                 response = page.goto(f"{live_server.url}{path}")
                 assert response is not None and response.status in (200, 404), (name, response)
-                _check(page, name, lang if name != "general-login" else f"{lang}-browser", width, errors)
+                _check(
+                    page,
+                    name,
+                    lang if name != "general-login" else f"{lang}-browser",
+                    width,
+                    errors,
+                )
             _log_in(page, live_server.url, lang)
             assert page.locator("html").get_attribute("lang") == lang
             for name, path in PAGES.items():

@@ -377,7 +377,11 @@ class TestInquiryPages:
             ({**FORM, "category": "billing"}, "category", "Choose Category from the list."),
             ({**FORM, "subject": "  "}, "subject", "Subject is required."),
             ({**FORM, "body": "\n  \n"}, "body", "Enter a message."),
-            ({**FORM, "subject": "x" * 201}, "subject", "Subject is at most 200 characters (now 201)."),
+            (
+                {**FORM, "subject": "x" * 201},
+                "subject",
+                "Subject is at most 200 characters (now 201).",
+            ),
         ],
     )
     def test_the_form_refuses_bad_input_and_sends_nothing(

@@ -109,7 +109,13 @@ class TestSetup:
         secret = client.session["mamori.two_factor_setup"]["secret"]
         assert response.status_code == 200
         assert '<svg width="' in html and 'class="qr"' in html
-        assert "<img" not in html and "http://" not in html.split('<main class="page-body" id="main" tabindex="-1">')[1].split("</main>")[0]
+        assert (
+            "<img" not in html
+            and "http://"
+            not in html.split('<main class="page-body" id="main" tabindex="-1">')[1].split(
+                "</main>"
+            )[0]
+        )
         grouped = " ".join(secret[i : i + 4] for i in range(0, 32, 4))
         assert f'<code id="secret">{grouped}</code>' in html
         assert "Mamori (alpha:admin)" in html
@@ -171,7 +177,9 @@ class TestSetup:
         )
         assert (
             "<code>"
-            not in client.get("/alpha/account/two-factor/").content.decode().split('<main class="page-body" id="main" tabindex="-1">')[1]
+            not in client.get("/alpha/account/two-factor/")
+            .content.decode()
+            .split('<main class="page-body" id="main" tabindex="-1">')[1]
         )
 
     @pytest.mark.parametrize("kind", ["wrong", "letters", "empty"])
@@ -546,7 +554,10 @@ class TestContractRequirement:
         client = logged_in(a1)
         html = client.get("/alpha/settings/security/").content.decode()
         assert "Require two-step verification for all accounts" in html
-        assert '<p id="two-factor-count" class="mb-0">Accounts with two-step verification: 1 / 1</p>' in html
+        assert (
+            '<p id="two-factor-count" class="mb-0">Accounts with two-step verification: 1 / 1</p>'
+            in html
+        )
         response = client.post("/alpha/settings/security/", {"require_two_factor": "on"})
         assert response["Location"] == "/alpha/settings/security/"
         assert Contract.objects.get(pk=a1.contract_id).require_two_factor

@@ -103,7 +103,7 @@ def log_organizations_of(account: Principal) -> list[tuple[int, str, str]]:
     Read through the entries' foreign key: the directory app sits above this one."""
     organization = LogEntry._meta.get_field("organization").related_model
     rows = restrict(
-        organization.objects.all(),  # type: ignore[union-attr]
+        organization._default_manager.all(),
         account,
         "logs.view",
         path_field="path",

@@ -58,7 +58,7 @@ class TimezoneField(forms.CharField):
 
     def choices_for(self, current: str) -> None:
         """Offer the zones, keeping ``current`` (a stored zone) among them."""
-        self.widget.choices = timezone_choices(current)  # type: ignore[attr-defined]
+        self.widget.choices = timezone_choices(current)
 
     def clean(self, value: Any) -> str:
         text = super().clean(value)

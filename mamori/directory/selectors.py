@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
@@ -299,7 +300,8 @@ def user_page(
 
 def _privilege_choices() -> list[tuple[str, str]]:
     # The account model through the relation: the accounts app sits above this one.
-    return list(User._meta.get_field("account").related_model.Privilege.choices)  # type: ignore[union-attr]
+    account_model: Any = User._meta.get_field("account").related_model
+    return list(account_model.Privilege.choices)
 
 
 def _user_row(user: User, nodes: dict[int, OrgNode], privileges: dict[str, str]) -> UserRow:

@@ -85,9 +85,11 @@ class SchemeForm(PanelForm):
             by_action = {p.action: p for p in screen.permissions if not p.system_only}
             cells: list[tuple[str, str, bool] | None] = []
             for action in columns:
-                p = by_action.get(action)
+                found = by_action.get(action)
                 cells.append(
-                    (p.code, f"{screen.label} / {p.label}", p.code in chosen) if p else None
+                    (found.code, f"{screen.label} / {found.label}", found.code in chosen)
+                    if found
+                    else None
                 )
             if by_action:
                 rows.append((str(screen.label), cells))

@@ -13,7 +13,7 @@ class LoginForm(PanelForm):
     password = forms.CharField(label=_("Password"), max_length=4096, widget=forms.PasswordInput)
 
     def __init__(self, *args: object, fixed_domain: str | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         if fixed_domain is not None:
             del self.fields["domain"]
         self.fields["account"].widget.attrs.update({"autocomplete": "username", "autofocus": True})

@@ -10,7 +10,7 @@ class TwoFactorCodeForm(PanelForm):
     code = forms.CharField(label=_("Authentication code"), max_length=32)
 
     def __init__(self, *args: object, app_only: bool = False, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         attrs = {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
         if app_only:  # six digits: a phone shows its number pad
             attrs.update({"inputmode": "numeric", "pattern": "[0-9 ]*"})

@@ -4,24 +4,25 @@ Django's option templates costs ~90 µs an option (PERFORMANCE.md), this a few �
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape
 from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 
 def _options(choices: Iterable[tuple[Any, Any]], selected: set[str]) -> Iterable[str]:
+    # html.escape, not conditional_escape: labels here are plain text, and it is ten times as fast.
     for value, label in choices:
         if isinstance(label, list | tuple):  # an optgroup: (group label, [(value, label), …])
-            yield f'<optgroup label="{conditional_escape(value)}">'
+            yield f'<optgroup label="{escape(str(value))}">'
             yield from _options(label, selected)
             yield "</optgroup>"
             continue
         text = "" if value is None else str(value)
         mark = " selected" if text in selected else ""
-        yield f'<option value="{conditional_escape(text)}"{mark}>{conditional_escape(label)}</option>'
+        yield f'<option value="{escape(text)}"{mark}>{escape(str(label))}</option>'
 
 
 class FastSelect(forms.Select):

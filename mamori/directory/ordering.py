@@ -3,9 +3,11 @@ order (not code-point order)."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 
+@functools.lru_cache(maxsize=65536)  # a contract's names recur on every page view
 def reading_key(name: str) -> tuple[bytes, str]:
     """A sort key that puts names in the order a Japanese reader expects rather than code-point
     order: width and case folded (Ｅ = e), hiragana and katakana together, and kanji in JIS X

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from mamori.core.access import Principal, object_get, permission_code, restrict
-from mamori.core.keyset import Keyset
+from mamori.core.keyset import Keyset, Position
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.ordering import sibling_key
 from mamori.directory.services import normalize_furigana
@@ -80,7 +80,7 @@ def organization_path_names(account: Principal, organization: Organization) -> l
     return [names[i] for i in ids if i in names]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)  # a thousand of them per page view: no frozen __init__
 class OrgNode:
     """An organization as the tree shows it (plain values: a tree has a thousand of them)."""
 
@@ -262,37 +262,29 @@ def user_page(
     when nothing narrows the list but the organization, else counted up to ``COUNT_LIMIT`` + 1
     (never a COUNT of the whole contract per page view)."""
     order = user_order(query.sort)
-    users = (
-        users_search(account, query)
-        .select_related("account")
-        .only(
-            "id",
-            "name",
-            "furigana",
-            "employee_code",
-            "organization_id",
-            "account__name",
-            "account__privilege",
-        )
-    )
-    users = users.prefetch_related(
-        Prefetch(
-            "emails",
-            UserEmail.objects.filter(category=UserEmail.Category.MAIN).only("user_id", "address"),
-            to_attr="main_emails",
-        )
-    )
+    users = users_search(account, query)
     if after:
         with contextlib.suppress(ValidationError):
             users = order.after(users, order.decode(after, field="after"))
-    found = list(users[: size + 1])
+    # Plain tuples of the columns shown, no model instances: the list is read on every view.
+    found = list(users.values_list(*_ROW_COLUMNS)[: size + 1])
+    emails = dict(
+        UserEmail.objects.filter(
+            user_id__in=[row[0] for row in found[:size]], category=UserEmail.Category.MAIN
+        ).values_list("user_id", "address")
+    )
     nodes = {node.id: node for node in tree}
     privileges = {code: str(label) for code, label in _privilege_choices()}
-    rows = [_user_row(u, nodes, privileges) for u in found[:size]]
+    rows = [_user_row(row, nodes, privileges, emails) for row in found[:size]]
+    next_cursor = None
+    if len(found) > size:
+        last = dict(zip(_ROW_COLUMNS, found[size - 1], strict=True))
+        value = tuple(last[f] for f in order.fields) if order.then else last[order.field]
+        next_cursor = order.encode(Position(value, last["id"]))
     total, exact = _user_total(account, query, tree)
     return UserPage(
         rows=rows,
-        next_cursor=order.encode(found[size - 1]) if len(found) > size else None,
+        next_cursor=next_cursor,
         total=total,
         total_exact=exact,
     )
@@ -304,20 +296,35 @@ def _privilege_choices() -> list[tuple[str, str]]:
     return list(account_model.Privilege.choices)
 
 
-def _user_row(user: User, nodes: dict[int, OrgNode], privileges: dict[str, str]) -> UserRow:
-    node = nodes.get(user.organization_id)
-    account = getattr(user, "account", None)
-    emails = getattr(user, "main_emails", [])
+_ROW_COLUMNS = (
+    "id",
+    "name",
+    "furigana",
+    "employee_code",
+    "organization_id",
+    "account__name",
+    "account__privilege",
+)
+
+
+def _user_row(
+    row: tuple[Any, ...],
+    nodes: dict[int, OrgNode],
+    privileges: dict[str, str],
+    emails: dict[int, str],
+) -> UserRow:
+    pk, name, furigana, code, organization_id, account, privilege = row
+    node = nodes.get(organization_id)
     return UserRow(
-        pk=user.pk,
-        name=user.name,
-        furigana=user.furigana,
-        employee_code=user.employee_code,
+        pk=pk,
+        name=name,
+        furigana=furigana,
+        employee_code=code,
         organization=node.short_label if node else "",
         organization_path=node.path_label if node else "",
-        email=emails[0].address if emails else "",
-        account=account.name if account else "",
-        privilege=privileges.get(account.privilege, "") if account else "",
+        email=emails.get(pk, ""),
+        account=account or "",
+        privilege=privileges.get(privilege, "") if privilege else "",
     )
 
 

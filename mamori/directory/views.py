@@ -33,7 +33,6 @@ from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
     COUNT_LIMIT,
     USER_SORTS,
-    OrgNode,
     UserQuery,
     organization_get,
     organization_path_names,
@@ -122,19 +121,8 @@ def users_list(request: HttpRequest) -> HttpResponse:
             "first_page": not after,
             "users_url": _url(request, "users"),
             "bulk": "users.change" in can or "users.delete" in can or "users.export" in can,
-            "move_select": _move_select(tree) if "users.change" in can else "",
             "tab": "users",
         },
-    )
-
-
-def _move_select(tree: list[OrgNode]) -> str:
-    """The bulk action's organization list (a thousand options: no template per option). The
-    list's tree is the right one: an account's scope is the same whatever the permission."""
-    return FastSelect(choices=organization_choices(tree)).render(
-        "organization",
-        None,
-        attrs={"id": "bulk-organization", "class": "form-select form-select-sm w-auto mw-100"},
     )
 
 
@@ -159,8 +147,8 @@ def users_bulk(request: HttpRequest) -> HttpResponse:
     try:
         if action == "move":
             target = _int(request.POST.get("organization"))
-            if target is None:
-                raise ValidationError(_("Choose the organization to move them to."))
+            if target is None:  # the first step: where to?
+                return _users_move_page(request, users, back)
             organization = organization_get(me, target, "users.change")
             moved = services.users_move(actor=actor, users=users, organization=organization)
             messages.success(
@@ -200,6 +188,20 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def _users_move_page(request: HttpRequest, users: list[User], back: str) -> HttpResponse:
+    """The bulk move's second step: the organization to move the chosen users to (a thousand
+    organizations are listed here, not on every view of the list)."""
+    tree = organization_tree(_me(request), "users.change")
+    select = FastSelect(choices=organization_choices(tree)).render(
+        "organization", None, attrs={"id": "bulk-organization", "class": "form-select"}
+    )
+    return render(
+        request,
+        "directory/users_move.html",
+        {"users": users, "select": select, "back": back, "tab": "users"},
+    )
 
 
 # Adding and editing users -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from mamori.audit.registry import action_choices
 from mamori.audit.selectors import LogFilter
 from mamori.audit.targets import target_type_label
 from mamori.core.forms import PanelForm
-from mamori.core.widgets import FastSelect
+from mamori.core.widgets import FastChoiceField
 
 
 def action_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -32,12 +32,10 @@ class LogFilterForm(PanelForm):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}),
     )
-    actor = forms.TypedChoiceField(
-        label=_("Account"), required=False, coerce=int, empty_value=None, widget=FastSelect
-    )
-    action = forms.ChoiceField(label=_("Action"), required=False, widget=FastSelect)
-    organization = forms.TypedChoiceField(
-        label=_("Organization"), required=False, coerce=int, empty_value=None, widget=FastSelect
+    actor = FastChoiceField(label=_("Account"), required=False, coerce=int, empty_value=None)
+    action = FastChoiceField(label=_("Action"), required=False)
+    organization = FastChoiceField(
+        label=_("Organization"), required=False, coerce=int, empty_value=None
     )
 
     def __init__(

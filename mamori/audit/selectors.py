@@ -109,9 +109,16 @@ def log_organizations_of(account: Principal) -> list[tuple[int, str, str]]:
         path_field="path",
     ).values_list("id", "name", "path")
     names = {pk: name for pk, name, _path in rows}
+    keys: dict[str, tuple[str, ...]] = {"/": ()}
 
-    def key(row: tuple[int, str, str]) -> list[str]:
-        return [names.get(int(p), "") for p in row[2].strip("/").split("/")]
+    def key(row: tuple[int, str, str]) -> tuple[str, ...]:
+        # A path's key is its parent's and its own name: each computed once.
+        path = row[2]
+        if path not in keys:
+            parent = path[: path.rstrip("/").rfind("/") + 1]
+            own = names.get(int(path.rstrip("/").rsplit("/", 1)[-1]), "")
+            keys[path] = (*key((0, "", parent)), own)
+        return keys[path]
 
     ordered = sorted(rows, key=key)
     top = min((path.count("/") for _pk, _name, path in ordered), default=0)

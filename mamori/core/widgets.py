@@ -26,7 +26,16 @@ def _options(choices: Iterable[tuple[Any, Any]], selected: set[str]) -> Iterable
 
 
 class FastSelect(forms.Select):
-    """``forms.Select`` (optgroups included) written out in Python."""
+    """``forms.Select`` (optgroups included) written out in Python; its choices are kept as
+    given, not normalised on every assignment."""
+
+    @property
+    def choices(self) -> Any:
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        self._choices = value if isinstance(value, list) else list(value)
 
     def render(
         self,
@@ -54,3 +63,34 @@ class FastSelectMultiple(FastSelect):
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return False
+
+
+def _flat_values(choices: Iterable[tuple[Any, Any]]) -> set[str]:
+    values: set[str] = set()
+    for value, label in choices:
+        if isinstance(label, list | tuple):
+            values |= _flat_values(label)
+        else:
+            values.add("" if value is None else str(value))
+    return values
+
+
+class FastChoiceField(forms.TypedChoiceField):
+    """A choice field for long lists (a thousand organizations): the choices are kept as given
+    (Django normalises them, field and widget each, on every assignment) and checked by set
+    membership; rendered with ``FastSelect``. Choices are ``(value, label)`` pairs or optgroups."""
+
+    widget = FastSelect
+
+    def _get_choices(self) -> Any:
+        return self._choices
+
+    def _set_choices(self, value: Any) -> None:
+        self._choices = list(value)
+        self._values = _flat_values(self._choices)
+        self.widget._choices = self._choices
+
+    choices = property(_get_choices, _set_choices)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self._values

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.core.forms import PanelForm
-from mamori.core.widgets import FastSelect
+from mamori.core.widgets import FastChoiceField
 from mamori.directory.models import UserEmail
 from mamori.directory.selectors import OrgNode
 
@@ -25,7 +25,7 @@ class UserForm(PanelForm):
         help_text=_("Katakana. Hiragana and half-width katakana are converted."),
     )
     employee_code = forms.CharField(label=_("Employee code"), max_length=64, required=False)
-    organization = forms.TypedChoiceField(label=_("Organization"), coerce=int, widget=FastSelect)
+    organization = FastChoiceField(label=_("Organization"), coerce=int)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
     mobile_phone = forms.CharField(label=_("Mobile phone number"), max_length=40, required=False)
@@ -53,9 +53,7 @@ class OrganizationNameForm(PanelForm):
 
 
 class OrganizationMoveForm(PanelForm):
-    parent = forms.TypedChoiceField(
-        label=_("New parent organization"), coerce=int, widget=FastSelect
-    )
+    parent = FastChoiceField(label=_("New parent organization"), coerce=int)
 
     def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

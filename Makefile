@@ -74,6 +74,7 @@ bench: venv
 	$(PY) -m bench.users
 	$(PY) -m bench.users_import
 	$(PY) -m bench.audit_append
+	$(PY) -m bench.floor
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -166,6 +166,16 @@ class TestBulkActions:
         )
         assert (counts["営業部"], counts["東京"], counts["開発部"]) == (4, 0, 1)
 
+    def test_move_first_asks_where_to_on_a_page_of_its_own(self, orgs: OrgCast) -> None:
+        response = logged_in(orgs.cast.a1).post(
+            "/alpha/users/bulk/", {"action": "move", "user": [orgs.sato.pk]}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert f'<input type="hidden" name="user" value="{orgs.sato.pk}">' in html
+        assert f'<option value="{orgs.dev.pk}">' in html and 'name="organization"' in html
+        assert User.objects.get(pk=orgs.sato.pk).organization_id == orgs.tokyo.pk
+
     def test_delete_is_all_or_nothing(self, orgs: OrgCast) -> None:
         with_account = orgs.a2.user_id
         before = LogEntry.objects.count()

@@ -38,7 +38,7 @@ def user_rows(context: template.Context, rows: list[UserRow], users_url: str) ->
     """The user list's rows, written out in Python (fifty rows through the template engine
     cost as much as the rest of the page). Every value escaped; long ones cut by CSS with the
     whole value in the title."""
-    can = context.get("can", frozenset())
+    can = context.get("can") or frozenset()
     bulk = context.get("bulk", False)
     accounts = "accounts.view" in can
     choose = _("Choose %(name)s")

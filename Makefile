@@ -7,7 +7,7 @@ MAMORI := $(BIN)/mamori
 HOST ?=
 PORT ?=
 
-.PHONY: run test test-fast lint format messages bench venv clean
+.PHONY: run test test-fast lint format messages bench venv clean assets
 
 # Two installs: what running needs (make run), and that plus the tools of tests and lint (make
 # venv, make test, make lint: the [dev] extra). Editable, so a change to the code needs no reinstall.
@@ -85,11 +85,16 @@ messages: venv
 	cd mamori && ../$(MAMORI) makemessages -l ja --no-location --no-obsolete
 	cd mamori && ../$(MAMORI) compilemessages -l ja
 
+# The design system (Tabler) from npm into mamori/core/static/vendor/ (committed; needs npm).
+assets:
+	scripts/vendor-assets
+
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.users
 	$(PY) -m bench.users_import
 	$(PY) -m bench.audit_append
+	$(PY) -m bench.floor
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -62,7 +62,8 @@ class TestCreateAccount:
         ):
             assert f">{label}</label>" in html, label
         assert "サポートオプション" in html and "お知らせメール受信" in html
-        assert '<option value="Asia/Tokyo">' in html  # the searchable timezone list
+        # The grouped timezone list, the account's zone chosen, as a person reads it.
+        assert '<option value="Asia/Tokyo" selected>(UTC+09:00) 東京</option>' in html
 
     def test_a_system_administrator_with_the_support_option(self, orgs: OrgCast) -> None:
         response = logged_in(orgs.cast.a1).post(
@@ -88,7 +89,7 @@ class TestCreateAccount:
     @pytest.mark.parametrize(
         ("extra", "field", "message"),
         [
-            ({"name": ""}, "name", "This field is required."),
+            ({"name": ""}, "name", "Account name is required."),
             ({"name": "ADMIN"}, "name", "The account name “ADMIN” is already in use."),
             ({"password": "", "confirmation": ""}, "password", "Enter a password."),
             (
@@ -104,7 +105,7 @@ class TestCreateAccount:
             (
                 {"timezone": "Mars/Olympus"},
                 "timezone",
-                "“Mars/Olympus” is not a timezone. Choose one from the list (for example Asia/Tokyo).",
+                "“Mars/Olympus” is not a timezone. Choose one from the list, or type a zone such as Asia/Tokyo, JST or UTC+9.",
             ),
             (
                 {"privilege": "department_admin"},
@@ -379,7 +380,7 @@ class TestDepartmentAdministrator:
             == 404
         )
         assert not Account.objects.filter(user=orgs.suzuki).exists()
-        names = {u.name for u in client.get("/alpha/users/").context["users"]}
+        names = {u.name for u in client.get("/alpha/users/").context["page"].rows}
         assert names == {"部門 次郎", "操作 三郎", "佐藤 花子"}
 
     def test_sees_only_log_entries_about_its_organizations(self, orgs: OrgCast) -> None:

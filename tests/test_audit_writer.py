@@ -244,7 +244,7 @@ class TestEnums:
         codes = [code for code, _ in action_choices()]
         enums = (AccountAction, ContractAction, DirectoryAction, SupportAction, UsersCsvAction)
         assert set(codes) == {str(code) for enum in enums for code in enum}
-        assert len(codes) == 36
+        assert len(codes) == 38
 
 
 class TestRelatedObjects:

@@ -160,7 +160,7 @@ def test_onboarding_from_registration_mail_to_logout(
         confirmation.fill("Sakura-no-hana-2026")
         page.get_by_role("button", name=str(t["save"]), exact=True).click()
         expect(page.get_by_text(str(t["changed"]), exact=True)).to_be_visible()
-        expect(page).to_have_url(f"{base}/{domain}/users/")
+        expect(page).to_have_url(f"{base}/{domain}/")  # the home page
 
         # 5. Settings: the contract's basic information.
         page.get_by_role("link", name="Settings", exact=True).click()

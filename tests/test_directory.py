@@ -178,7 +178,7 @@ class TestAddUser:
     def test_name_is_required(self, cast: Cast) -> None:
         root = Organization.objects.get(contract=cast.a, parent=None)
         response = en(cast.a1).post("/alpha/users/add/", add_user_form(root, name=" "))
-        assert response.context["form"].errors["name"] == ["This field is required."]
+        assert response.context["form"].errors["name"] == ["Name is required."]
         assert User.objects.filter(contract=cast.a).count() == 1
 
     def test_furigana_must_be_kana(self, cast: Cast) -> None:
@@ -249,7 +249,7 @@ class TestUserPage:
 class TestUserList:
     def test_sorted_by_furigana_with_the_tree_and_counts(self, orgs: OrgCast) -> None:
         response = logged_in(orgs.cast.a1).get("/alpha/users/")
-        names = [u.name for u in response.context["users"]]
+        names = [u.name for u in response.context["page"].rows]
         assert names == sorted(
             names, key=lambda n: User.objects.get(name=n, contract=orgs.cast.a).furigana
         )
@@ -281,18 +281,18 @@ class TestUserList:
         orgs.suzuki.employee_code = "E042"
         orgs.suzuki.save()
         response = logged_in(orgs.cast.a1).get("/alpha/users/", {"q": query})
-        assert [u.name for u in response.context["users"]] == expected
+        assert [u.name for u in response.context["page"].rows] == expected
 
     def test_organization_filter_with_and_without_sub_organizations(self, orgs: OrgCast) -> None:
         client = logged_in(orgs.cast.a1)
         with_sub = client.get("/alpha/users/", {"org": orgs.sales.pk})
         without = client.get("/alpha/users/", {"org": orgs.sales.pk, "sub": "0"})
-        assert {u.name for u in with_sub.context["users"]} == {
+        assert {u.name for u in with_sub.context["page"].rows} == {
             "部門 次郎",
             "操作 三郎",
             "佐藤 花子",
         }
-        assert {u.name for u in without.context["users"]} == {"部門 次郎", "操作 三郎"}
+        assert {u.name for u in without.context["page"].rows} == {"部門 次郎", "操作 三郎"}
 
     def test_pages_walk_every_user_once(
         self, orgs: OrgCast, monkeypatch: pytest.MonkeyPatch
@@ -302,10 +302,10 @@ class TestUserList:
         seen, params = [], {}
         while True:
             response = client.get("/alpha/users/", params)
-            seen += [u.pk for u in response.context["users"]]
-            if not response.context["next_cursor"]:
+            seen += [u.pk for u in response.context["page"].rows]
+            if not response.context["page"].next_cursor:
                 break
-            params = {"after": response.context["next_cursor"]}
+            params = {"after": response.context["page"].next_cursor}
         assert seen == list(
             User.objects.filter(contract=orgs.cast.a)
             .order_by("furigana", "id")

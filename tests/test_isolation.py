@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 # (URL name, method, path with {a_entry} / {a_token} for contract A's objects)
 PANEL = [
     ("home", "get", "/alpha/"),
+    ("devices", "get", "/alpha/devices/"),
     ("login", "get", "/alpha/login/"),
     ("login", "post", "/alpha/login/"),
     ("logout", "post", "/alpha/logout/"),
@@ -52,6 +53,7 @@ PANEL = [
     ("users", "get", "/alpha/users/"),
     ("users", "get", "/bravo/users/?org={a_organization}"),
     ("user_add", "get", "/alpha/users/add/"),
+    ("users_bulk", "post", "/bravo/users/bulk/"),
     ("user_add", "get", "/bravo/users/add/?org={a_organization}"),
     ("user_detail", "get", "/bravo/users/{a_user}/"),
     ("user_edit", "get", "/bravo/users/{a_user}/edit/"),
@@ -66,6 +68,8 @@ PANEL = [
     ("organization_rename", "post", "/bravo/orgs/{a_organization}/rename/"),
     ("organization_move", "post", "/bravo/orgs/{a_organization}/move/"),
     ("organization_delete", "post", "/bravo/orgs/{a_organization}/delete/"),
+    ("organization_up", "post", "/bravo/orgs/{a_organization}/up/"),
+    ("organization_down", "post", "/bravo/orgs/{a_organization}/down/"),
 ]
 
 API = [
@@ -225,6 +229,8 @@ def test_contract_b_session_gets_404_on_contract_a(
         "language": "en",
         "timezone": "UTC",
         "permissions": ["users.view"],
+        "user": a_objects["a_user"],  # a bulk action's chosen users
+        "action": "delete",
     }
     response = getattr(client, method)(path.format(**a_objects), data if method == "post" else None)
     assert response.status_code == 404

@@ -24,15 +24,15 @@ def test_contract_login_page_fixes_the_usage_domain_and_labels_its_inputs(cast: 
     html = Client(HTTP_ACCEPT_LANGUAGE="ja").get("/alpha/login/").content.decode()
     assert '<strong id="domain">alpha</strong>' in html
     assert 'name="domain"' not in html
-    assert '<label for="id_account">アカウント</label>' in html
-    assert '<label for="id_password">パスワード</label>' in html
+    assert '<label class="form-label" for="id_account">アカウント</label>' in html
+    assert '<label class="form-label" for="id_password">パスワード</label>' in html
     assert ">ログイン</button>" in html
 
 
 def test_general_login_asks_for_the_usage_domain_in_the_browsers_language(cast: Cast) -> None:
     html = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get("/login/").content.decode()
-    assert '<label for="id_domain">Usage domain</label>' in html
-    assert '<label for="id_account">Account</label>' in html
+    assert '<label class="form-label" for="id_domain">Usage domain</label>' in html
+    assert '<label class="form-label" for="id_account">Account</label>' in html
     assert ">Log in</button>" in html
 
 
@@ -153,8 +153,8 @@ class TestForcedPasswordChange:
         for url in ("/alpha/", "/alpha/logs/", "/alpha/settings/", "/alpha/account/"):
             assert client.get(url)["Location"] == "/alpha/password/"
         html = client.get("/alpha/password/").content.decode()
-        assert '<label for="id_new_password">新しいパスワード</label>' in html
-        assert '<label for="id_confirmation">確認用パスワード</label>' in html
+        assert '<label class="form-label" for="id_new_password">新しいパスワード</label>' in html
+        assert '<label class="form-label" for="id_confirmation">確認用パスワード</label>' in html
         assert ">保存</button>" in html
 
     @pytest.mark.parametrize(

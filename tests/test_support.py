@@ -373,11 +373,15 @@ class TestInquiryPages:
     @pytest.mark.parametrize(
         ("data", "field", "message"),
         [
-            ({**FORM, "category": ""}, "category", "This field is required."),
-            ({**FORM, "category": "billing"}, "category", "Select a valid choice."),
-            ({**FORM, "subject": "  "}, "subject", "This field is required."),
+            ({**FORM, "category": ""}, "category", "Category: choose one."),
+            ({**FORM, "category": "billing"}, "category", "Choose Category from the list."),
+            ({**FORM, "subject": "  "}, "subject", "Subject is required."),
             ({**FORM, "body": "\n  \n"}, "body", "Enter a message."),
-            ({**FORM, "subject": "x" * 201}, "subject", "Ensure this value has at most 200"),
+            (
+                {**FORM, "subject": "x" * 201},
+                "subject",
+                "Subject is at most 200 characters (now 201).",
+            ),
         ],
     )
     def test_the_form_refuses_bad_input_and_sends_nothing(

@@ -109,11 +109,17 @@ class TestSetup:
         secret = client.session["mamori.two_factor_setup"]["secret"]
         assert response.status_code == 200
         assert '<svg width="' in html and 'class="qr"' in html
-        assert "<img" not in html and "http://" not in html.split("<main>")[1].split("</main>")[0]
+        assert (
+            "<img" not in html
+            and "http://"
+            not in html.split('<main class="page-body" id="main" tabindex="-1">')[1].split(
+                "</main>"
+            )[0]
+        )
         grouped = " ".join(secret[i : i + 4] for i in range(0, 32, 4))
         assert f'<code id="secret">{grouped}</code>' in html
         assert "Mamori (alpha:admin)" in html
-        assert '<label for="id_code">Authentication code</label>' in html
+        assert '<label class="form-label" for="id_code">Authentication code</label>' in html
         # Reloading keeps the key the person may already have scanned; nothing is stored yet.
         client.get("/alpha/account/two-factor/setup/")
         assert client.session["mamori.two_factor_setup"]["secret"] == secret
@@ -171,7 +177,9 @@ class TestSetup:
         )
         assert (
             "<code>"
-            not in client.get("/alpha/account/two-factor/").content.decode().split("<main>")[1]
+            not in client.get("/alpha/account/two-factor/")
+            .content.decode()
+            .split('<main class="page-body" id="main" tabindex="-1">')[1]
         )
 
     @pytest.mark.parametrize("kind", ["wrong", "letters", "empty"])
@@ -184,7 +192,7 @@ class TestSetup:
         response = client.post("/alpha/account/two-factor/setup/", {"code": code})
         assert response.status_code == 200
         assert field_errors(response) == [
-            "This field is required."
+            "Authentication code is required."
             if kind == "empty"
             else "That code does not match. Check that the app has the key and the device's "
             "clock is right, then enter the code it shows now."
@@ -214,7 +222,7 @@ class TestLogin:
         assert logged_in_as(client) is None
         assert client.get("/alpha/logs/")["Location"].startswith("/alpha/login/")
         page = client.get("/alpha/login/verify/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-        assert '<label for="id_code">Authentication code</label>' in page
+        assert '<label class="form-label" for="id_code">Authentication code</label>' in page
         pending_session = client.session.session_key
         assert "account.login" not in log_actions(a1.contract)
         response = post_code(client, pyotp.TOTP(secret).now(), REMOTE_ADDR="203.0.113.7")
@@ -512,7 +520,7 @@ class TestManage:
         post_login(client)
         post_code(client, codes[0])
         html = client.get("/alpha/account/two-factor/").content.decode()
-        assert '<p id="backup-codes-left">Backup codes left: 9 of 10.</p>' in html
+        assert '<p id="backup-codes-left" class="mb-0">Backup codes left: 9 of 10.</p>' in html
 
 
 # Required by the contract -------------------------------------------------------------------
@@ -546,7 +554,10 @@ class TestContractRequirement:
         client = logged_in(a1)
         html = client.get("/alpha/settings/security/").content.decode()
         assert "Require two-step verification for all accounts" in html
-        assert '<p id="two-factor-count">Accounts with two-step verification: 1 / 1</p>' in html
+        assert (
+            '<p id="two-factor-count" class="mb-0">Accounts with two-step verification: 1 / 1</p>'
+            in html
+        )
         response = client.post("/alpha/settings/security/", {"require_two_factor": "on"})
         assert response["Location"] == "/alpha/settings/security/"
         assert Contract.objects.get(pk=a1.contract_id).require_two_factor

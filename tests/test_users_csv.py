@@ -694,7 +694,7 @@ def test_account_rules_of_the_account_form_apply_to_rows(cast: Cast) -> None:
         (
             4,
             "timezone",
-            "“Mars/Base” is not a timezone. Choose one from the list (for example Asia/Tokyo).",
+            "“Mars/Base” is not a timezone. Choose one from the list, or type a zone such as Asia/Tokyo, JST or UTC+9.",
         ),
         (5, "account_name", "Give both the account name and the admin privilege, or neither."),
         (6, "permission_scheme", "Choose a permission scheme for a custom administrator."),
@@ -950,7 +950,7 @@ def test_the_import_page_polls_a_partial_while_checking_and_stops_when_ready(
     assert 'hx-trigger="every 1s"' in page and "0 of 0 rows checked." in page
     run_work("users.import")
     partial = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert partial.lstrip().startswith('<section class="card" id="import-status"')
+    assert partial.lstrip().startswith('<section class="card card-body" id="import-status"')
     assert "hx-trigger" not in partial
     assert "Users to add" in partial and ">Import</button>" in partial
 

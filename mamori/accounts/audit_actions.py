@@ -9,8 +9,9 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.accounts.models import ACCOUNT_FIELDS
-from mamori.audit.registry import action_register
+from mamori.accounts.models import ACCOUNT_FIELDS, LANGUAGE_CHOICES, Account
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.core.access import catalogue
 
 
 class AccountAction(StrEnum):
@@ -20,6 +21,7 @@ class AccountAction(StrEnum):
     LOGOUT = "account.logout"
     PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 (a code)
     PASSWORD_SET = "account.password_set"  # noqa: S105 (a code)
+    PREFERENCES_CHANGED = "account.preferences_changed"
     API_TOKEN_CREATED = "api_token.created"  # noqa: S105 (a code)
     API_TOKEN_REVOKED = "api_token.revoked"  # noqa: S105 (a code)
     ACCOUNT_CREATED = "account.created"
@@ -53,6 +55,12 @@ def audit_actions_register() -> None:
     register(A.LOGOUT, _("Logged out"))
     register(A.PASSWORD_CHANGED, _("Password changed"))
     register(A.PASSWORD_SET, _("Password set from an invitation"))
+    register(
+        A.PREFERENCES_CHANGED,
+        _("Own language or timezone changed"),
+        before=("language", "timezone"),
+        after=("language", "timezone"),
+    )
     register(A.API_TOKEN_CREATED, _("API token created"), after=("name", "prefix", "expires_at"))
     register(A.API_TOKEN_REVOKED, _("API token revoked"))
     register(A.ACCOUNT_CREATED, _("Mamori account created"), after=ACCOUNT_VALUES)
@@ -102,3 +110,50 @@ def audit_actions_register() -> None:
         A.SCHEME_UPDATED, _("Permission scheme changed"), before=SCHEME_VALUES, after=SCHEME_VALUES
     )
     register(A.SCHEME_DELETED, _("Permission scheme deleted"), before=SCHEME_VALUES)
+    audit_labels_register()
+
+
+def audit_labels_register() -> None:
+    """How the keys of the accounts app's entries read on the log entry page."""
+    key_labels_register(
+        {
+            "name": _("Name"),
+            "privilege": _("Admin privilege"),
+            "support_option": _("Support option"),
+            "receive_notice_mail": _("Receive notice mail"),
+            "language": _("Language"),
+            "timezone": _("Timezone"),
+            "scope_all": _("All organizations"),
+            "scope": _("Organizations it manages"),
+            "scheme": _("Permission scheme"),
+            "enabled": _("Enabled"),
+            "password_changed": _("Password changed"),
+            "two_factor": _("Two-step verification"),
+            "verified_with": _("Verified with"),
+            "reason": _("Reason"),
+            "locked_minutes": _("Locked for (minutes)"),
+            "prefix": _("Token prefix"),
+            "expires_at": _("Expires"),
+            "remaining": _("Backup codes left"),
+            "count": _("Number"),
+            "require_two_factor": _("Require two-step verification"),
+            "permissions": _("Permissions"),
+        }
+    )
+    value_labels_register("privilege", dict(Account.Privilege.choices))
+    value_labels_register("language", dict(LANGUAGE_CHOICES))
+    value_labels_register(
+        "reason",
+        {
+            "invalid": _("Wrong account or password"),
+            "invalid_code": _("Wrong authentication code"),
+            "locked": _("Account locked"),
+            "ip_limited": _("Too many failures from the network"),
+            "disabled": _("Account disabled"),
+            "suspended": _("Contract suspended"),
+        },
+    )
+    methods = {"totp": _("Authenticator app"), "backup_code": _("Backup code")}
+    value_labels_register("two_factor", methods)
+    value_labels_register("verified_with", methods)
+    value_labels_register("permissions", lambda code: dict(catalogue.choices()).get(code))

@@ -123,6 +123,7 @@ def logs(
         before=_cursor(before, "before"),
         after=_cursor(after, "after"),
         size=limit,
+        columns=(),  # the API gives every field
     )
     return LogPageOut(
         items=[LogEntryOut.of(e, zone) for e in page.entries],

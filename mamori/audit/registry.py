@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -115,3 +115,38 @@ def action_choices() -> list[tuple[str, Any]]:
     """``(code, lazy label)`` for every action, in registration order (apps in INSTALLED_APPS
     order, each in its declaration order): the log screen's action filter."""
     return [(a.code, a.label) for a in _actions.values()]
+
+
+# How a person reads an entry's before/after values: a label per key, and for keys whose values
+# are codes, a label per code. Each app registers those of its actions' keys next to them
+# (``audit_actions.py``); a key without a label shows as itself.
+_key_labels: dict[str, Any] = {}
+_value_labels: dict[str, list[Any]] = {}
+
+
+def key_labels_register(labels: dict[str, Any]) -> None:
+    """Labels (lazy translations) of before/after keys, e.g. ``{"name": _("Name")}``. The same
+    key registered again with another label is ``ImproperlyConfigured``: a key means one thing."""
+    for key, label in labels.items():
+        if _key_labels.setdefault(key, label) != label:
+            raise ImproperlyConfigured(f"The log key {key!r} already has another label")
+
+
+def value_labels_register(key: str, labels: dict[str, Any] | Callable[[str], Any]) -> None:
+    """Labels of the codes a key's values take, e.g. ``("privilege", {"operator": _("Operator")})``,
+    or a function from a value to its label (``None`` for a value it does not know)."""
+    _value_labels.setdefault(key, []).append(labels)
+
+
+def key_label(key: str) -> str:
+    label = _key_labels.get(key)
+    return str(label) if label is not None else key
+
+
+def value_label(key: str, value: str) -> str | None:
+    """The label of a code ``value`` of ``key``, or ``None`` when the key has no such code."""
+    for labels in _value_labels.get(key, ()):
+        label = labels(value) if callable(labels) else labels.get(value)
+        if label is not None:
+            return str(label)
+    return None

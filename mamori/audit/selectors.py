@@ -12,7 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 
+from mamori.audit import labels, registry
 from mamori.audit.models import LogEntry
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset, Position
@@ -24,6 +26,22 @@ class LogFilter:
     until: datetime.datetime | None = None
     actor_id: int | None = None
     action: str | None = None
+    organization_path: str | None = None  # entries about this organization and those below it
+
+
+# What a list of entries shows: read these columns only (before/after and the digests are the
+# bulk of a row).
+LIST_COLUMNS = (
+    "id",
+    "created_at",
+    "actor_kind",
+    "actor_name",
+    "actor_account_name",
+    "ip",
+    "action",
+    "target_label",
+    "result",
+)
 
 
 # The log's one order: newest first, the id breaking ties within a microsecond.
@@ -74,7 +92,37 @@ def log_actors_of(account: Principal) -> QuerySet[Any]:
     """The accounts the log screen offers as the "Account" filter: those of the reader's contract
     in its organizations (the log's readers see these names in the entries anyway)."""
     accounts = get_user_model().objects.select_related("user").order_by("name")
+    accounts = accounts.only("id", "name", "user__name")
     return restrict(accounts, account, "logs.view", path_field="user__organization__path")
+
+
+def log_organizations_of(account: Principal) -> list[tuple[int, str, str]]:
+    """The organizations the log screen offers as a filter, ``(id, name, path)`` in tree order
+    with names indented by depth: those in the reader's scope (an entry is about one of them).
+
+    Read through the entries' foreign key: the directory app sits above this one."""
+    organization = LogEntry._meta.get_field("organization").related_model
+    rows = restrict(
+        organization._default_manager.all(),
+        account,
+        "logs.view",
+        path_field="path",
+    ).values_list("id", "name", "path")
+    names = {pk: name for pk, name, _path in rows}
+    keys: dict[str, tuple[str, ...]] = {"/": ()}
+
+    def key(row: tuple[int, str, str]) -> tuple[str, ...]:
+        # A path's key is its parent's and its own name: each computed once.
+        path = row[2]
+        if path not in keys:
+            parent = path[: path.rstrip("/").rfind("/") + 1]
+            own = names.get(int(path.rstrip("/").rsplit("/", 1)[-1]), "")
+            keys[path] = (*key((0, "", parent)), own)
+        return keys[path]
+
+    ordered = sorted(rows, key=key)
+    top = min((path.count("/") for _pk, _name, path in ordered), default=0)
+    return [(pk, "　" * (path.count("/") - top) + name, path) for pk, name, path in ordered]
 
 
 def privilege_labels() -> dict[str, str]:
@@ -95,6 +143,8 @@ def log_entries_filtered(
         entries = entries.filter(actor_id=log_filter.actor_id)
     if log_filter.action:
         entries = entries.filter(action=log_filter.action)
+    if log_filter.organization_path:
+        entries = entries.filter(organization__path__startswith=log_filter.organization_path)
     return entries
 
 
@@ -105,10 +155,14 @@ def log_page(
     before: Position | None = None,
     after: Position | None = None,
     size: int | None = None,
+    columns: tuple[str, ...] = LIST_COLUMNS,
 ) -> LogPage:
-    """One page newest first, older than ``before`` or newer than ``after``; no OFFSET, no COUNT."""
+    """One page newest first, older than ``before`` or newer than ``after``; no OFFSET, no COUNT.
+    Only ``columns`` are read (``()``: every column)."""
     size = size or settings.LOG_PAGE_SIZE
     entries = log_entries_filtered(account, log_filter)
+    if columns:
+        entries = entries.only(*columns)
     if after is not None:
         # The newer page: read upwards from the cursor, then show it newest first.
         newer_rows = LOG_ORDER.before(entries, after).order_by("created_at", "id")
@@ -128,6 +182,49 @@ def log_page(
         older=LOG_ORDER.encode(rows[-1]) if rows and has_older else None,
         newer=LOG_ORDER.encode(rows[0]) if rows and has_newer else None,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class LogRow:
+    """An entry as a list shows it: every value computed once here, so the template only
+    prints (a ``{% url %}`` and a ``|date`` per row cost more than the query)."""
+
+    pk: int
+    time: str  # in the active timezone, with its abbreviation
+    iso: str
+    actor: str
+    ip: str
+    action: str
+    target: str
+    failed: bool
+    result: str
+
+
+def log_rows(entries: list[LogEntry]) -> list[LogRow]:
+    """``entries`` as rows, times in the active timezone, labels in the active language."""
+    zone = timezone.get_current_timezone()
+    results = {code: str(label) for code, label in LogEntry.Result.choices}
+    actions: dict[str, str] = {}
+    rows = []
+    for e in entries:
+        moment = e.created_at.astimezone(zone)
+        action = actions.get(e.action)
+        if action is None:
+            action = actions[e.action] = registry.action_label(e.action)
+        rows.append(
+            LogRow(
+                pk=e.pk,
+                time=moment.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                iso=moment.isoformat(),
+                actor=labels.actor_label(e.actor_kind, e.actor_name, e.actor_account_name),
+                ip=e.ip or "—",
+                action=action,
+                target=e.target_label,
+                failed=e.result != LogEntry.Result.SUCCESS,
+                result=results.get(e.result, e.result),
+            )
+        )
+    return rows
 
 
 EXPORT_FIELDS = (

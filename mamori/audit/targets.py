@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from enum import StrEnum
+from typing import Any
 
 
 class TargetType(StrEnum):
@@ -40,3 +41,32 @@ class Target:
     type: str
     id: str | int | None = None
     label: str = ""
+
+
+def _target_labels() -> dict[str, Any]:
+    from django.utils.translation import gettext_lazy as _
+
+    return {
+        TargetType.CONTRACT: _("Contract"),
+        TargetType.ACCOUNT: _("Mamori account"),
+        TargetType.USER: _("User"),
+        TargetType.ORGANIZATION: _("Organization"),
+        TargetType.SCHEME: _("Custom permission scheme"),
+        TargetType.API_TOKEN: _("API token"),
+        TargetType.USER_IMPORT: _("CSV import"),
+        TargetType.INQUIRY: _("Support inquiry"),
+        TargetType.NOTICE: _("Notice mail"),
+        TargetType.ENTERPRISE: _("Android Enterprise"),
+        TargetType.DEVICE: _("Device"),
+        TargetType.ENROLLMENT_TOKEN: _("Enrollment token"),
+        TargetType.POLICY: _("Policy"),
+        TargetType.COMMAND: _("Device command"),
+    }
+
+
+def target_type_label(code: str) -> str:
+    """The kind of target in the active language; the code itself for one this version lacks."""
+    if not code:
+        return ""
+    label = _target_labels().get(code)
+    return str(label) if label is not None else code

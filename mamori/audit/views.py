@@ -2,28 +2,35 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from mamori.audit.changes import change_rows, target_text
 from mamori.audit.export import log_csv_chunks
 from mamori.audit.forms import LogFilterForm
 from mamori.audit.selectors import (
     LOG_ORDER,
-    LogPage,
     log_actors_of,
     log_entries_visible_to,
     log_entry_get,
+    log_organizations_of,
     log_page,
+    log_rows,
 )
 from mamori.contracts.middleware import contract_of
 from mamori.core.access import Principal
 from mamori.core.decorators import account_required
 from mamori.core.keyset import Position
 
+FILTERS = ("since", "until", "actor", "action", "organization")
+
 
 def _filter_form(request: HttpRequest, account: Principal) -> LogFilterForm:
-    data = {k: v for k, v in request.GET.items() if k in {"since", "until", "actor", "action"}}
-    return LogFilterForm(data, accounts=list(log_actors_of(account)))
+    data = {k: v for k, v in request.GET.items() if k in FILTERS}
+    return LogFilterForm(
+        data, accounts=log_actors_of(account), organizations=log_organizations_of(account)
+    )
 
 
 def _position(request: HttpRequest, name: str) -> Position | None:
@@ -34,20 +41,24 @@ def _position(request: HttpRequest, name: str) -> Position | None:
         return None
 
 
+def _logs_url(request: HttpRequest) -> str:
+    return reverse("panel:logs", kwargs={"domain": contract_of(request).domain})
+
+
 @require_safe
 @account_required
 def log_list(request: HttpRequest) -> HttpResponse:
     account: Principal = request.user  # type: ignore[assignment]
     form = _filter_form(request, account)
-    if form.is_valid():
+    page = rows = None
+    if form.is_valid():  # an impossible filter ("Until" before "From") is a message, not a list
         page = log_page(
             account,
             form.log_filter(),
             before=_position(request, "before"),
             after=_position(request, "after"),
         )
-    else:
-        page = LogPage([], None, None)
+        rows = log_rows(page.entries)
     query = request.GET.copy()
     for key in ("before", "after"):
         query.pop(key, None)
@@ -57,7 +68,9 @@ def log_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": rows,
             "query": query.urlencode(),
+            "logs_url": _logs_url(request),
             "zone_name": timezone.get_current_timezone_name(),
             "tab": "logs",
         },
@@ -69,11 +82,16 @@ def log_list(request: HttpRequest) -> HttpResponse:
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account: Principal = request.user  # type: ignore[assignment]
     entry = log_entry_get(account, pk)
+    moment = timezone.localtime(entry.created_at)
     return render(
         request,
         "audit/log_detail.html",
         {
             "entry": entry,
+            "time": moment.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "target": target_text(entry.target_type, entry.target_label, entry.target_id),
+            "changes": change_rows(entry.before, entry.after),
+            "logs_url": _logs_url(request),
             "tab": "logs",
         },
     )

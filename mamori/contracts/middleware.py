@@ -72,11 +72,16 @@ class ContractMiddleware:
         domain = view_kwargs.pop("domain")
         if domain != domain.lower():
             return lowercase_domain_redirect(request, domain)
+        account = request.user
+        if account.is_authenticated:
+            # The session's account was read with its contract: no second look-up. Another
+            # contract's URL is a 404, whether that contract exists or not.
+            if account.contract.domain != domain:
+                raise Http404
+            request.contract = account.contract  # type: ignore[attr-defined]
+            return None
         contract = Contract.objects.filter(domain=domain).first()
         if contract is None:
-            raise Http404
-        account = request.user
-        if account.is_authenticated and account.contract_id != contract.pk:
             raise Http404
         request.contract = contract  # type: ignore[attr-defined]
         return None

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import functools
 import json
+import operator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -41,13 +43,22 @@ class Keyset:
     field: str
     descending: bool = False
     datetimes: bool = False
+    # More value columns after ``field`` (``("furigana",)``: users by organization, then
+    # reading); a position's value is then the tuple of all of them. Not with ``datetimes``.
+    then: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field, *self.then)
 
     def order(self, rows: QuerySet[Any]) -> QuerySet[Any]:
         """``rows`` in this order."""
         sign = "-" if self.descending else ""
-        return rows.order_by(f"{sign}{self.field}", f"{sign}id")
+        return rows.order_by(*(f"{sign}{f}" for f in self.fields), f"{sign}id")
 
     def position(self, row: Model) -> Position:
+        if self.then:
+            return Position(tuple(getattr(row, f) for f in self.fields), row.pk)
         return Position(getattr(row, self.field), row.pk)
 
     def encode(self, row_or_position: Model | Position) -> str:
@@ -61,7 +72,8 @@ class Keyset:
         if self.datetimes:
             delta = value - EPOCH
             value = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-        text = json.dumps([value, position.id], ensure_ascii=False, separators=(",", ":"))
+        values = list(value) if self.then else [value]
+        text = json.dumps([*values, position.id], ensure_ascii=False, separators=(",", ":"))
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     def decode(self, cursor: str, *, field: str = "cursor") -> Position:
@@ -69,12 +81,14 @@ class Keyset:
         ``field`` (the query parameter it came in)."""
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            *values, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if len(values) != len(self.fields):
+                raise ValueError(values)
             if self.datetimes:
-                value = EPOCH + datetime.timedelta(microseconds=int(value))
-            elif not isinstance(value, str | int | float):
-                raise TypeError(value)
-            return Position(value, int(pk))
+                values = [EPOCH + datetime.timedelta(microseconds=int(values[0]))]
+            elif not all(isinstance(v, str | int | float) for v in values):
+                raise TypeError(values)
+            return Position(tuple(values) if self.then else values[0], int(pk))
         except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
             raise ValidationError({field: [_("This cursor is not valid.")]}) from None
 
@@ -90,8 +104,15 @@ class Keyset:
     def _beyond(self, position: Position, *, forward: bool) -> Q:
         # "value >= v" (or <=) bounds the index range; the OR only drops ties already shown.
         down = self.descending == forward
-        op, strict, id_op = ("lte", "lt", "lt") if down else ("gte", "gt", "gt")
-        value = position.value
-        return Q(**{f"{self.field}__{op}": value}) & (
-            Q(**{f"{self.field}__{strict}": value}) | Q(**{f"id__{id_op}": position.id})
+        op, strict = ("lte", "lt") if down else ("gte", "gt")
+        values = list(position.value) if self.then else [position.value]
+        keys = [*zip(self.fields, values, strict=True), ("id", position.id)]
+        # (a, b, id) > (x, y, z): a > x, or a = x and b > y, or a = x and b = y and id > z.
+        beyond = functools.reduce(
+            operator.or_,
+            (
+                Q(**dict(keys[:i])) & Q(**{f"{field}__{strict}": value})
+                for i, (field, value) in enumerate(keys)
+            ),
         )
+        return Q(**{f"{self.field}__{op}": values[0]}) & beyond

@@ -1,11 +1,12 @@
 """The operation-log actions the directory app (Users/Org) writes, and what each may record."""
 
+import re
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.registry import action_register
-from mamori.directory.models import USER_FIELDS
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.directory.models import USER_FIELDS, UserEmail
 
 
 class DirectoryAction(StrEnum):
@@ -13,6 +14,7 @@ class DirectoryAction(StrEnum):
     ORGANIZATION_RENAMED = "organization.renamed"
     ORGANIZATION_MOVED = "organization.moved"
     ORGANIZATION_DELETED = "organization.deleted"
+    ORGANIZATION_REORDERED = "organization.reordered"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_DELETED = "user.deleted"
@@ -34,6 +36,37 @@ def audit_actions_register() -> None:
         A.ORGANIZATION_MOVED, _("Organization moved"), before=("parent",), after=("parent",)
     )
     action_register(A.ORGANIZATION_DELETED, _("Organization deleted"), before=("name", "parent"))
+    action_register(
+        A.ORGANIZATION_REORDERED,
+        _("Organization order changed"),
+        before=("position",),
+        after=("position",),
+    )
     action_register(A.USER_CREATED, _("User added"), after=USER_VALUES)
     action_register(A.USER_UPDATED, _("User changed"), before=USER_VALUES, after=USER_VALUES)
     action_register(A.USER_DELETED, _("User deleted"), before=USER_VALUES)
+    key_labels_register(
+        {
+            "name": _("Name"),
+            "furigana": _("Furigana"),
+            "employee_code": _("Employee code"),
+            "title": _("Title"),
+            "phone": _("Phone number"),
+            "mobile_phone": _("Mobile phone number"),
+            "organization": _("Organization"),
+            "emails": _("E-mail address"),
+            "parent": _("Parent organization"),
+            "position": _("Position"),
+        }
+    )
+    value_labels_register("emails", _email_labels)
+
+
+_EMAIL = re.compile(r"^(?P<address>.*) \((?P<category>[a-z]+)\)$")
+
+
+def _email_labels(value: str) -> str | None:
+    """A logged address "a@example.com (main)" with its category in the active language."""
+    match = _EMAIL.match(value)
+    category = dict(UserEmail.Category.choices).get(match["category"]) if match else None
+    return f"{match['address']} ({category})" if match and category else None

@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.forms import PanelForm
+from mamori.core.widgets import FastChoiceField
 from mamori.directory.models import UserEmail
 from mamori.directory.selectors import OrgNode
 
@@ -14,7 +16,7 @@ def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
     return [(n.id, "\u3000" * n.depth + n.name) for n in nodes]
 
 
-class UserForm(forms.Form):
+class UserForm(PanelForm):
     # The one-time token of the Add User form (``core.once``): saved twice, it adds one user.
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -25,7 +27,7 @@ class UserForm(forms.Form):
         help_text=_("Katakana. Hiragana and half-width katakana are converted."),
     )
     employee_code = forms.CharField(label=_("Employee code"), max_length=64, required=False)
-    organization = forms.TypedChoiceField(label=_("Organization"), coerce=int)
+    organization = FastChoiceField(label=_("Organization"), coerce=int)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
     mobile_phone = forms.CharField(label=_("Mobile phone number"), max_length=40, required=False)
@@ -35,7 +37,7 @@ class UserForm(forms.Form):
         self.fields["organization"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
 
 
-class EmailRowForm(forms.Form):
+class EmailRowForm(PanelForm):
     """One e-mail row. A row starts empty and unmarked: no category is chosen for it (the page
     gives a new user's first row “Main”), so adding a row never makes a second main address,
     and an empty row is left out. The service says what a filled row lacks."""
@@ -54,12 +56,12 @@ EmailFormSet = forms.formset_factory(
 )
 
 
-class OrganizationNameForm(forms.Form):
+class OrganizationNameForm(PanelForm):
     name = forms.CharField(label=_("Organization name"), max_length=200)
 
 
-class OrganizationMoveForm(forms.Form):
-    parent = forms.TypedChoiceField(label=_("New parent organization"), coerce=int)
+class OrganizationMoveForm(PanelForm):
+    parent = FastChoiceField(label=_("New parent organization"), coerce=int)
 
     def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -22,6 +22,9 @@ class Organization(models.Model):
     # Users directly in it, kept by the services that add, move and delete users (and recounted
     # after a CSV import): the tree shows counts without counting 100,000 users per page view.
     user_count = models.PositiveIntegerField(default=0, editable=False)
+    # The order an administrator set among its siblings (up/down in the tree); 0 is "not set",
+    # and such siblings follow in reading order (directory.selectors.reading_key).
+    position = models.PositiveIntegerField(_("position"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -112,6 +115,9 @@ class User(models.Model):
             models.Index(
                 fields=["contract", "organization", "furigana", "id"], name="user_contract_org"
             ),
+            # The user list's other sort orders (keyset pages, either direction).
+            models.Index(fields=["contract", "name", "id"], name="user_contract_name"),
+            models.Index(fields=["contract", "employee_code", "id"], name="user_contract_code"),
             # Furigana prefix search (LIKE 'ヤマ%'), spaces left out, whatever PostgreSQL's
             # collation; other databases ignore the operator class.
             models.Index(

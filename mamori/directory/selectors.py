@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
 from mamori.core.access import Principal, object_get, permission_code, restrict
-from mamori.core.keyset import Keyset
+from mamori.core.keyset import Keyset, Position
 from mamori.core.text import fold, nfkc
 from mamori.directory.models import Organization, User, UserEmail, reading_key
+from mamori.directory.ordering import sibling_key
 from mamori.directory.services import employee_code_normalize, normalize_furigana
 
 
@@ -60,6 +62,13 @@ def user_get(account: Principal, pk: int | str, action: str = "view") -> User:
     )
 
 
+def users_selected(account: Principal, ids: list[int], action: str) -> QuerySet[User]:
+    """The chosen users of a bulk action that the account may act on (``users.<action>``);
+    ids outside its organizations are left out, as if they did not exist."""
+    users = users_visible_to(account, action).filter(pk__in=ids)
+    return users.select_related("organization__contract", "account").order_by("id")
+
+
 def organization_path_names(account: Principal, organization: Organization) -> list[str]:
     """The names from the contract's top organization down to ``organization`` (a breadcrumb):
     ancestors above the account's scope are named too, as the organization's path is its place."""
@@ -72,7 +81,7 @@ def organization_path_names(account: Principal, organization: Organization) -> l
     return [names[i] for i in ids if i in names]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)  # a thousand of them per page view: no frozen __init__
 class OrgNode:
     """An organization as the tree shows it (plain values: a tree has a thousand of them)."""
 
@@ -85,6 +94,20 @@ class OrgNode:
     subtree_count: int  # in it and below
     has_children: bool = False
     opened: bool = False  # its children are shown
+    position: int = 0
+    names: tuple[str, ...] = ()  # from the top visible organization down to this one
+
+    @property
+    def path_label(self) -> str:
+        """The whole path of names, "ACME / 営業部 / 東京"."""
+        return " / ".join(self.names)
+
+    @property
+    def short_label(self) -> str:
+        """Enough of the path to tell two 「東京」 apart: the parent and the organization
+        ("営業部 / 東京"), with "…" when there is more above."""
+        tail = self.names[-2:]
+        return ("… / " if len(self.names) > 2 else "") + " / ".join(tail)
 
 
 def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]:
@@ -93,9 +116,10 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
     One query whatever the size: the counts are kept on the organizations.
     """
     values = organizations_visible_to(account, action).values_list(
-        "id", "parent_id", "name", "path", "user_count"
+        "id", "parent_id", "name", "path", "user_count", "position"
     )
     counts = {row[0]: row[4] for row in values}
+    positions = {row[0]: row[5] for row in values}
     rows = [row[:4] for row in values]
     visible = {row[0] for row in rows}
     by_parent: dict[int | None, list[tuple[int, int | None, str, str]]] = {}
@@ -107,16 +131,28 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
         subtree[pk] = counts[pk] + sum(subtree[child[0]] for child in by_parent.get(pk, []))
     nodes: list[OrgNode] = []
 
-    def walk(parent: int | None, depth: int) -> None:
+    def walk(parent: int | None, depth: int, above: tuple[str, ...]) -> None:
         for pk, parent_id, name, path in sorted(
-            by_parent.get(parent, []), key=lambda r: (r[2], r[0])
+            by_parent.get(parent, []), key=lambda r: sibling_key(positions[r[0]], r[2], r[0])
         ):
+            names = (*above, name)
             nodes.append(
-                OrgNode(pk, name, parent_id, path, depth, counts[pk], subtree[pk], pk in by_parent)
+                OrgNode(
+                    pk,
+                    name,
+                    parent_id,
+                    path,
+                    depth,
+                    counts[pk],
+                    subtree[pk],
+                    pk in by_parent,
+                    position=positions[pk],
+                    names=names,
+                )
             )
-            walk(pk, depth + 1)
+            walk(pk, depth + 1, names)
 
-    walk(None, 0)
+    walk(None, 0, ())
     return nodes
 
 
@@ -125,6 +161,8 @@ class UserQuery:
     search: str = ""
     organization: Organization | None = None
     include_sub_organizations: bool = True
+    ids: tuple[int, ...] = ()  # only these users (a selection), when given
+    sort: str = "furigana"  # a key of USER_SORTS
 
 
 def _search(text: str) -> Q:
@@ -159,11 +197,146 @@ def users_search(account: Principal, query: UserQuery, action: str = "view") -> 
     text = query.search.strip()
     if text:
         users = users.filter(_search(text))
-    return USER_ORDER.order(users)
+    if query.ids:
+        users = users.filter(pk__in=query.ids)
+    return user_order(query.sort).order(users)
 
 
-# The user list's one order: furigana, as Japanese directories are, the id breaking ties.
+# The user list's default order: furigana, as Japanese directories are, the id breaking ties.
 USER_ORDER = Keyset("furigana")
+# Every order a person can sort the list by, each a keyset over an index that starts with the
+# contract (User.Meta.indexes); "-" reverses it. By organization groups each organization's
+# users together, in reading order.
+USER_SORTS = {
+    "furigana": USER_ORDER,
+    "name": Keyset("name"),
+    "employee_code": Keyset("employee_code"),
+    "organization": Keyset("organization_id", then=("furigana",)),
+}
+
+
+def user_order(sort: str) -> Keyset:
+    """The keyset of a sort key (``"name"``, ``"-name"``…); an unknown one is the default."""
+    keyset = USER_SORTS.get(sort.removeprefix("-"), USER_ORDER)
+    return dataclasses.replace(keyset, descending=True) if sort.startswith("-") else keyset
+
+
+@dataclasses.dataclass(frozen=True)
+class UserRow:
+    """A user as the list shows it, every value ready to print."""
+
+    pk: int
+    name: str
+    furigana: str
+    employee_code: str
+    organization: str  # enough of the path to tell two 「東京」 apart
+    organization_path: str  # the whole path, on hover
+    email: str
+    account: str
+    privilege: str
+
+
+@dataclasses.dataclass(frozen=True)
+class UserPage:
+    rows: list[UserRow]
+    next_cursor: str | None
+    total: int  # exact, or COUNT_LIMIT + 1 meaning "more than COUNT_LIMIT"
+    total_exact: bool
+
+
+COUNT_LIMIT = 1000
+
+
+def user_page(
+    account: Principal,
+    query: UserQuery,
+    tree: list[OrgNode],
+    *,
+    after: str = "",
+    size: int = 50,
+) -> UserPage:
+    """One page of the user list in the query's order, after the cursor ``after`` (a mangled
+    one starts from the first page), with the count: exact from the organizations' kept counts
+    when nothing narrows the list but the organization, else counted up to ``COUNT_LIMIT`` + 1
+    (never a COUNT of the whole contract per page view)."""
+    order = user_order(query.sort)
+    users = users_search(account, query)
+    if after:
+        with contextlib.suppress(ValidationError):
+            users = order.after(users, order.decode(after, field="after"))
+    # Plain tuples of the columns shown, no model instances: the list is read on every view.
+    found = list(users.values_list(*_ROW_COLUMNS)[: size + 1])
+    emails = dict(
+        UserEmail.objects.filter(
+            user_id__in=[row[0] for row in found[:size]], category=UserEmail.Category.MAIN
+        ).values_list("user_id", "address")
+    )
+    nodes = {node.id: node for node in tree}
+    privileges = {code: str(label) for code, label in _privilege_choices()}
+    rows = [_user_row(row, nodes, privileges, emails) for row in found[:size]]
+    next_cursor = None
+    if len(found) > size:
+        last = dict(zip(_ROW_COLUMNS, found[size - 1], strict=True))
+        value = tuple(last[f] for f in order.fields) if order.then else last[order.field]
+        next_cursor = order.encode(Position(value, last["id"]))
+    total, exact = _user_total(account, query, tree)
+    return UserPage(
+        rows=rows,
+        next_cursor=next_cursor,
+        total=total,
+        total_exact=exact,
+    )
+
+
+def _privilege_choices() -> list[tuple[str, str]]:
+    # The account model through the relation: the accounts app sits above this one.
+    account_model: Any = User._meta.get_field("account").related_model
+    return list(account_model.Privilege.choices)
+
+
+_ROW_COLUMNS = (
+    "id",
+    "name",
+    "furigana",
+    "employee_code",
+    "organization_id",
+    "account__name",
+    "account__privilege",
+)
+
+
+def _user_row(
+    row: tuple[Any, ...],
+    nodes: dict[int, OrgNode],
+    privileges: dict[str, str],
+    emails: dict[int, str],
+) -> UserRow:
+    pk, name, furigana, code, organization_id, account, privilege = row
+    node = nodes.get(organization_id)
+    return UserRow(
+        pk=pk,
+        name=name,
+        furigana=furigana,
+        employee_code=code,
+        organization=node.short_label if node else "",
+        organization_path=node.path_label if node else "",
+        email=emails.get(pk, ""),
+        account=account or "",
+        privilege=privileges.get(privilege, "") if privilege else "",
+    )
+
+
+def _user_total(account: Principal, query: UserQuery, tree: list[OrgNode]) -> tuple[int, bool]:
+    if not query.search.strip() and not query.ids:
+        if query.organization is None:
+            return sum(n.user_count for n in tree), True
+        node = next((n for n in tree if n.id == query.organization.pk), None)
+        if node is not None:
+            return (
+                node.subtree_count if query.include_sub_organizations else node.user_count
+            ), True
+    counted = users_search(account, query).order_by()[: COUNT_LIMIT + 1].count()
+    return counted, counted <= COUNT_LIMIT
 
 
 def tree_opened_at(nodes: list[OrgNode], selected: Organization | None) -> list[OrgNode]:

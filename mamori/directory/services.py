@@ -16,13 +16,14 @@ from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
 from mamori.audit.services import Target, log_record
-from mamori.core.access import authorize, require_manages
+from mamori.core.access import OutOfScope, authorize, require_manages
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths, values_of
 from mamori.core.once import once_check, once_claim
 from mamori.core.text import code_point, control_character, invisible_character, line_break, nfkc
 from mamori.directory.audit_actions import DirectoryAction
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, address_key
+from mamori.directory.ordering import sibling_key
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30fe\u3000]*$")
 
@@ -538,3 +539,91 @@ def user_delete(*, actor: Actor, user: User) -> None:
         )
         _count_move(user.organization_id, None)
         user.delete()
+
+
+def user_move(*, actor: Actor, user: User, organization: Organization) -> None:
+    """Put a user in another organization (the user list's "Move"), logged as a change of the
+    user's organization."""
+    authorize(actor, "users.change", user.organization, organization)
+    account = getattr(user, "account", None)
+    if account is not None:
+        require_manages(actor, account)
+    if organization.contract_id != user.contract_id:
+        raise OutOfScope
+    if organization.pk == user.organization_id:
+        return
+    before = user.organization.name
+    with transaction.atomic():
+        old = user.organization_id
+        user.organization = organization
+        user.save(update_fields=["organization", "updated_at"])
+        _count_move(old, organization.pk)
+        log_record(
+            contract=organization.contract,
+            actor=actor,
+            action=DirectoryAction.USER_UPDATED,
+            target=user_target(user),
+            before={"organization": before},
+            after={"organization": organization.name},
+            organization_id=organization.pk,
+        )
+
+
+def users_move(*, actor: Actor, users: list[User], organization: Organization) -> int:
+    """Move several users (a bulk action): ``user_move`` for each, all in one transaction, so
+    either all move or, when one is refused, none. Returns how many moved."""
+    with transaction.atomic():
+        moved = 0
+        for user in users:
+            if user.organization_id != organization.pk:
+                user_move(actor=actor, user=user, organization=organization)
+                moved += 1
+    return moved
+
+
+def users_delete(*, actor: Actor, users: list[User]) -> int:
+    """Delete several users (a bulk action): ``user_delete`` for each, in one transaction. One
+    that cannot be deleted (it has a Mamori account) refuses the whole action, naming it."""
+    refused = [u.name for u in users if hasattr(u, "account")]
+    if refused:
+        raise ValidationError(
+            _("These users have a Mamori account; delete their accounts first: %(names)s")
+            % {"names": _(", ").join(refused)}
+        )
+    with transaction.atomic():
+        for user in users:
+            user_delete(actor=actor, user=user)
+    return len(users)
+
+
+def organization_reorder(*, actor: Actor, organization: Organization, step: int) -> None:
+    """Move an organization up (``step=-1``) or down (``+1``) among its siblings. The siblings'
+    order is then fixed as shown (positions 1…n), as an administrator sets a business order."""
+    authorize(actor, "organizations.change", organization)
+    if organization.parent_id is None or step not in (-1, 1):
+        return
+    with transaction.atomic():
+        siblings = list(
+            Organization.objects.select_for_update()
+            .filter(parent_id=organization.parent_id)
+            .only("id", "name", "position")
+        )
+        siblings.sort(key=lambda o: sibling_key(o.position, o.name, o.pk))
+        index = next(i for i, o in enumerate(siblings) if o.pk == organization.pk)
+        other = index + step
+        if not 0 <= other < len(siblings):
+            return
+        before = index + 1
+        siblings[index], siblings[other] = siblings[other], siblings[index]
+        for number, sibling in enumerate(siblings, start=1):
+            sibling.position = number
+        Organization.objects.bulk_update(siblings, ["position"])
+        log_record(
+            contract=organization.contract,
+            actor=actor,
+            action=DirectoryAction.ORGANIZATION_REORDERED,
+            target=organization_target(organization),
+            before={"position": before},
+            after={"position": other + 1},
+            organization_id=organization.pk,
+        )

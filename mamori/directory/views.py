@@ -10,14 +10,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from mamori.core.access import Principal
+from mamori.core.access import NotFound, Principal
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
 from mamori.core.once import AlreadySubmitted, once_token, once_token_valid
+from mamori.core.timezones import timezone_label
+from mamori.core.widgets import FastSelect
 from mamori.directory import services
 from mamori.directory.forms import (
     EMAIL_ROWS_MAX,
@@ -25,17 +28,20 @@ from mamori.directory.forms import (
     OrganizationMoveForm,
     OrganizationNameForm,
     UserForm,
+    organization_choices,
 )
 from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.selectors import (
-    USER_ORDER,
+    COUNT_LIMIT,
+    USER_SORTS,
     UserQuery,
     organization_get,
     organization_path_names,
     organization_tree,
     tree_opened_at,
     user_get,
-    users_search,
+    user_page,
+    users_selected,
     users_visible_to,
 )
 
@@ -52,6 +58,40 @@ def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
 
 # The user list ------------------------------------------------------------------------------
 
+PAGE_SIZES = (25, 50, 100)
+SORTABLE = ("name", "furigana", "employee_code", "organization")
+
+
+def _user_query(request: HttpRequest, selected: Organization | None) -> UserQuery:
+    sort = request.GET.get("sort", "furigana")
+    return UserQuery(
+        search=request.GET.get("q", "")[:100],
+        organization=selected,
+        include_sub_organizations=request.GET.get("sub", "1") != "0",
+        sort=sort if sort.removeprefix("-") in USER_SORTS else "furigana",
+    )
+
+
+def _page_size(request: HttpRequest) -> int:
+    size = _int(request.GET.get("size"))
+    return size if size in PAGE_SIZES else PAGE_SIZE
+
+
+def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (reversed when it is the current order)
+    and, for the current column, its direction for aria-sort."""
+    links = {}
+    for column in SORTABLE:
+        query = params.copy()
+        query.pop("after", None)
+        active = current.removeprefix("-") == column
+        query["sort"] = f"-{column}" if active and not current.startswith("-") else column
+        links[column] = {
+            "url": f"?{query.urlencode()}",
+            "aria": ("descending" if current.startswith("-") else "ascending") if active else "",
+        }
+    return links
+
 
 @require_safe
 @account_required
@@ -60,39 +100,83 @@ def users_list(request: HttpRequest) -> HttpResponse:
     me = _me(request)
     tree = organization_tree(me, "users.view")
     selected = _selected_organization(request, "users.view")
-    query = UserQuery(
-        search=request.GET.get("q", "")[:100],
-        organization=selected,
-        include_sub_organizations=request.GET.get("sub", "1") != "0",
-    )
-    users = (
-        users_search(me, query).select_related("organization", "account").prefetch_related("emails")
-    )
+    query = _user_query(request, selected)
     after = request.GET.get("after", "")
-    if after:
-        try:
-            users = USER_ORDER.after(users, USER_ORDER.decode(after, field="after"))
-        except ValidationError:
-            after = ""  # a mangled link: start from the first page
-    rows = list(users[: PAGE_SIZE + 1])
+    page = user_page(me, query, tree, after=after, size=_page_size(request))
     params = request.GET.copy()
     params.pop("after", None)
+    can = me.permissions
     return render(
         request,
         "directory/users_list.html",
         {
             "tree": tree_opened_at(tree, selected),
             "selected": selected,
+            "selected_node": next((n for n in tree if selected and n.id == selected.pk), None),
             "query": query,
-            "users": rows[:PAGE_SIZE],
-            "next_cursor": USER_ORDER.encode(rows[PAGE_SIZE - 1])
-            if len(rows) > PAGE_SIZE
-            else None,
+            "page": page,
+            "count_limit": f"{COUNT_LIMIT:,}",
             "params": params.urlencode(),
+            "sorts": _sort_links(params, query.sort),
+            "page_sizes": PAGE_SIZES,
+            "page_size": _page_size(request),
             "first_page": not after,
+            "users_url": _url(request, "users"),
+            "bulk": "users.change" in can or "users.delete" in can or "users.export" in can,
             "tab": "users",
         },
     )
+
+
+@require_POST
+@account_required
+def users_bulk(request: HttpRequest) -> HttpResponse:
+    """A bulk action on the chosen users of the list: move them to an organization, or delete
+    them, through the services (one transaction, one log entry per user)."""
+    me = _me(request)
+    action = request.POST.get("action", "")
+    permission = {"move": "change", "delete": "delete"}.get(action)
+    back = request.POST.get("next", "")
+    back = back if back.startswith(_url(request, "users")) else _url(request, "users")
+    ids = [i for i in (_int(v) for v in request.POST.getlist("user")) if i is not None]
+    if permission is None or not ids:
+        messages.error(request, _("Choose at least one user and an action."))
+        return HttpResponseRedirect(back)
+    users = list(users_selected(me, ids, permission))
+    if len(users) != len(set(ids)):  # another contract's or organization's user: not there
+        raise NotFound
+    actor = Actor.from_request(request)
+    try:
+        if action == "move":
+            target = _int(request.POST.get("organization"))
+            if target is None:  # the first step: where to?
+                return _users_move_page(request, users, back)
+            organization = organization_get(me, target, "users.change")
+            moved = services.users_move(actor=actor, users=users, organization=organization)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d user has been moved to “%(name)s”.",
+                    "%(count)d users have been moved to “%(name)s”.",
+                    moved,
+                )
+                % {"count": moved, "name": organization.name},
+            )
+        else:
+            deleted = services.users_delete(actor=actor, users=users)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d user has been deleted.",
+                    "%(count)d users have been deleted.",
+                    deleted,
+                )
+                % {"count": deleted},
+            )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return HttpResponseRedirect(back)
 
 
 def _selected_organization(request: HttpRequest, action: str) -> Organization | None:
@@ -106,6 +190,20 @@ def _int(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def _users_move_page(request: HttpRequest, users: list[User], back: str) -> HttpResponse:
+    """The bulk move's second step: the organization to move the chosen users to (a thousand
+    organizations are listed here, not on every view of the list)."""
+    tree = organization_tree(_me(request), "users.change")
+    select = FastSelect(choices=organization_choices(tree)).render(
+        "organization", None, attrs={"id": "bulk-organization", "class": "form-select"}
+    )
+    return render(
+        request,
+        "directory/users_move.html",
+        {"users": users, "select": select, "back": back, "tab": "users"},
+    )
 
 
 # Adding and editing users -------------------------------------------------------------------
@@ -207,6 +305,9 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
             "formset": formset,
             "email_errors": email_errors,
             "user_obj": user,
+            "cancel_url": _url(request, "user_detail", user_id=user.pk)
+            if user is not None and user.pk
+            else _url(request, "users"),
             "tab": "users",
         },
     )
@@ -245,6 +346,10 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "user_obj": user,
             "account": account,
             "path": " / ".join(organization_path_names(me, user.organization)),
+            "users_url": _url(request, "users"),
+            "timezone_label": f"{timezone_label(account.timezone)} ({account.timezone})"
+            if account
+            else "",
             "tab": "users",
         },
     )
@@ -273,6 +378,8 @@ ORGANIZATION_PERMISSIONS = {
     "rename": "organizations.change",
     "move": "organizations.change",
     "delete": "organizations.delete",
+    "up": "organizations.change",
+    "down": "organizations.change",
 }
 
 
@@ -308,6 +415,10 @@ def _org_action(request: HttpRequest, organization_id: int, action: str) -> Http
             parent = organization_get(me, move.cleaned_data["parent"], permission)
             services.organization_move(actor=actor, organization=organization, parent=parent)
             messages.success(request, _("“%(name)s” has been moved.") % {"name": organization.name})
+        elif action in ("up", "down"):
+            services.organization_reorder(
+                actor=actor, organization=organization, step=-1 if action == "up" else 1
+            )
         elif action == "delete":
             parent_id = organization.parent_id
             services.organization_delete(actor=actor, organization=organization)
@@ -347,7 +458,12 @@ def organization_move(request: HttpRequest, organization_id: int) -> HttpRespons
     return render(
         request,
         "directory/organization_move.html",
-        {"organization": organization, "form": form, "tab": "users"},
+        {
+            "organization": organization,
+            "form": form,
+            "back_url": f"{_url(request, 'users')}?org={organization.pk}",
+            "tab": "users",
+        },
     )
 
 
@@ -355,3 +471,15 @@ def organization_move(request: HttpRequest, organization_id: int) -> HttpRespons
 @account_required
 def organization_delete(request: HttpRequest, organization_id: int) -> HttpResponse:
     return _org_action(request, organization_id, "delete")
+
+
+@require_POST
+@account_required
+def organization_up(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "up")
+
+
+@require_POST
+@account_required
+def organization_down(request: HttpRequest, organization_id: int) -> HttpResponse:
+    return _org_action(request, organization_id, "down")

@@ -1,35 +1,26 @@
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from mamori.accounts.models import Account
-from mamori.contracts.middleware import contract_of
-from mamori.core.access import has_permission
 from mamori.core.decorators import account_required
-from mamori.panel.selectors import basic_information
+from mamori.panel.selectors import basic_information, home_summary
 
 
 @require_safe
 @account_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The first tab the account may open: Users/Org, else Logs, else Settings."""
+    """The home page: how many users, organizations and accounts, and the latest log entries,
+    each as far as the account may see them."""
     account: Account = request.user  # type: ignore[assignment]
-    first = next(
-        (
-            page
-            for permission, page in (
-                ("users.view", "users"),
-                ("logs.view", "logs"),
-                ("settings.view", "settings"),
-            )
-            if has_permission(account, permission)
-        ),
-        "account",
-    )
-    return HttpResponseRedirect(
-        reverse(f"panel:{first}", kwargs={"domain": contract_of(request).domain})
-    )
+    return render(request, "panel/home.html", {"summary": home_summary(account), "tab": "home"})
+
+
+@require_safe
+@account_required
+def devices(request: HttpRequest) -> HttpResponse:
+    """Devices: a place held for Android Enterprise, which brings the inventory."""
+    return render(request, "panel/devices.html", {"tab": "devices"})
 
 
 @require_safe

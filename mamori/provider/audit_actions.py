@@ -4,7 +4,8 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.registry import action_register
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.contracts.models import Contract
 
 
 class ContractAction(StrEnum):
@@ -40,3 +41,18 @@ def audit_actions_register() -> None:
     action_register(
         A.REGISTRATION_MAIL_ISSUED, _("Registration mail issued"), after=("to", "mail_id")
     )
+    key_labels_register(
+        {
+            "domain": _("Usage domain"),
+            "company_name": _("Company"),
+            "contact_name": _("Contact person"),
+            "contact_email": _("Contact e-mail address"),
+            "account": _("Account"),
+            "language": _("Language"),
+            "timezone": _("Timezone"),
+            "status": _("Status"),
+            "to": _("To"),
+            "mail_id": _("Mail number"),
+        }
+    )
+    value_labels_register("status", dict(Contract.Status.choices))

@@ -21,7 +21,7 @@ from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
 from mamori.core.links import login_url
 from mamori.core.text import invisible_character
-from mamori.core.timezones import is_timezone
+from mamori.core.timezones import timezone_parse
 from mamori.directory.models import Organization, User, UserEmail, address_key
 from mamori.directory.services import (
     email_address_errors,
@@ -92,11 +92,10 @@ def _validated(
         check("contact_email", validate_email, cleaned["contact_email"])
     if language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("The language must be “ja” or “en”.")]
-    if not is_timezone(timezone_name):
-        errors["timezone"] = [
-            _("“%(timezone)s” is not an IANA timezone (for example Asia/Tokyo).")
-            % {"timezone": timezone_name}
-        ]
+    try:
+        cleaned["timezone"] = timezone_parse(timezone_name)
+    except ValidationError as exc:
+        errors["timezone"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -127,6 +126,7 @@ def contract_create(
         language=language,
         timezone_name=timezone_name,
     )
+    timezone_name = cleaned.pop("timezone")  # the IANA name of what was typed (JST, UTC+9…)
     try:
         with transaction.atomic():
             contract = Contract.objects.create(**cleaned)

@@ -4,7 +4,8 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.registry import action_register
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.support.models import Inquiry
 
 
 class SupportAction(StrEnum):
@@ -21,3 +22,14 @@ def audit_actions_register() -> None:
     action_register(
         A.NOTICE_SENT, _("Notice mail sent"), after=("subject_ja", "subject_en", "recipients")
     )
+    key_labels_register(
+        {
+            "reference": _("Reference"),
+            "category": _("Category"),
+            "subject": _("Subject"),
+            "subject_ja": _("Subject (Japanese)"),
+            "subject_en": _("Subject (English)"),
+            "recipients": _("Recipients"),
+        }
+    )
+    value_labels_register("category", dict(Inquiry.Category.choices))

@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.core.forms import PanelForm
 from mamori.support.models import Inquiry
 from mamori.support.services import BODY_MAX, SUBJECT_MAX
 
 
-class InquiryForm(forms.Form):
+class InquiryForm(PanelForm):
     category = forms.ChoiceField(
         label=_("Category"), choices=[("", "—"), *Inquiry.Category.choices]
     )

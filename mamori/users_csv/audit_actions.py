@@ -4,7 +4,8 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.registry import action_register
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.users_csv.models import UserImport
 
 
 class UsersCsvAction(StrEnum):
@@ -29,3 +30,16 @@ def audit_actions_register() -> None:
     action_register(
         UsersCsvAction.USERS_IMPORTED, _("Users imported from CSV"), after=IMPORT_RESULT
     )
+    key_labels_register(
+        {
+            "created": _("Users added"),
+            "updated": _("Users updated"),
+            "unchanged": _("Users unchanged"),
+            "organizations_created": _("Organizations created"),
+            "accounts_created": _("Mamori accounts created"),
+            "invitations_sent": _("Invitation mails sent"),
+            "file": _("File"),
+            "mode": _("Mode"),
+        }
+    )
+    value_labels_register("mode", dict(UserImport.Mode.choices))

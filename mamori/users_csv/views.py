@@ -115,6 +115,8 @@ def users_export(request: HttpRequest) -> StreamingHttpResponse:
         search=request.GET.get("q", "")[:100],
         organization=_organization(request, me),
         include_sub_organizations=request.GET.get("sub", "1") != "0",
+        # "Export the selection" of the user list: the chosen users only.
+        ids=tuple(int(v) for v in request.GET.getlist("user") if v.isdigit()),
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(

@@ -9,12 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account, PermissionScheme
 from mamori.core.access import catalogue
-from mamori.core.timezones import timezone_list
+from mamori.core.forms import PanelForm, TimezoneField
 from mamori.directory.forms import organization_choices
 from mamori.directory.selectors import OrgNode
 
 
-class AccountForm(forms.Form):
+class AccountForm(PanelForm):
     name = forms.CharField(label=_("Account name"), max_length=150)
     password = forms.CharField(
         label=_("Password"),
@@ -34,11 +34,7 @@ class AccountForm(forms.Form):
     support_option = forms.BooleanField(label=_("Support option"), required=False)
     receive_notice_mail = forms.BooleanField(label=_("Receive notice mail"), required=False)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
-    timezone = forms.CharField(
-        label=_("Timezone"),
-        max_length=64,
-        widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
-    )
+    timezone = TimezoneField(label=_("Timezone"))
     scope_all = forms.BooleanField(label=_("All organizations"), required=False)
     scope_organizations = forms.TypedMultipleChoiceField(
         label=_("Organizations it manages"),
@@ -60,13 +56,10 @@ class AccountForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["scope_organizations"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
         self.fields["scheme"].choices = [("", "—")] + [(s.pk, s.name) for s in schemes]  # type: ignore[attr-defined]
-
-    @staticmethod
-    def timezones() -> list[str]:
-        return list(timezone_list())
+        self.fields["timezone"].choices_for(self["timezone"].value() or "")  # type: ignore[attr-defined]
 
 
-class SchemeForm(forms.Form):
+class SchemeForm(PanelForm):
     name = forms.CharField(label=_("Scheme name"), max_length=100)
     permissions = forms.MultipleChoiceField(
         label=_("Permissions"), required=False, widget=forms.CheckboxSelectMultiple
@@ -75,3 +68,29 @@ class SchemeForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["permissions"].choices = catalogue.choices()  # type: ignore[attr-defined]
+
+    def grid(self) -> tuple[list[str], list[tuple[str, list[tuple[str, str, bool] | None]]]]:
+        """The permissions as a screen × action grid (``catalogue.screens()``): the columns'
+        labels, and per screen its label and one cell per column, ``(code, label, checked)``
+        or ``None`` where the screen has no such action (or it is not grantable)."""
+        chosen = set(self["permissions"].value() or ())
+        screens = catalogue.screens()
+        columns: dict[str, str] = {}
+        for screen in screens:
+            for p in screen.permissions:
+                if not p.system_only:
+                    columns.setdefault(p.action, str(p.label))
+        rows = []
+        for screen in screens:
+            by_action = {p.action: p for p in screen.permissions if not p.system_only}
+            cells: list[tuple[str, str, bool] | None] = []
+            for action in columns:
+                found = by_action.get(action)
+                cells.append(
+                    (found.code, f"{screen.label} / {found.label}", found.code in chosen)
+                    if found
+                    else None
+                )
+            if by_action:
+                rows.append((str(screen.label), cells))
+        return list(columns.values()), rows

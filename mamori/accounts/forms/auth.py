@@ -1,21 +1,26 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.accounts.models import LANGUAGE_CHOICES
+from mamori.core.forms import PanelForm, TimezoneField
 
-class LoginForm(forms.Form):
+
+class LoginForm(PanelForm):
     domain = forms.CharField(label=_("Usage domain"), max_length=63)
     account = forms.CharField(label=_("Account"), max_length=150)
     password = forms.CharField(label=_("Password"), max_length=4096, widget=forms.PasswordInput)
 
     def __init__(self, *args: object, fixed_domain: str | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         if fixed_domain is not None:
             del self.fields["domain"]
         self.fields["account"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
 
-class PasswordSetForm(forms.Form):
+class PasswordSetForm(PanelForm):
     new_password = forms.CharField(
         label=_("New password"),
         max_length=4096,
@@ -40,7 +45,7 @@ class PasswordChangeForm(PasswordSetForm):
     field_order = ["current_password", "new_password", "confirmation"]
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(PanelForm):
     name = forms.CharField(label=_("Token name"), max_length=100)
     expires_in_days = forms.TypedChoiceField(
         label=_("Expires after"),
@@ -54,3 +59,14 @@ class ApiTokenForm(forms.Form):
             (366, _("1 year")),
         ],
     )
+
+
+class PreferencesForm(PanelForm):
+    """An account's own language and timezone."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
+    timezone = TimezoneField(label=_("Timezone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices_for(self["timezone"].value() or "")  # type: ignore[attr-defined]

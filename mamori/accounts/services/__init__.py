@@ -1,5 +1,5 @@
 """Every write about Mamori accounts, one module per slice: ``login``, ``passwords``, ``tokens``,
-``administration`` (accounts by administrators), ``schemes``, ``two_factor``, ``invitations``."""
+``administration`` (accounts by administrators), ``preferences`` (an account's own language and timezone), ``schemes``, ``two_factor``, ``invitations``."""
 
 from mamori.accounts.models import Account
 from mamori.audit.services import Target

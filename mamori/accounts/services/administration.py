@@ -25,7 +25,7 @@ from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
 from mamori.core.access import OutOfScope, authorize, in_scope, require_manages
 from mamori.core.actor import Actor
 from mamori.core.fields import values_of
-from mamori.core.timezones import is_timezone
+from mamori.core.timezones import timezone_parse
 from mamori.directory.models import Organization, User
 
 
@@ -86,13 +86,11 @@ def account_data_clean(
         errors["privilege"] = [_("Choose an admin privilege.")]
     if data.language not in dict(LANGUAGE_CHOICES):
         errors["language"] = [_("Choose Japanese or English.")]
-    if not is_timezone(data.timezone):
-        errors["timezone"] = [
-            _(
-                "“%(timezone)s” is not a timezone. Choose one from the list (for example Asia/Tokyo)."
-            )
-            % {"timezone": data.timezone}
-        ]
+    timezone = data.timezone
+    try:
+        timezone = timezone_parse(data.timezone)
+    except ValidationError as exc:
+        errors["timezone"] = list(exc.messages)
     scoped = data.privilege in (Account.Privilege.DEPARTMENT_ADMIN, Account.Privilege.CUSTOM_ADMIN)
     scope_all = data.privilege == Account.Privilege.CUSTOM_ADMIN and data.scope_all
     organizations = data.scope_organizations if scoped and not scope_all else ()
@@ -113,6 +111,7 @@ def account_data_clean(
     return dataclasses.replace(
         data,
         name=name,
+        timezone=timezone,
         scope_all=scope_all,
         scope_organizations=organizations,
         scheme=scheme,

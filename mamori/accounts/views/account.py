@@ -1,19 +1,23 @@
 """The account's own page: who it is, its password and its API tokens."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mamori.accounts.forms.auth import ApiTokenForm, PasswordChangeForm
+from mamori.accounts.forms.auth import ApiTokenForm, PasswordChangeForm, PreferencesForm
 from mamori.accounts.models import Account
 from mamori.accounts.selectors import api_token_get, api_tokens_of
 from mamori.accounts.services import tokens
 from mamori.accounts.services.passwords import password_change
+from mamori.accounts.services.preferences import account_preferences_update
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
@@ -25,8 +29,27 @@ def account_page(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
     password_form = PasswordChangeForm(prefix="pw")
     token_form = ApiTokenForm(prefix="token")
+    preferences = {"language": account.language, "timezone": account.timezone}
+    preferences_form = PreferencesForm(initial=preferences, prefix="pref")
     new_token = None
-    if request.method == "POST" and "pw-new_password" in request.POST:
+    if request.method == "POST" and "preferences" in request.POST:
+        preferences_form = PreferencesForm(request.POST, initial=preferences, prefix="pref")
+        if preferences_form.is_valid():
+            try:
+                account_preferences_update(
+                    actor=Actor.from_request(request),
+                    account=account,
+                    **preferences_form.cleaned_data,
+                )
+            except ValidationError as exc:
+                add_service_errors(preferences_form, exc)
+            else:
+                # The next page is in the new language and timezone (ContractMiddleware reads
+                # them from the account on every request).
+                translation.activate(account.language)
+                messages.success(request, _("Your language and timezone have been saved."))
+                return HttpResponseRedirect(request.path)
+    elif request.method == "POST" and "pw-new_password" in request.POST:
         password_form = PasswordChangeForm(request.POST, prefix="pw")
         if password_form.is_valid():
             try:
@@ -59,10 +82,17 @@ def account_page(request: HttpRequest) -> HttpResponse:
             "account": account,
             "password_form": password_form,
             "token_form": token_form,
+            "preferences_form": preferences_form,
             "tokens": api_tokens_of(account),
             "new_token": new_token,
+            "two_factor_since": _local(account.totp_confirmed_at),
+            "tab": "account",
         },
     )
+
+
+def _local(moment: datetime.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
 
 @account_required

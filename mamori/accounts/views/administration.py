@@ -99,7 +99,6 @@ def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             "form": form,
             "user_obj": user,
             "account": account,
-            "timezones": AccountForm.timezones(),
             "tab": "users",
         },
     )

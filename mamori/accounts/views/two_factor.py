@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
@@ -53,6 +54,10 @@ def _manage_page(
             "codes_form": codes_form or TwoFactorCodeForm(prefix="codes"),
             "remaining": two_factor.backup_codes_remaining(account),
             "total": two_factor.BACKUP_CODE_COUNT,
+            "since": timezone.localtime(account.totp_confirmed_at).strftime("%Y-%m-%d %H:%M %Z")
+            if account.totp_confirmed_at
+            else "",
+            "tab": "account",
         },
     )
 

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         create.add_argument("--contact-furigana", required=True, help="katakana reading")
         create.add_argument("--contact-email", required=True)
         create.add_argument("--language", default="ja", choices=["ja", "en"])
-        create.add_argument("--timezone", default="Asia/Tokyo", help="IANA timezone")
+        create.add_argument(
+            "--timezone",
+            default="Asia/Tokyo",
+            help="IANA timezone (any capitalisation), or JST, UTC+9…",
+        )
         sub.add_parser("list", help="List contracts.")
         for name, text in (
             ("resend-registration", "Issue a new password and mail it to the contact person."),

@@ -1,0 +1,81 @@
+"""Template tags of the design system: form controls with their classes, the error summary,
+and table cells that never squeeze (long values truncate, the full value on hover)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms, template
+from django.forms.formsets import BaseFormSet
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+def _control_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.Select | forms.SelectMultiple):
+        return "form-select"
+    return "form-control"
+
+
+@register.simple_tag
+def control(field: forms.BoundField, **attrs: Any) -> SafeString:
+    """The field's widget with the design system's class, marked invalid (and pointing at its
+    error message and help) when it has errors."""
+    css = [_control_class(field.field.widget)]
+    described = []
+    if field.errors:
+        css.append("is-invalid")
+        attrs["aria-invalid"] = "true"
+        described.append(f"{field.auto_id}-error")
+    if attrs.pop("help", None):
+        described.append(f"{field.auto_id}-help")
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    extra = attrs.pop("class", "")
+    attrs["class"] = " ".join([*css, extra]).strip()
+    return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def is_checkbox(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.inclusion_tag("form_errors.html")
+def error_summary(*forms_: Any, extra: list[str] | None = None) -> dict[str, Any]:
+    """Every error of the forms (and formsets) at the top of the page, each field's linked to
+    the field; shown as well as the message at each field."""
+    general: list[str] = list(extra or [])
+    fields: list[tuple[str, str, str]] = []  # (anchor, label, message)
+
+    def collect(form: forms.BaseForm) -> None:
+        general.extend(str(e) for e in form.non_field_errors())
+        for name, errors in form.errors.items():
+            if name == "__all__":
+                continue
+            bound = form[name]
+            fields.extend((bound.auto_id, str(bound.label), str(e)) for e in errors)
+
+    for form in forms_:
+        if form is None:
+            continue
+        if isinstance(form, BaseFormSet):
+            general.extend(str(e) for e in form.non_form_errors())
+            for row in form.forms:
+                collect(row)
+        else:
+            collect(form)
+    return {"general": list(dict.fromkeys(general)), "fields": fields}
+
+
+@register.simple_tag
+def cell(value: Any, width: str = "") -> SafeString:
+    """A table cell's text on one line: cut with an ellipsis past its column's width, the whole
+    value in the title (shown on hover). ``width``: ``"wide"`` or ``"narrow"`` (CSS)."""
+    text = "" if value is None else str(value)
+    css = f"cell-text {width}".strip()
+    return format_html('<span class="{}" title="{}">{}</span>', css, text, text)

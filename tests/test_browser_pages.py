@@ -1,0 +1,158 @@
+"""Every page of the panel in Chromium, in both languages, at 390 and 1280 pixels wide.
+
+Each page must fit the screen (``document.documentElement.scrollWidth <= innerWidth``: tables
+scroll inside their card, nothing widens the page), load nothing the Content-Security-Policy
+refuses, and break no Japanese name inside a word. Screenshots land in
+``test-artifacts/pages/<lang>-<width>-<page>.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.sync_api import Browser, Page
+from pytest_django.live_server_helper import LiveServer
+
+from mamori.accounts.models import Account
+from mamori.audit.models import LogEntry
+from mamori.core.actor import Actor
+from mamori.directory.services import organization_create
+from mamori.support.models import Inquiry
+from tests.browser import ARTIFACTS
+from tests.conftest import PASSWORD, OrgCast, cast_create, make_user, orgs_create
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see tests/test_browser.py
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = (390, 1280)
+LONG_NAME = "長い名前" * 50  # 200 characters
+
+
+def _data() -> tuple[OrgCast, dict[str, object]]:
+    orgs = orgs_create(cast_create())
+    a1 = orgs.cast.a1
+    a1.support_option = True
+    a1.save(update_fields=["support_option"])
+    # Two 「東京」 in different places, a 200-character name, a long e-mail address.
+    osaka = organization_create(actor=Actor.operator(), parent=orgs.dev, name="東京")
+    make_user(osaka, LONG_NAME, "a-very-long-address-of-someone@long-subdomain.alpha.example")
+    make_user(orgs.tokyo, "鈴木 一郎太", "ichirota@alpha.example", "スズキ イチロウタ")
+    inquiry = Inquiry.objects.create(
+        contract=orgs.cast.a,
+        account=a1,
+        sender_name="アルファ 管理者",
+        sender_email="admin@alpha.example",
+        category="other",
+        subject="端末の登録について" * 5,
+        body="本文",
+    )
+    entry = LogEntry.objects.filter(contract=orgs.cast.a, action="user.created").latest("seq")
+    return orgs, {
+        "sato": orgs.sato.pk,
+        "a3_user": orgs.a3.user_id,
+        "sales": orgs.sales.pk,
+        "entry": entry.pk,
+        "inquiry": inquiry.pk,
+        "scheme": orgs.a4.scheme_id,
+    }
+
+
+PAGES = {
+    "home": "/alpha/",
+    "devices": "/alpha/devices/",
+    "users": "/alpha/users/",
+    "users-sales": "/alpha/users/?org={sales}&sort=-name",
+    "user": "/alpha/users/{sato}/",
+    "user-add": "/alpha/users/add/",
+    "user-edit": "/alpha/users/{sato}/edit/",
+    "account-edit": "/alpha/users/{a3_user}/account/",
+    "org-move": "/alpha/orgs/{sales}/move/",
+    "import": "/alpha/users/import/",
+    "logs": "/alpha/logs/",
+    "logs-until-before-from": "/alpha/logs/?since=2026-01-02T00:00&until=2026-01-01T00:00",
+    "log-entry": "/alpha/logs/{entry}/",
+    "settings": "/alpha/settings/",
+    "security": "/alpha/settings/security/",
+    "schemes": "/alpha/settings/schemes/",
+    "scheme-new": "/alpha/settings/schemes/new/",
+    "scheme-edit": "/alpha/settings/schemes/{scheme}/",
+    "account": "/alpha/account/",
+    "two-factor": "/alpha/account/two-factor/",
+    "two-factor-setup": "/alpha/account/two-factor/setup/",
+    "support": "/alpha/support/",
+    "inquiry-new": "/alpha/support/new/",
+    "inquiry": "/alpha/support/{inquiry}/",
+    "not-found": "/alpha/users/999999/",
+}
+ANONYMOUS = {
+    "login": "/alpha/login/",
+    "general-login": "/login/",
+    "password-set-invalid": "/alpha/password/set/not-a-token/",
+}
+
+
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1
+    && !(el.parentElement && el.parentElement.closest('.table-responsive, .checklist')))
+  .slice(0, 8).map(el => el.tagName + '.' + el.className + ' ' + el.getBoundingClientRect().right)"""
+
+
+def _check(page: Page, name: str, lang: str, width: int, errors: list[str]) -> None:
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    ARTIFACTS.joinpath("pages").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "pages" / f"{lang}-{width}-{name}.png", full_page=True)
+    if not fits:  # name what sticks out, outermost first
+        wide = page.evaluate(WIDER_THAN_SCREEN)
+        pytest.fail(f"{name} ({lang}, {width}px) is wider than the screen {widths}: {wide}")
+    refused = [e for e in errors if "Content Security Policy" in e or "Refused" in e]
+    assert not refused, f"{name} ({lang}, {width}px): {refused}"
+
+
+def _open(chromium: Browser, width: int, errors: list[str]) -> Page:
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
+def _log_in(page: Page, base: str, lang: str) -> None:
+    page.goto(f"{base}/alpha/login/")
+    page.locator("input[name=account]").fill("admin")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(f"{base}/alpha/")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_page_fits_390_and_1280_pixels_in_both_languages(
+    live_server: LiveServer, chromium: Browser, lang: str
+) -> None:
+    _orgs, ids = _data()
+    Account.objects.filter(contract__domain="alpha", name="admin").update(language=lang)
+    for width in WIDTHS:
+        errors: list[str] = []
+        page = _open(chromium, width, errors)
+        try:
+            for name, path in ANONYMOUS.items():
+                response = page.goto(f"{live_server.url}{path}")
+                assert response is not None and response.status in (200, 404), (name, response)
+                _check(
+                    page,
+                    name,
+                    lang if name != "general-login" else f"{lang}-browser",
+                    width,
+                    errors,
+                )
+            _log_in(page, live_server.url, lang)
+            assert page.locator("html").get_attribute("lang") == lang
+            for name, path in PAGES.items():
+                response = page.goto(f"{live_server.url}{path.format(**ids)}")
+                expected = 404 if name == "not-found" else 200
+                assert response is not None and response.status == expected, (name, response.status)
+                _check(page, name, lang, width, errors)
+        finally:
+            page.context.close()

@@ -215,6 +215,8 @@ def make_account(
     account = account_create(
         actor=Actor.operator(), user=user, data=data, password=PASSWORD, confirmation=PASSWORD
     )
+    # The operator chose the password: as if its owner had since replaced it with their own.
+    Account.objects.filter(pk=account.pk).update(must_change_password=False)
     return Account.objects.select_related("contract", "user__organization", "scheme").get(
         pk=account.pk
     )

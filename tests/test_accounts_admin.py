@@ -322,8 +322,9 @@ class TestDisable:
             == 1
         )
 
+        # Its tokens were revoked for good: enabling the account again does not bring them back.
         logged_in(orgs.cast.a1).post(f"/alpha/users/{orgs.a2.user_id}/account/enable/")
-        assert api.get("/api/v1/me").status_code == 200
+        assert api.get("/api/v1/me").status_code == 401
 
     def test_deleting_the_account_lets_the_user_be_deleted(self, orgs: OrgCast) -> None:
         client = logged_in(orgs.cast.a1)

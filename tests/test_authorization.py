@@ -8,8 +8,10 @@ A2's). Each denied case also asserts that nothing changed.
 
 import pytest
 
-from mamori.accounts.models import Account, PermissionScheme
+from mamori.accounts.models import Account, ApiToken, PermissionScheme
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.models import LogEntry
+from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User, UserEmail
 from tests.conftest import OrgCast, api_client, logged_in, make_account, shared_orgs
 
@@ -108,6 +110,36 @@ PAGES = [
         {"name": "新名"},
         (OK, 404, 404, 403, 404),
     ),
+    # An account's API tokens: for those who manage it (Department administrators manage
+    # Operators, not other administrators nor themselves here).
+    (
+        "list the operator's tokens",
+        "get",
+        "/alpha/users/{a3_user}/account/tokens/",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "list the department administrator's tokens",
+        "get",
+        "/alpha/users/{a2_user}/account/tokens/",
+        None,
+        (OK, 403, 403, 404, 404),
+    ),
+    (
+        "revoke the operator's token",
+        "post",
+        "/alpha/users/{a3_user}/account/tokens/{a3_token}/revoke/",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "revoke the department administrator's token",
+        "post",
+        "/alpha/users/{a2_user}/account/tokens/{a2_token}/revoke/",
+        None,
+        (OK, 403, 403, 404, 404),
+    ),
     ("list permission schemes", "get", "/alpha/settings/schemes/", None, (OK, 403, 403, 403, 404)),
     ("read the operation log", "get", "/alpha/logs/", None, (OK, OK, 403, 403, 404)),
     ("export the operation log", "get", "/alpha/logs/export.csv", None, (OK, OK, 403, 403, 404)),
@@ -167,6 +199,27 @@ API_CASES = [
         {"name": "新名"},
         (OK, 404, 404, 403, 404),
     ),
+    (
+        "list the operator's tokens",
+        "get",
+        "/api/v1/users/{a3_user}/account/tokens",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
+    (
+        "revoke the department administrator's token",
+        "post",
+        "/api/v1/users/{a2_user}/account/tokens/{a2_token}/revoke",
+        None,
+        (OK, 403, 403, 404, 404),
+    ),
+    (
+        "revoke the operator's token",
+        "post",
+        "/api/v1/users/{a3_user}/account/tokens/{a3_token}/revoke",
+        None,
+        (OK, OK, 403, 404, 404),
+    ),
     ("list schemes", "get", "/api/v1/schemes", None, (OK, 403, 403, 403, OK)),
     # The API answers as the log page does: an Operator is refused, not shown an empty list.
     ("read the operation log", "get", "/api/v1/logs", None, (OK, OK, 403, 403, OK)),
@@ -198,10 +251,23 @@ def ids(orgs: OrgCast) -> dict[str, int]:
         "dev": orgs.dev.pk,
         "sales": orgs.sales.pk,
         "a3_user": orgs.a3.user_id,
+        "a2_user": orgs.a2.user_id,
+        "a3_token": token_of(orgs.a3),
+        "a2_token": token_of(orgs.a2),
         "sales_entry": LogEntry.objects.get(
             action="organization.created", target_id=str(orgs.sales.pk)
         ).pk,
     }
+
+
+def token_of(account: Account) -> int:
+    """The id of the account's token "kept" (made on first use; the matrix revokes it)."""
+    token = ApiToken.objects.filter(account=account, name="kept").first()
+    if token is None:
+        token, _raw = api_token_create(
+            actor=Actor(account=account), account=account, name="kept", expires_in_days=7
+        )
+    return token.pk
 
 
 def fill(value, orgs: OrgCast):
@@ -240,6 +306,11 @@ def state(orgs: OrgCast) -> tuple:
         ),
         list(PermissionScheme.objects.filter(contract=contract).values_list("pk", "name")),
         LogEntry.objects.filter(contract=contract).count(),
+        list(
+            ApiToken.objects.filter(account__contract=contract, name="kept")
+            .order_by("pk")
+            .values_list("pk", "revoked_at")
+        ),
     )
 
 
@@ -262,8 +333,8 @@ def test_pages(
     orgs: OrgCast, actor: str, case: str, method: str, path: str, body, expected: tuple
 ) -> None:
     client = logged_in(actor_of(orgs, actor))
-    before = state(orgs)
     url = path.format(**ids(orgs))
+    before = state(orgs)
     response = client.post(url, fill(body, orgs) or {}) if method == "post" else client.get(url)
     check(response, expected[ACTORS.index(actor)], before, orgs)
 
@@ -276,8 +347,8 @@ def test_api(
     orgs: OrgCast, actor: str, case: str, method: str, path: str, body, expected: tuple
 ) -> None:
     client = api_client(actor_of(orgs, actor))
-    before = state(orgs)
     url = path.format(**ids(orgs))
+    before = state(orgs)
     if method in ("post", "put", "patch"):
         response = getattr(client, method)(url, fill(body, orgs), content_type="application/json")
     else:

@@ -139,6 +139,12 @@ def test_add_a_user_and_make_them_a_system_administrator(
         page.get_by_label(t["account"], exact=True).fill("hanako")
         page.get_by_label(t["password"], exact=True).fill(NEW_PASSWORD)
         page.get_by_role("button", name=t["log_in"]).click()
+        # The password was the administrator's choice: she chooses her own before anything else.
+        expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+        page.get_by_label("New password", exact=True).fill("Hanami-own-choice-2026")
+        page.get_by_label("Confirm password", exact=True).fill("Hanami-own-choice-2026")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_text("Your password has been changed.", exact=True)).to_be_visible()
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
         page.get_by_role("link", name="Logs").click()
         expect(page.get_by_text("Times are shown in America/New_York.")).to_be_visible()

@@ -20,6 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.models import PermissionScheme
+from mamori.accounts.services.tokens import api_token_create
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
@@ -45,6 +46,7 @@ PAGES = [
     "/alpha/users/?q=サトウ",
     "/alpha/users/{sato}/",
     "/alpha/users/{a3_user}/account/",
+    "/alpha/users/{a3_user}/account/tokens/",
     "/alpha/users/import/",
     "/alpha/logs/",
     "/alpha/logs/{sales_entry}/",
@@ -65,6 +67,7 @@ ENDPOINTS = [
     "/api/v1/users?organization_id={sales}",
     "/api/v1/users/{sato}",
     "/api/v1/users/{a3_user}/account",
+    "/api/v1/users/{a3_user}/account/tokens",
     "/api/v1/schemes",
     "/api/v1/inquiries",
 ]
@@ -85,7 +88,7 @@ def ids(orgs: OrgCast) -> dict[str, int]:
 
 def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
     """``n`` more of every row a list shows: users with accounts, organizations, log entries,
-    schemes and inquiries."""
+    schemes, inquiries and API tokens."""
     a1 = orgs.cast.a1
     for i in range(start, start + n):
         user = make_user(orgs.tokyo, f"追加 {i}", f"more{i}@alpha.example", "ツイカ")
@@ -99,6 +102,9 @@ def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
             organization_id=orgs.sales.pk,
         )
         PermissionScheme.objects.create(contract=orgs.cast.a, name=f"scheme {i}", permissions=[])
+        api_token_create(
+            actor=Actor(account=orgs.a3), account=orgs.a3, name=f"token {i}", expires_in_days=7
+        )
         Inquiry.objects.create(
             contract=orgs.cast.a,
             account=a1,

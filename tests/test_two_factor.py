@@ -585,13 +585,29 @@ class TestContractRequirement:
         client.post("/alpha/account/two-factor/setup/", {"code": pyotp.TOTP(secret).now()})
         assert client.get("/alpha/logs/").status_code == 200
 
-    def test_the_api_is_not_affected(self, a1, orgs: OrgCast) -> None:
+    def test_api_tokens_of_an_account_without_it_stop_until_it_is_set_up(
+        self, a1, orgs: OrgCast
+    ) -> None:
         _token, raw = api_token_create(
             actor=Actor(account=orgs.a2), account=orgs.a2, name="ci", expires_in_days=7
         )
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
         Contract.objects.filter(pk=a1.contract_id).update(require_two_factor=True)
-        response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/me")
-        assert response.status_code == 200
+        response = api.get("/api/v1/me")
+        assert response.status_code == 401
+        assert response.json()["error"] == {
+            "code": "two_factor_required",
+            "message": "Your contract requires two-step verification. Turn it on for your "
+            "account in the panel (My account); your API tokens work again once it is on.",
+        }  # in the token account's language (A2's is English)
+        enable(orgs.a2)
+        assert api.get("/api/v1/me").status_code == 200
+        # An account that has it is never affected.
+        _token, a1_raw = api_token_create(
+            actor=Actor(account=a1), account=a1, name="ci", expires_in_days=7
+        )
+        enable(a1)
+        assert Client(HTTP_AUTHORIZATION=f"Bearer {a1_raw}").get("/api/v1/me").status_code == 200
 
     def test_the_forced_password_change_comes_first(self, a1, orgs: OrgCast) -> None:
         Contract.objects.filter(pk=a1.contract_id).update(require_two_factor=True)

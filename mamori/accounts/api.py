@@ -5,12 +5,18 @@ Every endpoint calls the same selectors and services as the pages.
 
 from __future__ import annotations
 
+import datetime
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from mamori.accounts.models import ACCOUNT_FIELDS, Account, PermissionScheme
+from mamori.accounts.models import ACCOUNT_FIELDS, Account, ApiToken, PermissionScheme
 from mamori.accounts.selectors import (
+    account_token_get,
+    account_tokens_of,
+    managed_account_get,
     scheme_for_account_get,
     scheme_get,
     schemes_visible_to,
@@ -18,15 +24,20 @@ from mamori.accounts.selectors import (
 )
 from mamori.accounts.services import administration
 from mamori.accounts.services import schemes as schemes_services
+from mamori.accounts.services import tokens as tokens_services
 from mamori.accounts.services.administration import AccountData
+from mamori.accounts.services.passwords import PASSWORD_MAX_LENGTH
 from mamori.core.access import NotFound
 from mamori.core.actor import Actor, ActorKind
-from mamori.core.fields import schema_of, values_of
+from mamori.core.fields import schema_of, text_field, values_of
 from mamori.directory.selectors import (
     organization_get,
 )
 
 router = Router(tags=["Mamori accounts"])
+
+# A permission code as the catalogue names them: "<screen>.<action>".
+PERMISSION_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
 
 def _me(request: HttpRequest) -> Account:
@@ -109,10 +120,28 @@ class AccountDetailOut(AccountFields):  # type: ignore[misc,valid-type]
 
 
 class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
-    """``privilege`` is system_admin, department_admin, operator or custom_admin."""
+    """``privilege`` is system_admin, department_admin, operator or custom_admin. A password
+    given here is the administrator's choice: the account must change it at its next login."""
 
-    password: str = Field("", description="required when the account is created")
-    confirmation: str = ""
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "yamada",
+                    "privilege": "operator",
+                    "language": "ja",
+                    "timezone": "Asia/Tokyo",
+                    "password": "Chosen-for-you-2026",
+                    "confirmation": "Chosen-for-you-2026",
+                }
+            ]
+        }
+    )
+
+    password: str = Field(
+        "", max_length=PASSWORD_MAX_LENGTH, description="required when the account is created"
+    )
+    confirmation: str = Field("", max_length=PASSWORD_MAX_LENGTH)
     scope_organization_ids: list[int] = []
     scheme_id: int | None = None
 
@@ -192,12 +221,75 @@ def account_delete(request: HttpRequest, user_id: int) -> Status[None]:
     return Status(204, None)
 
 
+# A managed account's API tokens ---------------------------------------------------------------
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(description="the token's first characters, to recognise it")
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
+    last_used_at: datetime.datetime | None = Field(
+        description="when it was last used, to within a minute; null if never"
+    )
+    revoked_at: datetime.datetime | None
+    usable: bool
+
+    @classmethod
+    def of(cls, token: ApiToken) -> ApiTokenOut:
+        return cls(
+            id=token.pk,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+            usable=token.is_usable,
+        )
+
+
+@router.get(
+    "/users/{user_id}/account/tokens",
+    response=list[ApiTokenOut],
+    summary="The API tokens of a user's account",
+)
+def account_tokens(request: HttpRequest, user_id: int) -> list[ApiTokenOut]:
+    """Newest first, revoked and expired ones included. For administrators who manage the
+    account (a System administrator any account, the others Operators')."""
+    me = _me(request)
+    owner = managed_account_get(me, user_id)
+    return [ApiTokenOut.of(t) for t in account_tokens_of(me, owner)]
+
+
+@router.post(
+    "/users/{user_id}/account/tokens/{token_id}/revoke",
+    response=ApiTokenOut,
+    summary="Revoke an API token of a user's account",
+)
+def account_token_revoke(request: HttpRequest, user_id: int, token_id: int) -> ApiTokenOut:
+    """It stops at once and for good; revoking a revoked token changes nothing."""
+    me = _me(request)
+    token = account_token_get(me, managed_account_get(me, user_id), token_id)
+    tokens_services.api_token_revoke(actor=_actor(request), token=token)
+    return ApiTokenOut.of(token)
+
+
 # Custom permission schemes ------------------------------------------------------------------
 
 
 class SchemeIO(Schema):
-    name: str
-    permissions: list[str]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "User managers", "permissions": ["users.view", "users.change"]}]
+        }
+    )
+
+    name: str = text_field(PermissionScheme, "name")
+    permissions: list[Annotated[str, Field(max_length=100, pattern=PERMISSION_PATTERN)]] = Field(
+        description="permission codes such as users.view (screen.action)"
+    )
 
 
 class SchemeOut(SchemeIO):

@@ -62,7 +62,8 @@ def audit_actions_register() -> None:
         after=("language", "timezone"),
     )
     register(A.API_TOKEN_CREATED, _("API token created"), after=("name", "prefix", "expires_at"))
-    register(A.API_TOKEN_REVOKED, _("API token revoked"))
+    # reason: "password_reset" or "account_disabled" when an administrator's change revoked it.
+    register(A.API_TOKEN_REVOKED, _("API token revoked"), after=("prefix", "reason"))
     register(A.ACCOUNT_CREATED, _("Mamori account created"), after=ACCOUNT_VALUES)
     register(
         A.ACCOUNT_UPDATED,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account, ApiToken, PermissionScheme
 from mamori.contracts.models import Contract
@@ -99,6 +101,41 @@ def api_token_get(account: Account, pk: int | str) -> ApiToken:
         return api_tokens_of(account).select_related("account__contract").get(pk=pk)
     except (ApiToken.DoesNotExist, ValueError, TypeError):
         raise NotFound from None
+
+
+def managed_account_get(account: Account, user_id: int | str) -> Account:
+    """The Mamori account of a user in the reader's organizations that the reader manages
+    (``Account.manages``: a System administrator anyone's, the others Operators'), for looking
+    after its API tokens. ``NotFound`` outside them or for a user without an account;
+    ``PermissionDenied`` without ``accounts.change`` or for an account it does not manage."""
+    _user, found = user_account_get(account, user_id, "change")
+    if found is None:
+        raise NotFound
+    if not account.manages(found):
+        raise PermissionDenied(
+            _("Only a System administrator can change an administrator's account.")
+        )
+    found.contract = account.contract  # the same contract: no second read of it
+    return found
+
+
+def account_tokens_of(account: Account, owner: Account) -> QuerySet[ApiToken]:
+    """The API tokens of ``owner``, an account from ``managed_account_get(account, …)``: newest
+    first, revoked and expired ones included (with when each was last used)."""
+    if owner.contract_id != account.contract_id:
+        raise NotFound
+    return ApiToken.objects.filter(account=owner)
+
+
+def account_token_get(account: Account, owner: Account, pk: int | str) -> ApiToken:
+    """One of ``owner``'s tokens (``owner`` from ``managed_account_get``); ``NotFound``
+    otherwise."""
+    try:
+        token = account_tokens_of(account, owner).get(pk=pk)
+    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    token.account = owner
+    return token
 
 
 def schemes_visible_to(account: Account) -> QuerySet[PermissionScheme]:

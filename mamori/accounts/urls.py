@@ -41,6 +41,14 @@ urlpatterns = [
         "users/<int:user_id>/account/delete/", administration.account_delete, name="account_delete"
     ),
     path(
+        "users/<int:user_id>/account/tokens/", administration.account_tokens, name="account_tokens"
+    ),
+    path(
+        "users/<int:user_id>/account/tokens/<int:token_id>/revoke/",
+        administration.account_token_revoke,
+        name="account_token_revoke",
+    ),
+    path(
         "users/<int:user_id>/account/two-factor/reset/",
         two_factor.two_factor_reset,
         name="two_factor_reset",

@@ -15,14 +15,16 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
-from mamori.accounts.services.tokens import api_token_authenticate
+from mamori.accounts.services.tokens import TokenRefused, api_token_authenticate
+from mamori.api.openapi import DocumentedAPI
 from mamori.core.errors import api_error
+from mamori.core.fields import too_long_message
+from mamori.core.middleware import too_large
 
 
 class TokenAuth(HttpBearer):
@@ -37,7 +39,7 @@ class TokenAuth(HttpBearer):
         return account
 
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="Mamori API",
     version="1",
     description="Everything an administrator can do in the Mamori panel. "
@@ -59,6 +61,12 @@ def on_unauthorized(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 401, "unauthorized", _("A valid API token is required."))
 
 
+@api.exception_handler(TokenRefused)
+def on_token_refused(request: HttpRequest, exc: TokenRefused) -> HttpResponse:
+    """A genuine token its account may not use now (``two_factor_required``): 401, saying why."""
+    return error(request, 401, exc.code, exc.message)
+
+
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 404, "not_found", _("Not found."))
@@ -70,12 +78,23 @@ def on_forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 403, "forbidden", message)
 
 
+def _field(loc: tuple | list) -> str:
+    # ("body", "payload", "emails", 0, "address") names the body's field "emails.0.address":
+    # the client never sees the endpoint's parameter name ("payload").
+    parts = list(loc[2:] if loc and loc[0] == "body" and len(loc) > 2 else loc[1:])
+    return ".".join(str(p) for p in parts)
+
+
+def _message(error: dict[str, Any]) -> str:
+    # Text over a column's length reads as the services and the panel say it.
+    if error.get("type") == "string_too_long":
+        return too_long_message(error.get("ctx", {}).get("max_length", 0))
+    return str(error.get("msg", ""))
+
+
 @api.exception_handler(NinjaValidationError)
 def on_invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    details = [
-        {"field": ".".join(str(p) for p in e.get("loc", [])[1:]), "message": e.get("msg", "")}
-        for e in exc.errors
-    ]
+    details = [{"field": _field(e.get("loc", ())), "message": _message(e)} for e in exc.errors]
     return error(request, 422, "invalid_request", _("The request is not valid."), details=details)
 
 
@@ -89,6 +108,12 @@ def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return error(request, 422, "invalid", _("The request is not valid."), details=details)
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` that reached the API: 413 ``too_large``."""
+    return too_large(request)
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = getattr(exc, "code", None)
@@ -97,11 +122,6 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # ninja could not parse the body (its message is English)
         return error(request, 400, "invalid_request", _("The request body is not valid JSON."))
     return api_error(exc.status_code)
-
-
-@api.exception_handler(RequestDataTooBig)
-def on_too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return api_error(413)
 
 
 def _add_routers() -> None:

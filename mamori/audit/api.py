@@ -17,7 +17,9 @@ from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
 from mamori.audit.registry import action_exists, action_label
 from mamori.audit.selectors import LOG_ORDER, LogFilter, log_actors_of, log_entry_get, log_page
+from mamori.core.fields import IsoDatetime
 from mamori.core.keyset import Position
+from mamori.core.timezones import instant_errors
 
 router = Router(tags=["operation log"])
 
@@ -86,10 +88,17 @@ class LogPageOut(Schema):
     prev_cursor: str | None
 
 
-def _aware(value: datetime.datetime | None, zone: zoneinfo.ZoneInfo) -> datetime.datetime | None:
-    if value is None or timezone.is_aware(value):
-        return value
-    return value.replace(tzinfo=zone)
+def _aware(
+    value: datetime.datetime | None, zone: zoneinfo.ZoneInfo, field: str
+) -> datetime.datetime | None:
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=zone)
+    errors = instant_errors(value)
+    if errors:
+        raise ValidationError({field: errors})
+    return value
 
 
 def _cursor(text: str | None, field: str) -> Position | None:
@@ -99,16 +108,17 @@ def _cursor(text: str | None, field: str) -> Position | None:
 @router.get("/logs", response=LogPageOut, summary="Operation log, newest first")
 def logs(
     request: HttpRequest,
-    since: datetime.datetime | None = None,
-    until: datetime.datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     actor: int | None = None,
     action: str | None = None,
     before: str | None = None,
     after: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> LogPageOut:
-    """Times without an offset are read in the token account's timezone. Page with the
-    ``next_cursor`` (older entries, as ``before``) and ``prev_cursor`` (newer, as ``after``)."""
+    """Times without an offset are read in the token account's timezone; an offset is between
+    -14:00 and +14:00. Page with the ``next_cursor`` (older entries, as ``before``) and
+    ``prev_cursor`` (newer, as ``after``)."""
     account = request.auth  # type: ignore[attr-defined]
     if action and not action_exists(action):
         raise ValidationError({"action": [_("Unknown action code.")]})
@@ -118,7 +128,10 @@ def logs(
     page = log_page(
         account,
         LogFilter(
-            since=_aware(since, zone), until=_aware(until, zone), actor_id=actor, action=action
+            since=_aware(since, zone, "since"),
+            until=_aware(until, zone, "until"),
+            actor_id=actor,
+            action=action,
         ),
         before=_cursor(before, "before"),
         after=_cursor(after, "after"),

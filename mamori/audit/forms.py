@@ -7,6 +7,7 @@ from mamori.audit.registry import action_choices
 from mamori.audit.selectors import LogFilter
 from mamori.audit.targets import target_type_label
 from mamori.core.forms import PanelForm
+from mamori.core.timezones import instant_errors
 from mamori.core.widgets import FastChoiceField
 
 
@@ -57,6 +58,10 @@ class LogFilterForm(PanelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for field in ("since", "until"):
+            errors = instant_errors(data[field]) if data.get(field) else []
+            if errors:
+                self.add_error(field, errors)
         since, until = data.get("since"), data.get("until")
         if since and until and since >= until:
             self.add_error(

@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from mamori.core.door import json_error
-from mamori.core.errors import is_api
+from mamori.core.errors import api_error, bad_request, is_api
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -56,13 +57,20 @@ class UnstorableTextMiddleware:
 
     Uploaded files are not looked at: their content is checked by what reads them (the CSV
     import refuses a file that is not UTF-8 or Shift_JIS text).
+
+    A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB) is a 413 here too (``too_large`` under
+    ``/api/``), before anything else reads it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any(_UNSTORABLE.search(text) for text in self._texts(request)):
+        try:
+            unstorable = any(_UNSTORABLE.search(text) for text in self._texts(request))
+        except RequestDataTooBig:
+            return too_large(request)
+        if unstorable:
             message = _(
                 "The request contains a character that cannot be stored (NUL or an unpaired surrogate)."
             )
@@ -90,6 +98,14 @@ class UnstorableTextMiddleware:
                     yield from values
             except MultiPartParserError:
                 return  # the view's own form handling answers a broken upload
+
+
+def too_large(request: HttpRequest) -> HttpResponse:
+    """413 for a request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: the API's JSON error
+    (``too_large``) under ``/api/``, the product's page elsewhere (``core.errors``)."""
+    if is_api(request):
+        return api_error(413)
+    return bad_request(request, RequestDataTooBig())
 
 
 class SessionIdleMiddleware:

@@ -21,6 +21,10 @@ from django.utils.translation import gettext as _
 
 UTC = "UTC"
 
+# The offsets of real zones run from UTC-12:00 to UTC+14:00 (Kiribati); PostgreSQL refuses some
+# beyond them (+16:00) and Python's datetime all beyond ±24:00.
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+
 
 @functools.cache
 def timezone_names() -> frozenset[str]:
@@ -205,3 +209,18 @@ def _choices(language: str, hour: str) -> tuple[tuple[str, list[tuple[str, str]]
     fixed = [UTC, *(f"Etc/GMT{h:+d}" for h in range(-14, 13) if h)]
     groups.append((_("UTC and fixed offsets"), group([z for z in fixed if is_timezone(z)])))
     return tuple(groups)
+
+
+def instant_errors(value: datetime.datetime) -> list[str]:
+    """Why an aware datetime given by a person (a log filter's "From", an API's ``since``) cannot
+    be compared with stored times: an offset beyond ±14:00, or an instant outside the years
+    1–9999 in UTC (``0001-01-01T00:00+09:00``, which SQLite's adapter cannot convert). Empty
+    when it can."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        return [_("A UTC offset is between -14:00 and +14:00.")]
+    try:
+        value.astimezone(datetime.UTC)
+    except OverflowError:
+        return [_("This date and time is out of range.")]
+    return []

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from mamori.core.access import Principal
 from mamori.core.actor import Actor, ActorKind
-from mamori.core.fields import schema_of, values_of
+from mamori.core.fields import annotation_of, schema_of, text_field, values_of
 from mamori.directory import services
-from mamori.directory.models import USER_FIELDS, Organization, User
+from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 from mamori.directory.selectors import (
     USER_ORDER,
     UserQuery,
@@ -47,12 +47,14 @@ class OrganizationOut(Schema):
 
 
 class OrganizationIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"parent_id": 2, "name": "営業部"}]})
+
     parent_id: int
-    name: str
+    name: str = text_field(Organization, "name")
 
 
 class OrganizationPatch(Schema):
-    name: str | None = None
+    name: str | None = text_field(Organization, "name", None)
     parent_id: int | None = None
 
 
@@ -130,8 +132,10 @@ def organization_delete(request: HttpRequest, organization_id: int) -> Status[No
 
 
 class EmailIO(Schema):
-    address: str
-    category: str = Field(description="main, work, personal or other")
+    address: str = text_field(UserEmail, "address")
+    category: annotation_of(UserEmail, "category") = Field(  # type: ignore[valid-type]
+        description="main, work, personal or other"
+    )
 
 
 # The person's fields, as USER_FIELDS declares them.
@@ -157,6 +161,20 @@ class UserOut(UserFields):  # type: ignore[misc,valid-type]
 
 
 class UserIn(UserFields):  # type: ignore[misc,valid-type]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organization_id": 2,
+                    "name": "山田 太郎",
+                    "furigana": "ヤマダ タロウ",
+                    "employee_code": "E0042",
+                    "emails": [{"address": "yamada@example.com", "category": "main"}],
+                }
+            ]
+        }
+    )
+
     organization_id: int
     emails: list[EmailIO]
 

@@ -18,7 +18,7 @@ def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
 
 class UserForm(PanelForm):
     # The one-time token of the Add User form (``core.once``): saved twice, it adds one user.
-    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     name = forms.CharField(label=_("Name"), max_length=200)
     furigana = forms.CharField(
         label=_("Furigana"),

@@ -7,17 +7,18 @@ import zoneinfo
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from mamori.accounts.models import Account
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.fields import annotation_of, text_field
 from mamori.support.models import Inquiry
 from mamori.support.selectors import (
     INQUIRY_ORDER,
     inquiries_visible_to,
     inquiry_get,
 )
-from mamori.support.services import inquiry_send
+from mamori.support.services import BODY_MAX, inquiry_send
 
 router = Router(tags=["support"])
 
@@ -72,9 +73,19 @@ class InquiryPage(Schema):
 
 
 class InquiryIn(Schema):
-    category: str = Field(description="usage, trouble, contract, request or other")
-    subject: str
-    body: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"category": "usage", "subject": "CSV の取り込み", "body": "手順を教えてください。"}
+            ]
+        }
+    )
+
+    category: annotation_of(Inquiry, "category") = Field(  # type: ignore[valid-type]
+        description="usage, trouble, contract, request or other"
+    )
+    subject: str = text_field(Inquiry, "subject")
+    body: str = Field(max_length=BODY_MAX)
 
 
 @router.get("/inquiries", response=InquiryPage, summary="The contract's inquiries, newest first")

@@ -12,6 +12,7 @@ from ninja.files import UploadedFile
 
 from mamori.accounts.models import Account
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.fields import annotation_of
 from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
 from mamori.users_csv import services as services_csv
 from mamori.users_csv.export import users_csv_chunks
@@ -68,7 +69,7 @@ class UserImportOut(Schema):
 def import_create(
     request: HttpRequest,
     file: File[UploadedFile],
-    mode: Form[str] = UserImport.Mode.ADD,
+    mode: Form[annotation_of(UserImport, "mode")] = UserImport.Mode.ADD.value,  # type: ignore[valid-type]
 ) -> Status[UserImportOut]:
     """The file is checked in the background: poll the import until its status is ``ready``
     (then apply it) or ``invalid`` (its ``errors`` name each row and column). ``mode`` is

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES, Account, PermissionScheme
+from mamori.accounts.services.passwords import PASSWORD_MAX_LENGTH
 from mamori.core.access import catalogue
 from mamori.core.forms import PanelForm, TimezoneField
 from mamori.directory.forms import organization_choices
@@ -20,14 +21,14 @@ class AccountForm(PanelForm):
         label=_("Password"),
         required=False,
         strip=False,
-        max_length=4096,
+        max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     confirmation = forms.CharField(
         label=_("Confirm password"),
         required=False,
         strip=False,
-        max_length=4096,
+        max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     privilege = forms.ChoiceField(label=_("Admin privilege"), choices=Account.Privilege.choices)

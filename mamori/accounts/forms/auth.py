@@ -4,13 +4,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.accounts.models import LANGUAGE_CHOICES
+from mamori.accounts.services.passwords import PASSWORD_MAX_LENGTH
 from mamori.core.forms import PanelForm, TimezoneField
 
 
 class LoginForm(PanelForm):
     domain = forms.CharField(label=_("Usage domain"), max_length=63)
     account = forms.CharField(label=_("Account"), max_length=150)
-    password = forms.CharField(label=_("Password"), max_length=4096, widget=forms.PasswordInput)
+    # Not stripped: a password is compared exactly as it was chosen.
+    password = forms.CharField(
+        label=_("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False, widget=forms.PasswordInput
+    )
 
     def __init__(self, *args: object, fixed_domain: str | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -23,13 +27,13 @@ class LoginForm(PanelForm):
 class PasswordSetForm(PanelForm):
     new_password = forms.CharField(
         label=_("New password"),
-        max_length=4096,
+        max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         strip=False,
     )
     confirmation = forms.CharField(
         label=_("Confirm password"),
-        max_length=4096,
+        max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         strip=False,
     )
@@ -38,7 +42,7 @@ class PasswordSetForm(PanelForm):
 class PasswordChangeForm(PasswordSetForm):
     current_password = forms.CharField(
         label=_("Current password"),
-        max_length=4096,
+        max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         strip=False,
     )

@@ -20,6 +20,7 @@ from mamori.accounts.models import (
 from mamori.accounts.names import account_name_errors, account_name_normalize, account_named
 from mamori.accounts.services import account_target
 from mamori.accounts.services.passwords import password_errors
+from mamori.accounts.services.tokens import RevokeReason, api_tokens_revoke_all
 from mamori.audit.services import log_record
 from mamori.contracts.models import SUPPORT_OPTION_LIMIT, Contract
 from mamori.core.access import OutOfScope, authorize, in_scope, require_manages
@@ -224,10 +225,17 @@ def _save_account(account: Account) -> None:
         raise ValidationError({"name": [message]}) from exc
 
 
+def _chosen_for(actor: Actor, account: Account) -> bool:
+    """Whether a password set on ``account`` was chosen by someone else (an administrator, the
+    operator): then its owner must replace it at the next login, as with a mailed password."""
+    return actor.account is None or actor.account.pk != account.pk
+
+
 def account_create(
     *, actor: Actor, user: User, data: AccountData, password: str, confirmation: str
 ) -> Account:
-    """Give a user a Mamori account (one per person)."""
+    """Give a user a Mamori account (one per person). The password is the administrator's
+    choice: the account must change it at its first login."""
     authorize(actor, "accounts.add", user.organization)
     if Account.objects.filter(user=user).exists():
         raise ValidationError(_("%(name)s already has a Mamori account.") % {"name": user.name})
@@ -242,6 +250,7 @@ def account_create(
         account = Account(contract=contract, user=user)
         _apply(account, data)
         account.set_password(password)
+        account.must_change_password = True
         _save_account(account)
         account.scope_organizations.set(data.scope_organizations)
         log_record(
@@ -258,7 +267,9 @@ def account_create(
 def account_update(
     *, actor: Actor, account: Account, data: AccountData, password: str = "", confirmation: str = ""
 ) -> None:
-    """Change an account; a password given here replaces the current one."""
+    """Change an account; a password given here replaces the current one. Set on another
+    account, it is a reset: that account must change it at its next login, and its API tokens
+    are revoked for good (each revocation logged)."""
     authorize(actor, "accounts.change", account.user.organization)
     data = account_data_clean(actor, data, contract_id=account.contract_id, account=account)
     grant_check(actor, data, account)
@@ -277,8 +288,10 @@ def account_update(
         _last_admin_check(account, stays_admin=data.privilege == Account.Privilege.SYSTEM_ADMIN)
         _support_option_check(account.contract_id, account, data.support_option)
         _apply(account, data)
+        reset = bool(password) and _chosen_for(actor, account)
         if password:
             account.set_password(password)
+            account.must_change_password = reset
         _save_account(account)
         account.scope_organizations.set(data.scope_organizations)
         account.scope_forget()
@@ -297,6 +310,8 @@ def account_update(
                 },
                 organization_id=account.user.organization_id,
             )
+        if reset:
+            api_tokens_revoke_all(actor=actor, account=account, reason=RevokeReason.PASSWORD_RESET)
 
 
 def _not_self_nor_above(actor: Actor, account: Account, own_message: str) -> None:
@@ -328,14 +343,20 @@ def _enabled_set(actor: Actor, account: Account, *, enabled: bool) -> None:
             after={"enabled": enabled},
             organization_id=account.user.organization_id,
         )
+        if not enabled:
+            api_tokens_revoke_all(
+                actor=actor, account=account, reason=RevokeReason.ACCOUNT_DISABLED
+            )
 
 
 def account_disable(*, actor: Actor, account: Account) -> None:
-    """Stop an account at once: its sessions and API tokens no longer work; its history stays."""
+    """Stop an account at once: its sessions no longer work and its API tokens are revoked for
+    good (enabling it again does not bring them back); its history stays."""
     _enabled_set(actor, account, enabled=False)
 
 
 def account_enable(*, actor: Actor, account: Account) -> None:
+    """Let a disabled account log in again (with its password; its old API tokens stay revoked)."""
     _enabled_set(actor, account, enabled=True)
 
 

@@ -21,6 +21,7 @@ from mamori.accounts.models import (
 )
 from mamori.accounts.names import account_name_key, account_named
 from mamori.accounts.services import account_target
+from mamori.accounts.services.passwords import PASSWORD_MAX_LENGTH
 from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.actor import Actor, ActorKind
@@ -77,7 +78,8 @@ def login_attempt(
 
     Throttling is decided before any password is hashed, and an unknown account name (or
     another contract's account) costs one hash too, so neither the answer nor its timing tells
-    which names exist.
+    which names exist. A password longer than ``PASSWORD_MAX_LENGTH`` is nobody's: it is a
+    failure without any hash (Argon2 of a megabyte would be a denial of service).
     """
     contract = Contract.objects.filter(domain=domain).first()
     if ip_limited(actor.ip):
@@ -86,6 +88,8 @@ def login_attempt(
     if account_name_locked(domain, name):
         login_failure_record(contract, actor, domain, name, reason="locked", count=False)
         return LoginResult(LoginOutcome.LOCKED)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return login_failure_record(contract, actor, domain, name, reason="invalid")
     # Any letter case or width of the name is the account (``accounts.names``).
     account = (
         account_named(Account.objects.select_related("contract", "user"), name)

@@ -18,6 +18,9 @@ from mamori.audit.services import log_record
 from mamori.core.actor import Actor
 
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
+# The longest password anyone may choose or type (the forms' max_length too): hashing is costly
+# by design, so longer input is refused before any hash, at login as well.
+PASSWORD_MAX_LENGTH = 4096
 
 
 def password_generate(length: int = 16) -> str:
@@ -31,13 +34,24 @@ def password_generate(length: int = 16) -> str:
 def password_errors(
     password: str, confirmation: str, *, account: Account, field: str = "password"
 ) -> dict[str, list[str]]:
-    """The one password rule, for every place a password is chosen: given, typed twice alike, and
-    passing ``AUTH_PASSWORD_VALIDATORS`` (length, not the account name, not a common password).
+    """The one password rule, for every place a password is chosen: given, not only spaces, no NUL
+    character, at most ``PASSWORD_MAX_LENGTH`` characters, typed twice alike, and passing
+    ``AUTH_PASSWORD_VALIDATORS`` (length, not the account name, not a common password).
 
     Returns the messages by field (``field`` and ``"confirmation"``); empty when it is good.
     """
     if not password:
         return {field: [_("Enter a password.")]}
+    if password.isspace():
+        return {field: [_("A password cannot be only spaces.")]}
+    if "\x00" in password:
+        return {field: [_("A password cannot contain a NUL character.")]}
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return {
+            field: [
+                _("A password is at most %(limit)d characters.") % {"limit": PASSWORD_MAX_LENGTH}
+            ]
+        }
     errors: dict[str, list[str]] = {}
     if password != confirmation:
         errors["confirmation"] = [_("The two passwords do not match.")]
@@ -46,6 +60,12 @@ def password_errors(
     except ValidationError as exc:
         errors[field] = list(exc.messages)
     return errors
+
+
+def password_matches(account: Account, password: str) -> bool:
+    """Whether ``password`` is the account's; input longer than any password could be is
+    refused without hashing it."""
+    return len(password) <= PASSWORD_MAX_LENGTH and account.check_password(password)
 
 
 def password_change(
@@ -58,7 +78,7 @@ def password_change(
 ) -> None:
     """Set an account's own new password after checking the policy; the session stays valid."""
     errors = password_errors(new_password, confirmation, account=account, field="new_password")
-    if current_password is not None and not account.check_password(current_password):
+    if current_password is not None and not password_matches(account, current_password):
         errors["current_password"] = [_("The current password is incorrect.")]
     if not errors and account.check_password(new_password):
         errors["new_password"] = [_("Choose a password different from the current one.")]

@@ -15,6 +15,7 @@ from mamori.audit.services import Target, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize, catalogue
 from mamori.core.actor import Actor
+from mamori.core.fields import length_errors
 
 
 def _scheme_clean(
@@ -24,6 +25,8 @@ def _scheme_clean(
     name = name.strip()
     if not name:
         errors["name"] = [_("Enter the scheme name.")]
+    elif too_long := length_errors(PermissionScheme, {"name": name}):
+        errors.update(too_long)
     elif (
         PermissionScheme.objects.filter(contract_id=contract_id, name=name)
         .exclude(pk=exclude or 0)

@@ -1,4 +1,5 @@
-"""Administering a user's Mamori account (the seed's "Mamori account → Edit"), disabling, enabling and deleting it."""
+"""Administering a user's Mamori account (the seed's "Mamori account → Edit"), disabling, enabling
+and deleting it, and looking after its API tokens."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from django.views.decorators.http import require_POST
 
 from mamori.accounts.forms.administration import AccountForm
 from mamori.accounts.models import ACCOUNT_FIELDS, Account, PermissionScheme
-from mamori.accounts.selectors import schemes_assignable_by, user_account_get
-from mamori.accounts.services import administration
+from mamori.accounts.selectors import (
+    account_token_get,
+    account_tokens_of,
+    managed_account_get,
+    schemes_assignable_by,
+    user_account_get,
+)
+from mamori.accounts.services import administration, tokens
 from mamori.accounts.services.administration import AccountData
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
@@ -145,3 +152,33 @@ def account_enable(request: HttpRequest, user_id: int) -> HttpResponse:
 @account_required
 def account_delete(request: HttpRequest, user_id: int) -> HttpResponse:
     return _account_action(request, user_id, "delete")
+
+
+@account_required
+def account_tokens(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The API tokens of a user's Mamori account, for an administrator who manages it: when
+    each was made, last used and expires, and a button to revoke each usable one."""
+    me = _me(request)
+    account = managed_account_get(me, user_id)
+    return render(
+        request,
+        "accounts/account_tokens.html",
+        {
+            "user_obj": account.user,
+            "account": account,
+            "tokens": account_tokens_of(me, account),
+            "tab": "users",
+        },
+    )
+
+
+@require_POST
+@account_required
+def account_token_revoke(request: HttpRequest, user_id: int, token_id: int) -> HttpResponse:
+    """Revoke one of a managed account's API tokens."""
+    me = _me(request)
+    account = managed_account_get(me, user_id)
+    token = account_token_get(me, account, token_id)
+    tokens.api_token_revoke(actor=Actor.from_request(request), token=token)
+    messages.success(request, _("The token “%(name)s” has been revoked.") % {"name": token.name})
+    return HttpResponseRedirect(_url(request, "account_tokens", user_id=user_id))

@@ -354,9 +354,22 @@ class TestDepartmentAdministrator:
                 support_option=None,
             ),
         )
+        # Only Operator is offered; a forged choice is refused like any value not on the list.
+        offered = [c[0] for c in response.context["form"].fields["privilege"].choices]
+        assert offered == ["", "operator"]
         assert response.context["form"].errors["privilege"] == [
-            "You can give only the Operator privilege."
+            "Choose Admin privilege from the list."
         ]
+        assert not Account.objects.filter(user=orgs.sato).exists()
+
+    def test_a_new_account_has_no_privilege_chosen_for_it(self, orgs: OrgCast) -> None:
+        form = en(orgs.cast.a1).get(f"/alpha/users/{orgs.sato.pk}/account/").context["form"]
+        assert form["privilege"].value() is None
+        response = en(orgs.cast.a1).post(
+            f"/alpha/users/{orgs.sato.pk}/account/",
+            account_form(privilege="", support_option=None),
+        )
+        assert response.context["form"].errors["privilege"] == ["Admin privilege: choose one."]
         assert not Account.objects.filter(user=orgs.sato).exists()
 
     def test_cannot_touch_a_system_administrator(self, orgs: OrgCast) -> None:

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from mamori.accounts.models import Account
 from mamori.audit.models import LogEntry
 from mamori.contracts.models import Contract
+from mamori.core.text import columns
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.outbox.models import OutboundMail
 from tests.conftest import mail_field, run_worker
@@ -113,7 +114,7 @@ def test_password_never_reaches_terminal_log_or_outbox_after_delivery(
     [
         ("ab", "3 to 63 characters"),
         ("a" * 64, "3 to 63 characters"),
-        ("Acme", "lowercase"),
+        ("ac me", "lowercase"),
         ("ac_me", "lowercase"),
         ("-acme", "starts and ends"),
         ("api", "reserved"),
@@ -152,6 +153,15 @@ def test_an_over_long_or_control_character_name_is_named_and_nothing_is_created(
     assert not LogEntry.objects.exists()
 
 
+def test_a_usage_domain_typed_in_capitals_or_full_width_is_stored_in_lowercase() -> None:
+    args = list(CREATE)
+    args[args.index("acme")] = "ＡＣＭＥ"
+    assert "/acme/login/" in cli(*args)
+    assert Contract.objects.get().domain == "acme"
+    cli("contract", "suspend", "ACME")
+    assert Contract.objects.get().status == "suspended"
+
+
 def test_taken_usage_domain_is_refused() -> None:
     cli(*CREATE)
     with pytest.raises(CommandError, match="already in use"):
@@ -184,6 +194,9 @@ def test_contract_list_shows_every_contract() -> None:
         "CREATED",
         "(UTC)",
     ]
+    header, row = output.splitlines()[:2]
+    # Columns line up in a terminal, where each kanji takes two columns.
+    assert columns(header[: header.index("CONTACT")]) == columns(row[: row.index("yamada@")])
     assert output.splitlines()[1].split()[:4] == [
         "acme",
         "active",

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.mail import EmailMessage
 from django.core.management import CommandError
 from django.test import override_settings
 
@@ -149,3 +153,32 @@ def test_without_mail_files_mail_show_reads_the_outbox(smtp_server: SmtpServer) 
     assert sent.splitlines()[0].endswith("(sent)")
     assert "The outbox keeps a body only until the mail is sent." in sent
     assert "パスワード" not in sent
+
+
+def test_a_command_piped_into_head_stops_without_a_traceback(tmp_path: Path) -> None:
+    """`mamori mail show | head` closes the pipe before a long mail is printed: the command
+    stops quietly, with no BrokenPipeError for the person."""
+    mail_dir = tmp_path / "mail"
+    long_mail = EmailMessage("件名", "本文の一行\n" * 40_000, to=["a@example.com"])
+    EmlFileBackend(file_path=str(mail_dir)).send_messages([long_mail])
+    env = {
+        **os.environ,
+        "MAMORI_DEBUG": "1",
+        "MAMORI_VAR_DIR": str(tmp_path),
+        "MAMORI_ENV_FILE": "",
+        "EMAIL_URL": f"file://{mail_dir}",
+    }
+    # As `| head -n 1` does: read one line, then close the pipe while the command still writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mamori.cli", "mail", "show"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline().decode()
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert first.startswith("Mail ")
+    assert "Traceback" not in errors and "BrokenPipe" not in errors

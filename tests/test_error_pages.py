@@ -289,3 +289,12 @@ def test_the_redirect_says_nothing_of_whether_the_contract_exists() -> None:
 
     assert (response.status_code, response["Location"]) == (301, "/no-such/login/")
     assert Client().get("/no-such/login/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_every_page_names_an_icon_the_app_serves() -> None:
+    html = Client().get("/login/").content.decode()
+    href = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert href is not None
+    icon = Client().get(href[1])
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)

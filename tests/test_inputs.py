@@ -147,6 +147,19 @@ def test_an_added_address_row_is_empty_unmarked_and_has_no_category(orgs: OrgCas
     assert state(orgs.cast.a.pk) == before
 
 
+def test_adding_a_row_to_an_empty_form_marks_nothing_wrong(orgs: OrgCast) -> None:
+    response = logged_in(orgs.cast.a1).post(
+        "/alpha/users/add/",
+        {"emails-TOTAL_FORMS": "1", "emails-INITIAL_FORMS": "0", "add_email": "1"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert not response.context["form"].errors
+    assert "Please check the following." not in html and "is required" not in html
+    assert "Choose a category" in _select(html, "emails-1-category")
+    assert "---------" not in html
+
+
 def test_an_added_row_on_the_edit_page_has_no_category_either(orgs: OrgCast) -> None:
     form = {
         "name": orgs.sato.name,
@@ -253,6 +266,7 @@ def test_an_employee_code_is_stored_in_nfkc_and_found_in_either_width(orgs: OrgC
     assert user.employee_code == "E0001"
     assert users_found(orgs.cast.a1, "E0001") == ["山田 花子"]
     assert users_found(orgs.cast.a1, "Ｅ０００１") == ["山田 花子"]
+    assert users_found(orgs.cast.a1, "e0001") == ["山田 花子"]  # in any letter case
 
 
 @pytest.mark.parametrize("second", ["E0001", "Ｅ０００１", "Ｅ0001"])
@@ -1140,4 +1154,21 @@ def test_a_user_name_with_a_line_separator_is_refused(orgs: OrgCast) -> None:
     assert refused.value.message_dict == {
         "name": ["Control characters (such as NUL or a tab) are not allowed."]
     }
+    assert state(orgs.cast.a.pk) == before
+
+
+def test_no_text_box_cuts_what_is_pasted_into_it(orgs: OrgCast) -> None:
+    """Browsers count an emoji as two towards maxlength and cut a paste silently: the pages set
+    none. The server counts characters: 200 with emoji are kept whole, 201 are refused."""
+    client = logged_in(orgs.cast.a1)
+    assert "maxlength" not in client.get("/alpha/users/add/").content.decode()
+    name = "😀" * 100 + "長い名前" * 25  # 200 characters, 300 UTF-16 units
+    client.post("/alpha/users/add/", add_form(orgs.sales, name=name))
+    assert User.objects.filter(name=name).exists()
+    before = state(orgs.cast.a.pk)
+    refused = client.post(
+        "/alpha/users/add/",
+        add_form(orgs.sales, name=name + "長", **{"emails-0-address": "other@alpha.example"}),
+    )
+    assert "at most 200 characters" in refused.content.decode()
     assert state(orgs.cast.a.pk) == before

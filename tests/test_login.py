@@ -66,6 +66,22 @@ def test_general_login_goes_to_the_contract_named(cast: Cast) -> None:
     assert client.get("/alpha/settings/").status_code == 200
 
 
+@pytest.mark.parametrize("typed", ["ＡＬＰＨＡ", " Alpha ", "ａｌｐｈａ"])
+def test_the_usage_domain_is_read_in_any_width_and_case(cast: Cast, typed: str) -> None:
+    client = Client()
+    response = client.post("/login/", {"domain": typed, "account": "admin", "password": PASSWORD})
+    assert response["Location"] == "/alpha/"
+
+
+def test_a_wrong_login_on_the_general_page_names_the_usage_domain_too(cast: Cast) -> None:
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/login/", {"domain": "nowhere", "account": "admin", "password": PASSWORD}
+    )
+    assert errors_of(response) == ["The usage domain, account or password is incorrect."]
+    form = response.context["form"]
+    assert "autofocus" in str(form["domain"]) and "autofocus" not in str(form["account"])
+
+
 def test_an_account_logs_in_only_through_its_own_contract(cast: Cast) -> None:
     wrong_contract = post_login(
         Client(), "bravo", "admin", PASSWORD

@@ -15,7 +15,7 @@ from mamori.accounts.models import Account, PermissionScheme
 from mamori.audit.models import LogEntry
 from mamori.core.access import catalogue
 from mamori.core.actor import Actor
-from mamori.core.timezones import timezone_parse
+from mamori.core.timezones import timezone_display, timezone_parse
 from mamori.directory.models import Organization, User
 from mamori.directory.ordering import reading_key
 from mamori.directory.services import organization_create
@@ -292,6 +292,9 @@ class TestOwnPreferences:
         follow = client.get("/alpha/account/")
         assert '<html lang="ja">' in follow.content.decode()
         assert "言語とタイムゾーンを保存しました。" in follow.content.decode()
+        # The log shows the fixed zone as people write it, not IANA's inverted name.
+        page = logged_in(orgs.cast.a1).get(f"/alpha/logs/{entry.pk}/").content.decode()
+        assert "UTC+09:00" in page and "Etc/GMT-9" not in page
 
 
 class TestTimezones:
@@ -309,10 +312,24 @@ class TestTimezones:
             ("GMT-5", "Etc/GMT+5"),
             ("utc", "UTC"),
             ("america/new_york", "America/New_York"),
+            ("America/New York", "America/New_York"),
+            ("new york", "America/New_York"),
+            ("Tokyo", "Asia/Tokyo"),
+            ("東京", "Asia/Tokyo"),
         ],
     )
     def test_what_people_type_is_read(self, typed: str, zone: str) -> None:
         assert timezone_parse(typed) == zone
+
+    @pytest.mark.parametrize(
+        ("zone", "shown"),
+        [("Etc/GMT-9", "UTC+09:00"), ("Etc/GMT+5", "UTC-05:00"), ("Asia/Tokyo", "Asia/Tokyo")],
+    )
+    def test_a_fixed_zone_is_shown_as_people_write_it_and_read_back(
+        self, zone: str, shown: str
+    ) -> None:
+        assert timezone_display(zone) == shown
+        assert timezone_parse(shown) == zone
 
     @pytest.mark.parametrize("typed", ["Mars/Olympus", "UTC+5:30", "UTC+15", "", "IST"])
     def test_anything_else_is_refused(self, typed: str) -> None:

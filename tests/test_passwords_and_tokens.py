@@ -85,12 +85,21 @@ class TestChosenByAnAdministrator:
 
     def test_through_the_api_too(self, orgs: OrgCast) -> None:
         _token, api = token_of(orgs.cast.a1)
-        body = {"name": "hanako", "privilege": "operator", "password": NEW, "confirmation": NEW}
+        # An API client sends the password once; a confirmation, if sent, must match.
+        body = {"name": "hanako", "privilege": "operator", "password": NEW}
+        mismatch = api.put(
+            f"/api/v1/users/{orgs.sato.pk}/account",
+            {**body, "confirmation": NEW + "x"},
+            content_type="application/json",
+        )
+        assert mismatch.status_code == 422
+        assert not Account.objects.filter(name="hanako").exists()
         response = api.put(
             f"/api/v1/users/{orgs.sato.pk}/account", body, content_type="application/json"
         )
         assert response.status_code == 201
-        assert Account.objects.get(name="hanako").must_change_password
+        hanako = Account.objects.get(name="hanako")
+        assert hanako.must_change_password and hanako.check_password(NEW)
 
     def test_a_password_reset_by_an_administrator_must_be_changed(self, orgs: OrgCast) -> None:
         a3 = orgs.a3

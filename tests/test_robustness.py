@@ -185,12 +185,25 @@ class TestLogFilters:
         response = api_client(cast.a1).get("/api/v1/logs", {"since": since})
         assert response.status_code == 422
         assert details(response) == {"since": message}
+        # Out of range or not parsed at all: the same kind of bad request.
+        assert response.json()["error"]["code"] == "invalid_request"
 
     @pytest.mark.parametrize("since", ["0.5", "1700000000", "2026-04-01", "now"])
     def test_the_api_takes_iso_8601_date_times_only(self, cast: Cast, since: str) -> None:
         response = api_client(cast.a1).get("/api/v1/logs", {"until": since})
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_request"
+
+    def test_request_errors_are_in_the_accounts_language(self, cast: Cast) -> None:
+        Account.objects.filter(pk=cast.a1.pk).update(language="ja")
+        client = api_client(cast.a1)
+        response = client.get("/api/v1/logs", {"until": "now", "limit": "0"})
+        assert details(response) == {
+            "until": "2026-04-01T09:00+09:00 のような日時を入力してください。",
+            "limit": "1 以上を入力してください。",
+        }
+        missing = client.post("/api/v1/organizations", {}, content_type="application/json")
+        assert "この項目は必須です。" in details(missing).values()
 
     def test_an_offset_of_plus_fourteen_is_fine(self, cast: Cast) -> None:
         response = api_client(cast.a1).get("/api/v1/logs", {"since": "2026-04-01T09:00+14:00"})

@@ -132,7 +132,6 @@ class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
                     "language": "ja",
                     "timezone": "Asia/Tokyo",
                     "password": "Chosen-for-you-2026",
-                    "confirmation": "Chosen-for-you-2026",
                 }
             ]
         }
@@ -141,9 +140,18 @@ class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
     password: str = Field(
         "", max_length=PASSWORD_MAX_LENGTH, description="required when the account is created"
     )
-    confirmation: str = Field("", max_length=PASSWORD_MAX_LENGTH)
+    confirmation: str | None = Field(
+        None,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="optional: when given, it must equal password (a typing check for forms)",
+    )
     scope_organization_ids: list[int] = []
     scheme_id: int | None = None
+
+
+def _confirmation(payload: AccountIn) -> str:
+    """An API client need not repeat the password: no confirmation confirms it."""
+    return payload.password if payload.confirmation is None else payload.confirmation
 
 
 @router.get("/users/{user_id}/account", response=AccountDetailOut)
@@ -178,7 +186,7 @@ def account_save(
             user=user,
             data=data,
             password=payload.password,
-            confirmation=payload.confirmation,
+            confirmation=_confirmation(payload),
         )
         return Status(201, AccountDetailOut.of(account))
     administration.account_update(
@@ -186,7 +194,7 @@ def account_save(
         account=account,
         data=data,
         password=payload.password,
-        confirmation=payload.confirmation,
+        confirmation=_confirmation(payload),
     )
     account.refresh_from_db()
     return Status(200, AccountDetailOut.of(account))

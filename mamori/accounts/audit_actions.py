@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from mamori.accounts.models import ACCOUNT_FIELDS, LANGUAGE_CHOICES, Account
 from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 from mamori.core.access import catalogue
+from mamori.core.timezones import timezone_display
 
 
 class AccountAction(StrEnum):
@@ -142,6 +143,8 @@ def audit_labels_register() -> None:
         }
     )
     value_labels_register("privilege", dict(Account.Privilege.choices))
+    # A fixed zone as people write it (UTC+09:00), not IANA's inverted Etc/GMT-9.
+    value_labels_register("timezone", lambda zone: timezone_display(zone) if zone else None)
     value_labels_register("language", dict(LANGUAGE_CHOICES))
     value_labels_register(
         "reason",

@@ -9,6 +9,7 @@ shape from ``mamori.core.errors``.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
@@ -85,11 +86,57 @@ def _field(loc: tuple | list) -> str:
     return ".".join(str(p) for p in parts)
 
 
+# Pydantic's messages are English whatever the account's language: the common kinds are said
+# again here, translated (error types: https://docs.pydantic.dev/latest/errors/validation_errors/).
+_PYDANTIC_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda ctx: _("This field is required."),
+    "string_type": lambda ctx: _("Enter text."),
+    "int_type": lambda ctx: _("Enter a whole number."),
+    "int_parsing": lambda ctx: _("Enter a whole number."),
+    "int_from_float": lambda ctx: _("Enter a whole number."),
+    "float_type": lambda ctx: _("Enter a number."),
+    "float_parsing": lambda ctx: _("Enter a number."),
+    "bool_type": lambda ctx: _("Enter true or false."),
+    "bool_parsing": lambda ctx: _("Enter true or false."),
+    "list_type": lambda ctx: _("Enter a list."),
+    "dict_type": lambda ctx: _("Enter an object."),
+    "model_type": lambda ctx: _("Enter an object."),
+    "model_attributes_type": lambda ctx: _("Enter an object."),
+    "extra_forbidden": lambda ctx: _("This field is not known."),
+    "greater_than_equal": lambda ctx: _("Enter %(limit)s or more.") % {"limit": ctx.get("ge")},
+    "less_than_equal": lambda ctx: _("Enter %(limit)s or less.") % {"limit": ctx.get("le")},
+    "greater_than": lambda ctx: _("Enter more than %(limit)s.") % {"limit": ctx.get("gt")},
+    "less_than": lambda ctx: _("Enter less than %(limit)s.") % {"limit": ctx.get("lt")},
+    "string_too_short": lambda ctx: (
+        _("Enter at least %(count)s characters.") % {"count": ctx.get("min_length")}
+    ),
+    "string_pattern_mismatch": lambda ctx: _("The value does not have the expected form."),
+    "too_long": lambda ctx: _("At most %(count)s items.") % {"count": ctx.get("max_length")},
+    "too_short": lambda ctx: _("At least %(count)s items.") % {"count": ctx.get("min_length")},
+    "enum": lambda ctx: _("Choose one of: %(values)s.") % {"values": ctx.get("expected", "")},
+    "literal_error": lambda ctx: (
+        _("Choose one of: %(values)s.") % {"values": ctx.get("expected", "")}
+    ),
+    "datetime_type": lambda ctx: _("Enter a date and time such as 2026-04-01T09:00+09:00."),
+    "datetime_parsing": lambda ctx: _("Enter a date and time such as 2026-04-01T09:00+09:00."),
+    "datetime_from_date_parsing": lambda ctx: _(
+        "Enter a date and time such as 2026-04-01T09:00+09:00."
+    ),
+    "json_invalid": lambda ctx: _("The request body is not valid JSON."),
+}
+
+
 def _message(error: dict[str, Any]) -> str:
-    # Text over a column's length reads as the services and the panel say it.
-    if error.get("type") == "string_too_long":
-        return too_long_message(error.get("ctx", {}).get("max_length", 0))
-    return str(error.get("msg", ""))
+    """A pydantic error as a person reads it, in the active language: text over a column's
+    length as the services and the panel say it, our own validators' messages as they raised
+    them (already translated), the common kinds from ``_PYDANTIC_MESSAGES``, else pydantic's."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "string_too_long":
+        return too_long_message(ctx.get("max_length", 0))
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    said = _PYDANTIC_MESSAGES.get(kind)
+    return said(ctx) if said else str(error.get("msg", ""))
 
 
 @api.exception_handler(NinjaValidationError)

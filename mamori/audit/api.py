@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
+from ninja.errors import ValidationError as NinjaValidationError
 
 from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
@@ -97,7 +98,11 @@ def _aware(
         value = value.replace(tzinfo=zone)
     errors = instant_errors(value)
     if errors:
-        raise ValidationError({field: errors})
+        # A query parameter out of range is a bad request like one that does not parse: the
+        # same code (invalid_request) and the same details.
+        raise NinjaValidationError(
+            [{"loc": ("query", field), "type": "value_error", "ctx": {"error": e}} for e in errors]
+        )
     return value
 
 

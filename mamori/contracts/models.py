@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,13 @@ def reserved_domains() -> frozenset[str]:
     whose domain became reserved.
     """
     return taken_paths() | FUTURE_RESERVED_DOMAINS
+
+
+def domain_key(text: str) -> str:
+    """A usage domain as typed (``" ＡＣＭＥ"``, ``"Acme"``) in its stored form (``"acme"``):
+    NFKC (full-width letters and digits become ASCII), surrounding spaces dropped, lowercase.
+    What comes out may still be invalid; ``domain_validator`` says so."""
+    return unicodedata.normalize("NFKC", text).strip().lower()
 
 
 domain_validator = RegexValidator(

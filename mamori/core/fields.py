@@ -144,7 +144,7 @@ _ISO_DATETIME = re.compile(ISO_DATETIME_PATTERN)
 
 def _iso_text(value: Any) -> Any:
     if isinstance(value, str) and not _ISO_DATETIME.match(value):
-        raise ValueError("Expected an ISO 8601 date and time such as 2026-04-01T09:00+09:00")
+        raise ValueError(_("Enter a date and time such as 2026-04-01T09:00+09:00."))
     return value
 
 

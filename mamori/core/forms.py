@@ -25,6 +25,9 @@ class PanelForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.error_messages.update(field_messages(field))
+            # No maxlength in the page: a browser counts UTF-16 units (an emoji is two) and cuts
+            # a pasted value silently; the server counts characters and says what is too long.
+            field.widget.attrs.pop("maxlength", None)
 
 
 def field_messages(field: forms.Field) -> dict[str, str]:

@@ -60,3 +60,12 @@ def nfkc(text: str) -> str:
     """``text`` in Unicode normalization form NFKC, without surrounding whitespace: the form in
     which codes and identifiers are stored (``Ｅ０００１`` is ``E0001``)."""
     return unicodedata.normalize("NFKC", text).strip()
+
+
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: two for each wide or full-width character
+    (Unicode East Asian Width W and F, UAX #11), none for combining marks, one otherwise."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )

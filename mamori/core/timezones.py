@@ -16,7 +16,7 @@ import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
 UTC = "UTC"
@@ -68,13 +68,37 @@ ABBREVIATIONS = {
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
+@functools.cache
+def _by_city() -> dict[str, str]:
+    """Zones by their city as people type it ("new york", "東京", "tokyo"): the last part of
+    each "Region/City" name with spaces for underscores, and the cities' labels in Japanese and
+    English. A city that names two zones is left out (no guessing)."""
+    found: dict[str, set[str]] = {}
+    for name in timezone_names():
+        region, _sep, city = name.rpartition("/")
+        if region and region != "Etc":  # Etc/GMT-9 is no city, and its sign is inverted
+            found.setdefault(city.replace("_", " ").casefold(), set()).add(name)
+    for zone, label in CITIES.items():
+        for language in ("ja", "en"):
+            with override(language):
+                found.setdefault(str(label).casefold(), set()).add(zone)
+    return {city: next(iter(zones)) for city, zones in found.items() if len(zones) == 1}
+
+
 def timezone_parse(text: str) -> str:
-    """The IANA zone ``text`` names: ``Asia/Tokyo``, ``asia/TOKYO``, ``JST``, ``UTC+9``,
+    """The IANA zone ``text`` names: ``Asia/Tokyo``, ``asia/TOKYO``, ``JST``, a city (``tokyo``,
+    ``東京``, ``new york``), ``UTC+9``,
     ``UTC+09:00`` and ``+9`` all give a zone; a whole-hour offset gives the fixed zone
     ``Etc/GMT-9`` (IANA writes those signs inverted). ``ValidationError`` (code
     ``invalid_timezone``) for anything else, saying what would do."""
     value = (text or "").strip()
-    found = _by_folded_name().get(value.casefold()) or ABBREVIATIONS.get(value.upper())
+    folded = value.casefold()
+    found = (
+        _by_folded_name().get(folded)
+        or _by_folded_name().get(folded.replace(" ", "_"))
+        or ABBREVIATIONS.get(value.upper())
+        or _by_city().get(" ".join(folded.split()))
+    )
     if found:
         return found
     match = _OFFSET.match(value)
@@ -92,6 +116,17 @@ def timezone_parse(text: str) -> str:
         % {"timezone": value},
         code="invalid_timezone",
     )
+
+
+def timezone_display(zone: str) -> str:
+    """``zone`` as a person writes it where a name is shown as text (the log, CSV files): the
+    fixed zones ``Etc/GMT-9`` as ``UTC+09:00`` (IANA inverts their signs, which reads as the
+    opposite offset), every other zone as its IANA name. ``timezone_parse`` reads it back."""
+    if zone.startswith("Etc/GMT") and is_timezone(zone):
+        minutes, _label = _offset_text(zone, datetime.datetime.now(datetime.UTC))
+        sign = "+" if minutes >= 0 else "-"
+        return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return zone
 
 
 # Regions as the picker groups them, and the cities people look for, in the active language.

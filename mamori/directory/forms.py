@@ -45,7 +45,7 @@ class EmailRowForm(PanelForm):
     address = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
     category = forms.ChoiceField(
         label=_("Category"),
-        choices=[("", "---------"), *UserEmail.Category.choices],
+        choices=[("", _("Choose a category")), *UserEmail.Category.choices],
         required=False,
     )
 

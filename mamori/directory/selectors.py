@@ -179,7 +179,10 @@ def _search(text: str) -> Q:
     text = nfkc(text)
     with contextlib.suppress(ValidationError):
         return Q(furigana_key__startswith=reading_key(normalize_furigana(text)))
-    matches = Q(name_key__contains=fold(text)) | Q(employee_code=employee_code_normalize(text))
+    # Employee codes match in any letter case (`e0001` finds `E0001`), as names do.
+    matches = Q(name_key__contains=fold(text)) | Q(
+        employee_code__iexact=employee_code_normalize(text)
+    )
     if text.isascii():
         matches |= Q(pk__in=UserEmail.objects.filter(address__icontains=text).values("user_id"))
     return matches

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -221,6 +222,15 @@ def _email_formset(data: QueryDict | None, initial: list[dict[str, str]] | None 
     return formset
 
 
+def _without_errors(form: UserForm, formset: Any) -> None:
+    """Show bound ``form`` and ``formset`` with their values but without checking them (Django
+    checks a bound form when its errors are first read, as the error summary does)."""
+    for each in (form, *formset.forms):
+        each._errors = ErrorDict()
+    formset._errors = [ErrorDict() for _form in formset.forms]
+    formset._non_form_errors = formset.error_class()
+
+
 def _user_data(
     request: HttpRequest, form: UserForm, formset: Any, action: str
 ) -> services.UserData:
@@ -271,6 +281,9 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
     form = UserForm(data, initial=initial, organizations=tree)
     formset = _email_formset(data, email_initial)
     email_errors: list[str] = []
+    if data is not None and "add_email" in data:
+        # Asking for one more row is not a save: what was typed is shown again, unjudged.
+        _without_errors(form, formset)
     if data is not None and "add_email" not in data and form.is_valid() and formset.is_valid():
         actor = Actor.from_request(request)
         try:

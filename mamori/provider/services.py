@@ -16,7 +16,7 @@ from mamori.accounts.models import LANGUAGE_CHOICES, Account
 from mamori.accounts.services import account_target, contract_target
 from mamori.accounts.services.passwords import password_generate
 from mamori.audit.services import log_record
-from mamori.contracts.models import Contract, domain_validator, reserved_domains
+from mamori.contracts.models import Contract, domain_key, domain_validator, reserved_domains
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths
 from mamori.core.links import login_url
@@ -49,7 +49,7 @@ def _validated(
 ) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     cleaned = {
-        "domain": domain.strip(),
+        "domain": domain_key(domain),
         "company_name": company_name.strip(),
         "contact_name": contact_name.strip(),
         "contact_email": contact_email.strip(),

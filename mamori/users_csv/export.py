@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from mamori.accounts.models import Account
 from mamori.core.access import has_permission
 from mamori.core.spreadsheet import cell_protect
+from mamori.core.timezones import timezone_display
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.selectors import UserQuery, users_search
 from mamori.users_csv import format as csv_format
@@ -58,7 +59,7 @@ def _cells(user: User, paths: dict[int, str]) -> list[str]:
         csv_format.format_yes_no(account.support_option),
         csv_format.format_yes_no(account.receive_notice_mail),
         account.language,
-        account.timezone,
+        timezone_display(account.timezone),
     ]
 
 

@@ -31,7 +31,11 @@ class AccountForm(PanelForm):
         max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    privilege = forms.ChoiceField(label=_("Admin privilege"), choices=Account.Privilege.choices)
+    # No privilege is preselected for a new account: the highest one must never be a default.
+    privilege = forms.ChoiceField(
+        label=_("Admin privilege"),
+        choices=[("", _("Choose a privilege")), *Account.Privilege.choices],
+    )
     support_option = forms.BooleanField(label=_("Support option"), required=False)
     receive_notice_mail = forms.BooleanField(label=_("Receive notice mail"), required=False)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)

@@ -20,7 +20,9 @@ class LoginForm(PanelForm):
         super().__init__(*args, **kwargs)
         if fixed_domain is not None:
             del self.fields["domain"]
-        self.fields["account"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+        first = "domain" if "domain" in self.fields else "account"
+        self.fields[first].widget.attrs["autofocus"] = True
+        self.fields["account"].widget.attrs["autocomplete"] = "username"
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
 

@@ -66,7 +66,6 @@ def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     schemes = list(schemes_assignable_by(me))
     if account is None:
         initial: dict[str, Any] = {
-            "privilege": Account.Privilege.SYSTEM_ADMIN,
             "language": me.language,
             "timezone": me.timezone,
         }
@@ -75,6 +74,13 @@ def account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         initial["scope_organizations"] = [o.pk for o in account.scope_organizations.all()]
         initial["scheme"] = account.scheme_id
     form = AccountForm(request.POST or None, initial=initial, organizations=tree, schemes=schemes)
+    if me.privilege != Account.Privilege.SYSTEM_ADMIN and (account is None or account.pk != me.pk):
+        # Only what this administrator can grant is offered (the service refuses the rest).
+        form.fields["privilege"].choices = [  # type: ignore[attr-defined]
+            c
+            for c in form.fields["privilege"].choices  # type: ignore[attr-defined]
+            if c[0] in ("", Account.Privilege.OPERATOR)
+        ]
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         data = _account_data(me, form, schemes, action)

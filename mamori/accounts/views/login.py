@@ -17,6 +17,7 @@ from mamori.accounts.models import Account
 from mamori.accounts.services.login import LoginOutcome, login_attempt, logout_record
 from mamori.accounts.services.passwords import password_change
 from mamori.contracts.middleware import contract_of
+from mamori.contracts.models import domain_key
 from mamori.core.actor import Actor
 from mamori.core.forms import add_service_errors
 
@@ -46,7 +47,7 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
     form = LoginForm(request.POST or None, fixed_domain=fixed_domain)
     status = 200
     if request.method == "POST" and form.is_valid():
-        domain = fixed_domain or form.cleaned_data["domain"].strip().lower()
+        domain = fixed_domain or domain_key(form.cleaned_data["domain"])
         result = login_attempt(
             request,
             actor=Actor.from_request(request),
@@ -58,7 +59,11 @@ def _login(request: HttpRequest, fixed_domain: str | None) -> HttpResponse:
             return HttpResponseRedirect(after_login_url(request, domain))
         if result.outcome == LoginOutcome.TWO_FACTOR:
             return HttpResponseRedirect(_code_step_url(request, domain))
-        form.add_error(None, login_outcome_message(result.outcome))
+        if result.outcome == LoginOutcome.INVALID and not fixed_domain:
+            # Typed on the common login page: the usage domain may be what is wrong.
+            form.add_error(None, _("The usage domain, account or password is incorrect."))
+        else:
+            form.add_error(None, login_outcome_message(result.outcome))
         if result.outcome in (LoginOutcome.LOCKED, LoginOutcome.IP_LIMITED):
             status = 429
     return render(

@@ -3,12 +3,15 @@ and table cells that never squeeze (long values truncate, the full value on hove
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms, template
 from django.forms.formsets import BaseFormSet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from mamori.core.timezones import ABBREVIATIONS
 
 register = template.Library()
 
@@ -79,3 +82,10 @@ def cell(value: Any, width: str = "") -> SafeString:
     text = "" if value is None else str(value)
     css = f"cell-text {width}".strip()
     return format_html('<span class="{}" title="{}">{}</span>', css, text, text)
+
+
+@register.simple_tag
+def zone_abbreviations() -> str:
+    """The abbreviations ``timezone_parse`` reads (``{"JST": "Asia/Tokyo", …}``) as JSON, for
+    the timezone filter box, so that typing one shows the zone it names."""
+    return json.dumps(ABBREVIATIONS, separators=(",", ":"))

@@ -63,10 +63,14 @@ def user_rows(context: template.Context, rows: list[UserRow], users_url: str) ->
             )
         parts.append(
             f"<tr>{check}"
-            f'<td><a href="{base}{row.pk}/" class="cell-text" title="{name}">{name}</a></td>'
-            f'<td><span class="cell-text narrow" title="{escape(row.furigana)}">'
+            f'<td><a href="{base}{row.pk}/" class="cell-text" title="{name}">{name}</a>'
+            # Below 1,400 px the furigana goes under the name instead of a column of its own.
+            f'<span class="cell-text narrow-only small text-secondary">'
             f"{escape(row.furigana)}</span></td>"
-            f'<td><span class="cell-text narrow" title="{escape(row.employee_code)}">'
+            f'<td class="col-wide-only"><span class="cell-text narrow" title="{escape(row.furigana)}">'
+            f"{escape(row.furigana)}</span></td>"
+            f'<td class="col-wide-only"><span class="cell-text narrow" '
+            f'title="{escape(row.employee_code)}">'
             f"{escape(row.employee_code)}</span></td>"
             f'<td><span class="cell-text" title="{escape(row.organization_path)}">'
             f"{escape(row.organization)}</span></td>"

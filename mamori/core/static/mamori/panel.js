@@ -47,15 +47,42 @@
     });
   }
 
-  // The timezone picker: typing filters the list of zones (the server accepts what is typed).
+  // The timezone picker: typing filters the list of zones, and the first zone found is chosen.
+  // What is typed is read as the server's timezone_parse reads it: a city or IANA name in any
+  // case, with spaces for underscores ("new york"), an abbreviation ("JST", the server's list
+  // in data-zone-abbreviations) or an offset ("UTC+9", "+09:00"), which finds the zones whose
+  // label shows that offset.
+  function zoneNeedles(input) {
+    var text = input.value.trim().toLowerCase();
+    if (text === "") return [];
+    var needles = [text, text.replace(/ /g, "_")];
+    var abbreviations = JSON.parse(input.dataset.zoneAbbreviations || "{}");
+    var named = abbreviations[text.toUpperCase()];
+    if (named) needles.push(named.toLowerCase());
+    var offset = /^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$/.exec(text);
+    if (offset) {
+      var hours = ("0" + offset[2]).slice(-2);
+      needles.push("(utc" + offset[1] + hours + ":" + (offset[3] || "00") + ")");
+    }
+    return needles;
+  }
+
   function filterZones(input) {
     var list = document.getElementById(input.dataset.zoneFilter);
     if (!list) return;
-    var text = input.value.trim().toLowerCase();
+    var needles = zoneNeedles(input);
+    var first = null;
     list.querySelectorAll("option").forEach(function (option) {
-      option.hidden = text !== "" && option.textContent.toLowerCase().indexOf(text) === -1 &&
-        option.value.toLowerCase().indexOf(text) === -1;
+      var haystack = (option.textContent + " " + option.value).toLowerCase();
+      var found = needles.length === 0 || needles.some(function (needle) {
+        return haystack.indexOf(needle) !== -1;
+      });
+      option.hidden = !found;
+      if (found && first === null) first = option;
     });
+    if (needles.length && first) list.value = first.value;
+    var none = input.parentNode.querySelector("[data-zone-nomatch]");
+    if (none) none.hidden = !(needles.length && first === null);
   }
 
   document.addEventListener("input", function (event) {

@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from mamori.contracts.models import Contract
+from mamori.contracts.models import Contract, domain_key
 from mamori.core.actor import Actor
-from mamori.core.links import login_url
+from mamori.core.links import command_as_typed, login_url
+from mamori.core.text import columns
 from mamori.provider import services
 
 
@@ -58,7 +59,7 @@ class Command(BaseCommand):
             raise CommandError(validation_error_text(exc)) from None
 
     def _contract(self, domain: str) -> Contract:
-        contract = Contract.objects.filter(domain=domain).first()
+        contract = Contract.objects.filter(domain=domain_key(domain)).first()
         if contract is None:
             raise CommandError(f"No contract has the usage domain {domain!r}.")
         return contract
@@ -76,8 +77,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Contract {contract.domain} opened for {contract.company_name}.")
         self.stdout.write(f"Login URL: {login_url(contract.domain)}")
+        cli = command_as_typed()
         self.stdout.write(
-            f"The registration mail to {contract.contact_email} is queued (see: mamori mail outbox)."
+            f"The registration mail to {contract.contact_email} is queued: `{cli} mail outbox` "
+            f"shows it, `{cli} mail show --latest` prints it once sent."
         )
 
     def do_list(self, **o: Any) -> None:
@@ -92,10 +95,12 @@ class Command(BaseCommand):
                     c.created_at.strftime("%Y-%m-%d %H:%M"),
                 )
             )
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        widths = [max(columns(r[i]) for r in rows) for i in range(len(rows[0]))]
         for row in rows:
             self.stdout.write(
-                "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+                "  ".join(
+                    v + " " * (w - columns(v)) for v, w in zip(row, widths, strict=True)
+                ).rstrip()
             )
 
     def do_resend_registration(self, **o: Any) -> None:

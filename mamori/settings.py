@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "mamori.outbox",
     "mamori.support",
     "mamori.users_csv",
+    "mamori.android",
     "mamori.provider",
     "mamori.panel",
 ]

@@ -401,7 +401,7 @@ SETTINGS: tuple[Setting, ...] = (
         _("Apps from unknown sources"),
         "security",
         _choices(
-            ("DISALLOW_INSTALL", _("Not allowed")),
+            ("DISALLOW_INSTALL", _("Installation not allowed")),
             ("ALLOW_INSTALL_IN_PERSONAL_PROFILE_ONLY", _("Allowed in the personal profile only")),
             ("ALLOW_INSTALL_DEVICE_WIDE", _("Allowed on the whole device")),
         ),

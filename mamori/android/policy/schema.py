@@ -347,7 +347,8 @@ def _is_bytes(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        base64.b64decode(value.replace("-", "+").replace("_", "/") + "==", validate=True)
+        text = value.replace("-", "+").replace("_", "/").rstrip("=")
+        base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         return False
     return True

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from dotenv import dotenv_values
 
 from tests.android.sandbox import AmapiSandbox
 from tests.android.test_sandbox import bind, token_make
@@ -111,3 +112,14 @@ def test_serve_writes_the_key_file_and_answers_until_terminated(tmp_path: Path) 
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_make_runs_env_points_the_panel_at_the_sandbox(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "dev-env"
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True)
+    values = dotenv_values(tmp_path / ".env")
+    assert values["MAMORI_AMAPI_ENDPOINT"] == "http://127.0.0.1:8765/"
+    assert values["MAMORI_AMAPI_CREDENTIALS"] == str(
+        tmp_path.resolve() / "var" / "amapi-sandbox-key.json"
+    )
+    assert values["MAMORI_PUBSUB_TOPIC"] == "projects/mamori-sandbox/topics/mamori"

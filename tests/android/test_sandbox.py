@@ -20,8 +20,10 @@ import pytest
 from google.auth.exceptions import RefreshError
 from google.oauth2 import service_account
 from google_auth_httplib2 import Request
+from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
+from mamori.android.sandbox.common import discovery
 from mamori.android.sandbox.enroll import EnrollRefused
 from mamori.android.sandbox.keys import SCOPE, key_file_write
 from mamori.android.sandbox.server import SandboxServer
@@ -603,3 +605,19 @@ def test_the_key_file_is_a_service_account_key(amapi_sandbox: AmapiSandbox) -> N
     assert key["token_uri"] == f"{amapi_sandbox.endpoint}token"
     assert key["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
     assert amapi_sandbox.key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_self_signed_jwt_is_accepted_without_the_token_endpoint(
+    amapi_sandbox: AmapiSandbox,
+) -> None:
+    credentials = service_account.Credentials.from_service_account_file(
+        str(amapi_sandbox.key_file), scopes=[SCOPE]
+    )
+    amapi = build_from_document(
+        discovery(),
+        credentials=credentials,
+        client_options={"api_endpoint": amapi_sandbox.endpoint},
+        always_use_jwt_access=True,
+    )
+    assert refused(amapi.enterprises().get(name="enterprises/LC0x")).status_code == 404
+    assert amapi_sandbox.requests() == [("GET", "/v1/enterprises/LC0x")]

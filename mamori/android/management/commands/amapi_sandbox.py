@@ -102,6 +102,7 @@ class Command(BaseCommand):
             f"AMAPI sandbox (not Google) at {server.endpoint}\n"
             f"  key file: {server.key_file}\n  state:    {server.store.path}"
         )
+        self.stdout.flush()  # a pipe (make run's log, a test) sees it before the first request
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -126,4 +126,5 @@ def test_a_single_call_is_not_stuck_behind_another_contracts_backlog(
     for worker in backlog:
         worker.communicate(timeout=60)
     assert got["name"] == enterprise
-    assert waited <= budget().slot_seconds + 1.0  # within one slot, not after the backlog
+    # Within a slot or so (a loaded machine adds its own delay), not after the backlog (2 windows).
+    assert waited <= budget().slot_seconds + 3.0

@@ -1,0 +1,1 @@
+"""Android Enterprise: AMAPI gateway, sandbox, policies, enrollment."""

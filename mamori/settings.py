@@ -13,6 +13,7 @@ int, a secret and its ``*_FILE`` both set) and a missing ``MAMORI_SECRET_KEY`` w
 raise ``ImproperlyConfigured`` at start, naming the variable (see ``mamori/core/env.py``).
 """
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -128,6 +129,28 @@ def mailer_from_url(url: str, variable: str = "EMAIL_URL") -> dict[str, object]:
     )
 
 
+def amapi_endpoint(url: str, variable: str = "MAMORI_AMAPI_ENDPOINT") -> str:
+    """The AMAPI base URL, refused unless https or on loopback (127.0.0.0/8, ::1, localhost).
+
+    Tokens and device data travel on it; plain http is for the sandbox on this machine only.
+    Raises ``ImproperlyConfigured`` naming ``variable``.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and loopback:
+        return url
+    raise ImproperlyConfigured(
+        f"{variable}={url!r} is refused: AMAPI must be reached over https:// "
+        "(plain http:// only on loopback: 127.0.0.0/8, ::1 or localhost, for the sandbox)."
+    )
+
+
 def secret_key(debug: bool) -> str:
     """``MAMORI_SECRET_KEY`` (or ``MAMORI_SECRET_KEY_FILE``); only with debug on, a key of var/.
 
@@ -190,6 +213,7 @@ INSTALLED_APPS = [
     "mamori.users_csv",
     "mamori.provider",
     "mamori.panel",
+    "mamori.android.amapi",
 ]
 
 MIDDLEWARE = [
@@ -329,6 +353,24 @@ MAMORI_WORK_RENEW_SECONDS = env_float("MAMORI_WORK_RENEW_SECONDS", 10, minimum=0
 MAMORI_WORK_RECOVER_EVERY_SECONDS = env_float("MAMORI_WORK_RECOVER_EVERY_SECONDS", 15, minimum=1)
 MAMORI_WORK_LOST_AFTER_SECONDS = env_float("MAMORI_WORK_LOST_AFTER_SECONDS", 30, minimum=1)
 MAMORI_WORK_KEEP_DAYS = env_float("MAMORI_WORK_KEEP_DAYS", 7, minimum=0)  # finished work rows
+
+# ── Android Enterprise (mamori.android.amapi) ────────────────────────────────────────────────
+
+# The service account's JSON key file (empty: Android Enterprise is off); the project id is read
+# from it unless set. The endpoint is Google's unless the sandbox's (http only on loopback).
+MAMORI_AMAPI_CREDENTIALS = env_str("MAMORI_AMAPI_CREDENTIALS", "")
+MAMORI_AMAPI_PROJECT_ID = env_str("MAMORI_AMAPI_PROJECT_ID", "")
+MAMORI_AMAPI_ENDPOINT = amapi_endpoint(
+    env_str("MAMORI_AMAPI_ENDPOINT", "https://androidmanagement.googleapis.com/")
+)
+# projects/{project}/topics/{topic}: where Google publishes device notifications.
+MAMORI_PUBSUB_TOPIC = env_str("MAMORI_PUBSUB_TOPIC", "")
+# The project's quota (queries per window, AMAPI: 1,000 per 100 s); Mamori spends 90 % of it.
+MAMORI_AMAPI_QUOTA = env_int("MAMORI_AMAPI_QUOTA", 1000, minimum=1)
+MAMORI_AMAPI_QUOTA_WINDOW_SECONDS = env_float("MAMORI_AMAPI_QUOTA_WINDOW_SECONDS", 100, minimum=1)
+# Seconds a person waits for an inline call (signup, enrollment token); queued calls' timeout.
+MAMORI_AMAPI_INLINE_TIMEOUT = env_float("MAMORI_AMAPI_INLINE_TIMEOUT", 10, minimum=0.1)
+MAMORI_AMAPI_TIMEOUT = env_float("MAMORI_AMAPI_TIMEOUT", 60, minimum=0.1)
 
 # ── Login throttling and proxies ─────────────────────────────────────────────────────────────
 

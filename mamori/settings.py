@@ -214,6 +214,7 @@ INSTALLED_APPS = [
     "mamori.provider",
     "mamori.panel",
     "mamori.android.amapi",
+    "mamori.android",
 ]
 
 MIDDLEWARE = [

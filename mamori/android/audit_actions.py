@@ -80,7 +80,7 @@ def audit_actions_register() -> None:
             "user": _("User"),
             "one_time": _("One-time"),
             "allow_personal_usage": _("Device kind"),
-            "expires_at": _("Expires at"),
+            "expires_at": _("Expires"),
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))

@@ -104,8 +104,14 @@ def session_hash(session_key: str) -> str:
     return hashlib.sha256(f"mamori-signup:{session_key}".encode()).hexdigest()
 
 
+def _session_bound(session_key: str) -> str:
+    # A signup started through the API has no session: it is bound to the account alone and
+    # finished in any panel session of that account.
+    return session_hash(session_key) if session_key else ""
+
+
 def enterprise_signup_start(
-    *, actor: Actor, contract: Contract, session_key: str, return_url: str = ""
+    *, actor: Actor, contract: Contract, session_key: str, callback_url: str = ""
 ) -> str:
     """Ask AMAPI for a signup URL (``signupUrls.create``) whose callback carries a signed state
     bound to the contract, the account and its session; return the URL to send the browser to.
@@ -117,12 +123,15 @@ def enterprise_signup_start(
         raise ValidationError(_("This contract is already bound to an Android Enterprise."))
     nonce = secrets.token_urlsafe(24)
     state = signing.TimestampSigner(salt=SIGNUP_SALT).sign_object(
-        {"c": contract.pk, "a": _account_id(actor), "s": session_hash(session_key), "n": nonce}
+        {"c": contract.pk, "a": _account_id(actor), "s": _session_bound(session_key), "n": nonce}
     )
-    callback = absolute_url("panel:android_callback", domain=contract.domain)
+    callback = callback_url or absolute_url("panel:android_callback", domain=contract.domain)
+    if not callback.startswith(("https://", "http://")) or control_character(callback):
+        raise ValidationError({"callback_url": [_("Enter an absolute URL (https://…).")]})
     try:
         signup = amapi.signup_url_create(
-            callback_url=f"{callback}?state={quote(state)}", contract_id=contract.pk
+            callback_url=f"{callback}{'&' if '?' in callback else '?'}state={quote(state)}",
+            contract_id=contract.pk,
         )
     except amapi.AmapiError as exc:
         raise ValidationError(_google_said(exc)) from exc
@@ -131,7 +140,7 @@ def enterprise_signup_start(
             contract=contract,
             account_id=_account_id(actor),
             nonce=nonce,
-            session_hash=session_hash(session_key),
+            session_hash=_session_bound(session_key),
             signup_url_name=signup.get("name", ""),
         )
         log_record(contract=contract, actor=actor, action=AndroidAction.SIGNUP_STARTED)
@@ -156,7 +165,7 @@ def _state_read(state: str, *, actor: Actor, contract: Contract, session_key: st
         raise SignupRefused(_("This signup was started for another contract."))
     if data.get("a") != _account_id(actor):
         raise SignupRefused(_("This signup was started by another account."))
-    if data.get("s") != session_hash(session_key):
+    if data.get("s") and data.get("s") != session_hash(session_key):
         raise SignupRefused(
             _("This signup was started in another browser session. Start it again here.")
         )
@@ -343,7 +352,7 @@ def policy_check(policy: Any) -> dict[str, Any]:
         raise PolicyInvalid([("", _("A policy is a JSON object."))])
     errors = policies.policy_errors(policy)
     if errors:
-        raise PolicyInvalid([(e.path, e.message) for e in errors])
+        raise PolicyInvalid([(e.field, e.message) for e in errors])
     return policy
 
 

@@ -4,8 +4,6 @@ and are safe to run twice (``policies.patch`` without ``updateMask`` replaces th
 
 from __future__ import annotations
 
-import datetime
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,18 +18,8 @@ from mamori.android.services import (
 )
 from mamori.core.actor import Actor
 from mamori.core.models import Work
-from mamori.core.work import Failure, Retry, WorkFailed, WorkRetry, work_handler
+from mamori.core.work import Failure, WorkFailed, work_handler
 
-# AMAPI asks for at least 60 s after a 429; the gateway's retry_after says how long.
-RETRY = Retry(base=30.0, cap=1800.0, max_attempts=12)
-
-
-def _retry(error: amapi.AmapiUnavailable) -> WorkRetry:
-    delay = getattr(error, "retry_after", None)
-    return WorkRetry(
-        f"{error.status} {error.code}: {error.message}",
-        delay=datetime.timedelta(seconds=delay) if delay else None,
-    )
 
 
 def policy_publish(work: Work, actor: Actor) -> str:
@@ -50,7 +38,7 @@ def policy_publish(work: Work, actor: Actor) -> str:
             profile.policy_name(enterprise), profile.current.policy, contract_id=profile.contract_id
         )
     except amapi.AmapiUnavailable as exc:
-        raise _retry(exc) from exc
+        raise amapi.work_retry(exc, work) from exc
     except amapi.AmapiError as exc:
         Profile.objects.filter(pk=profile.pk).update(
             publish_state=PublishState.FAILED,
@@ -90,7 +78,7 @@ def enterprise_release(work: Work, actor: Actor) -> str:
     except amapi.AmapiNotFound:
         return "gone"
     except amapi.AmapiUnavailable as exc:
-        raise _retry(exc) from exc
+        raise amapi.work_retry(exc, work) from exc
     except amapi.AmapiError as exc:
         raise WorkFailed(exc.message or exc.code) from exc
     return "released"
@@ -103,7 +91,7 @@ def policy_delete(work: Work, actor: Actor) -> str:
     except amapi.AmapiNotFound:
         return "gone"
     except amapi.AmapiUnavailable as exc:
-        raise _retry(exc) from exc
+        raise amapi.work_retry(exc, work) from exc
     except amapi.AmapiError as exc:
         raise WorkFailed(exc.message or exc.code) from exc
     return "deleted"
@@ -111,6 +99,6 @@ def policy_delete(work: Work, actor: Actor) -> str:
 
 def register() -> None:
     """Called from ``AndroidConfig.ready()``."""
-    work_handler(PUBLISH, retry=RETRY, on_failure=policy_publish_failed)(policy_publish)
-    work_handler(RELEASE, retry=RETRY)(enterprise_release)
-    work_handler(POLICY_DELETE, retry=RETRY)(policy_delete)
+    work_handler(PUBLISH, retry=amapi.work_retry_policy(), on_failure=policy_publish_failed)(policy_publish)
+    work_handler(RELEASE, retry=amapi.work_retry_policy())(enterprise_release)
+    work_handler(POLICY_DELETE, retry=amapi.work_retry_policy())(policy_delete)

@@ -129,7 +129,7 @@ def policy_schema() -> _Node:
     def inline(spec: dict[str, Any]) -> _Node:
         if "$ref" in spec:
             return named(spec["$ref"])
-        kind, fmt = spec.get("type"), spec.get("format")
+        kind, fmt = str(spec.get("type")), spec.get("format")
         if "enum" in spec:
             return _enum_node(spec)
         if kind == "array":
@@ -144,7 +144,7 @@ def policy_schema() -> _Node:
     return named("Policy")
 
 
-_SCALAR_KINDS = {
+_SCALAR_KINDS: dict[tuple[str, str | None], str] = {
     ("string", None): "string",
     ("string", "int64"): "int64",
     ("string", "google-duration"): "duration",
@@ -567,8 +567,8 @@ _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def _day_of_year(date: Any, path: str, errors: list[PolicyError]) -> int | None:
     """The day (0-364) of a FreezePeriod's ``{month, day}``, or None after adding its error."""
-    month = date.get("month") if isinstance(date, dict) else None
-    day = date.get("day") if isinstance(date, dict) else None
+    month: Any = date.get("month") if isinstance(date, dict) else None
+    day: Any = date.get("day") if isinstance(date, dict) else None
     if not (
         _is_int(month) and _is_int(day) and 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1]
     ):

@@ -6,6 +6,8 @@ MAMORI := $(BIN)/mamori
 # make run HOST=… PORT=…: kept in .env for the next runs and for every command (scripts/dev-env).
 HOST ?=
 PORT ?=
+# The AMAPI sandbox `make run` starts beside the panel (scripts/dev-env points .env at it).
+SANDBOX_PORT := 8765
 
 .PHONY: run test test-fast lint format messages bench venv clean assets
 
@@ -27,6 +29,9 @@ venv: $(VENV)/.installed-dev
 
 # Settings come from .env (written on the first run: debug off, so the product's own error pages,
 # keys, port, mail files), which .venv/bin/mamori in another shell reads as well.
+# The AMAPI sandbox (mamori amapi-sandbox serve: Google's Android Management API, emulated on
+# loopback) runs beside them, its output in var/amapi-sandbox.log; debug is off, so it is told
+# that it is not Google.
 # Stopping: Ctrl-C reaches the worker itself (it finishes its current task), not the server (a
 # background job ignores SIGINT), so the INT trap stops the server; a SIGTERM to make reaches this
 # shell alone, so the TERM trap stops both (a TERM to the whole process group reaches the worker
@@ -39,12 +44,16 @@ run: $(VENV)/.installed-run
 	  && $(MAMORI) migrate --noinput -v 0 \
 	  && $(MAMORI) demo --cli $(MAMORI) \
 	  && echo "  Settings:      .env (read by $(MAMORI), the worker and the panel)" \
-	  && echo "  Ctrl-C stops the panel and the worker." && echo \
-	  && stopped=0 && trap 'stopped=1; kill $$server 2>/dev/null' INT \
-	  && trap 'stopped=1; kill $$worker $$server 2>/dev/null' TERM \
+	  && echo "  AMAPI sandbox: http://127.0.0.1:$(SANDBOX_PORT)/ stands in for Google (no account needed;" \
+	  && echo "                 enroll virtual devices: $(MAMORI) amapi-sandbox enroll --token VALUE)" \
+	  && echo "  Ctrl-C stops the panel, the worker and the sandbox." && echo \
+	  && stopped=0 && trap 'stopped=1; kill $$server $$sandbox 2>/dev/null' INT \
+	  && trap 'stopped=1; kill $$worker $$server $$sandbox 2>/dev/null' TERM \
+	  && { $(MAMORI) amapi-sandbox serve --port $(SANDBOX_PORT) --i-know-this-is-not-google \
+	       > var/amapi-sandbox.log 2>&1 & sandbox=$$!; } \
 	  && { $(MAMORI) worker --interval 1 & worker=$$!; } \
 	  && { $(MAMORI) runserver --noreload "$$address" & server=$$!; } \
-	  && { wait $$server; status=$$?; [ $$stopped = 1 ] || kill $$worker 2>/dev/null; wait; \
+	  && { wait $$server; status=$$?; [ $$stopped = 1 ] || kill $$worker $$sandbox 2>/dev/null; wait; \
 	       [ $$stopped = 1 ] || exit $$status; }
 
 test: venv

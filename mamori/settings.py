@@ -211,6 +211,7 @@ INSTALLED_APPS = [
     "mamori.outbox",
     "mamori.support",
     "mamori.users_csv",
+    "mamori.android",
     "mamori.provider",
     "mamori.panel",
     "mamori.android.amapi",

@@ -215,7 +215,6 @@ INSTALLED_APPS = [
     "mamori.provider",
     "mamori.panel",
     "mamori.android.amapi",
-    "mamori.android",
 ]
 
 MIDDLEWARE = [

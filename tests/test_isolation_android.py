@@ -75,8 +75,16 @@ def a_objects(cast: Cast, fake_amapi: FakeAmapi) -> dict[str, int]:
 def snapshot(cast: Cast) -> tuple:
     return (
         list(Enterprise.objects.filter(contract=cast.a).values_list("name")),
-        list(Profile.objects.filter(contract=cast.a).values_list("pk", "name", "current_id", "publish_state")),
-        list(OrganizationProfile.objects.filter(contract=cast.a).values_list("organization_id", "profile_id")),
+        list(
+            Profile.objects.filter(contract=cast.a).values_list(
+                "pk", "name", "current_id", "publish_state"
+            )
+        ),
+        list(
+            OrganizationProfile.objects.filter(contract=cast.a).values_list(
+                "organization_id", "profile_id"
+            )
+        ),
         list(EnrollmentToken.objects.filter(contract=cast.a).values_list("pk", "revoked_at")),
     )
 
@@ -125,5 +133,6 @@ def test_contract_b_sees_none_of_contract_a_android(cast: Cast, a_objects: dict)
     )
     assert made.status_code == 404
     assert snapshot(cast) == before
+
 
 __all__ = ["fake_amapi"]  # the fixture, for this module

@@ -61,7 +61,9 @@ class SignupOut(Schema):
 
 class UnbindOut(Schema):
     gone: bool = Field(description="Google answered that the enterprise no longer exists")
-    queued: bool = Field(description="Google could not be reached: the worker turns its notifications off")
+    queued: bool = Field(
+        description="Google could not be reached: the worker turns its notifications off"
+    )
     refused: str = Field(description="Google's refusal, if any")
 
 
@@ -111,7 +113,9 @@ class ProfileOut(Schema):
     is_initial: bool
     policy: dict[str, Any] = Field(description="AMAPI Policy JSON of the current version")
     version: int | None = Field(description="Mamori's number of the current version")
-    published_version: str | None = Field(description="AMAPI's Policy.version last published (int64 as text)")
+    published_version: str | None = Field(
+        description="AMAPI's Policy.version last published (int64 as text)"
+    )
     published_number: int | None = Field(description="Mamori's version number last published")
     publish_state: annotation_of(Profile, "publish_state")  # type: ignore[valid-type]
     publish_error: str
@@ -172,7 +176,9 @@ def profile_update(request: HttpRequest, profile_id: int, payload: ProfileIn) ->
     """Renames the profile if ``name`` differs, and saves ``policy`` as its next version."""
     me = _me(request)
     profile = selectors.profile_get(me, profile_id, "change")
-    services.profile_save(actor=_actor(request), profile=profile, policy=payload.policy, note=payload.note)
+    services.profile_save(
+        actor=_actor(request), profile=profile, policy=payload.policy, note=payload.note
+    )
     services.profile_rename(actor=_actor(request), profile=profile, name=payload.name)
     return _profile_out(selectors.profile_get(me, profile_id))
 
@@ -221,10 +227,14 @@ class AssignOut(Schema):
 
 
 @router.put("/organizations/{organization_id}/profile", response=AssignOut)
-def organization_profile(request: HttpRequest, organization_id: int, payload: AssignIn) -> AssignOut:
+def organization_profile(
+    request: HttpRequest, organization_id: int, payload: AssignIn
+) -> AssignOut:
     me = _me(request)
     organization = organization_get(me, organization_id, "profiles.assign")
-    profile = selectors.profile_get(me, payload.profile_id) if payload.profile_id is not None else None
+    profile = (
+        selectors.profile_get(me, payload.profile_id) if payload.profile_id is not None else None
+    )
     services.profile_assign(actor=_actor(request), organization=organization, profile=profile)
     effective = selectors.profile_for_organization(organization)
     return AssignOut(
@@ -259,7 +269,9 @@ class TokenIn(Schema):
         description="3600 … 7776000 (1 hour … 90 days); null: no expiry (reusable tokens only)",
     )
     one_time: bool = True
-    allow_personal_usage: annotation_of(EnrollmentToken, "allow_personal_usage") = PersonalUsage.DISALLOWED  # type: ignore[valid-type]
+    allow_personal_usage: annotation_of(  # type: ignore[valid-type]
+        EnrollmentToken, "allow_personal_usage"
+    ) = PersonalUsage.DISALLOWED
     note: str = text_field(EnrollmentToken, "note", "")
 
 
@@ -311,4 +323,3 @@ def token_revoke(request: HttpRequest, token_id: int) -> Status[None]:
     token = selectors.token_get(_me(request), token_id, "revoke")
     services.enrollment_token_revoke(actor=_actor(request), token=token)
     return Status(204, None)
-

@@ -24,8 +24,8 @@ class AndroidAction(StrEnum):
     PROFILE_RESTORED = "profile.restored"
     PROFILE_PUBLISHED = "profile.published"
     PROFILE_ASSIGNED = "profile.assigned"
-    TOKEN_CREATED = "enrollment_token.created"
-    TOKEN_REVOKED = "enrollment_token.revoked"
+    TOKEN_CREATED = "enrollment_token.created"  # noqa: S105 (an action code)
+    TOKEN_REVOKED = "enrollment_token.revoked"  # noqa: S105 (an action code)
 
 
 TOKEN_VALUES = (

@@ -34,19 +34,23 @@ class UnbindForm(PanelForm):
 
 
 class ProfileNameForm(PanelForm):
-    name = forms.CharField(label=_("Profile name"), max_length=Profile._meta.get_field("name").max_length)  # type: ignore[union-attr]
+    name = forms.CharField(
+        label=_("Profile name"), max_length=Profile._meta.get_field("name").max_length
+    )
 
 
 class NoteForm(PanelForm):
     note = forms.CharField(
         label=_("Note on this version"),
-        max_length=ProfileVersion._meta.get_field("note").max_length,  # type: ignore[union-attr]
+        max_length=ProfileVersion._meta.get_field("note").max_length,
         required=False,
     )
 
 
 class AssignForm(PanelForm):
-    profile = forms.TypedChoiceField(label=_("Profile"), coerce=int, empty_value=None, required=False)
+    profile = forms.TypedChoiceField(
+        label=_("Profile"), coerce=int, empty_value=None, required=False
+    )
 
     def __init__(self, *args: Any, profiles: list[Profile], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

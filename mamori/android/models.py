@@ -44,6 +44,9 @@ class SignupAttempt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"signup {self.pk}"
+
 
 class PublishState(models.TextChoices):
     UNPUBLISHED = "unpublished", _("Not published")
@@ -108,6 +111,9 @@ class ProfileVersion(models.Model):
             models.UniqueConstraint(fields=["profile", "number"], name="profile_version_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.profile_id} v{self.number}"
+
 
 class OrganizationProfile(models.Model):
     """An organization's own profile; its sub-organizations inherit it unless they have one."""
@@ -121,6 +127,9 @@ class OrganizationProfile(models.Model):
     contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="assignments")
     assigned_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} → {self.profile_id}"
 
 
 class DeviceKind(models.TextChoices):

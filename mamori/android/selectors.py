@@ -20,7 +20,6 @@ from mamori.core.access import (
     NotFound,
     Principal,
     object_get,
-
     permission_code,
     permission_require,
     restrict,
@@ -129,9 +128,7 @@ def profile_tree(account: Principal, action: str = "view") -> list[AssignedNode]
             "organization_id", "profile_id"
         )
     )
-    names = dict(
-        Profile.objects.filter(contract_id=account.contract_id).values_list("id", "name")
-    )
+    names = dict(Profile.objects.filter(contract_id=account.contract_id).values_list("id", "name"))
     # Ancestors above the account's scope count too: an inherited profile comes from there.
     ancestor_names = dict(
         Organization.objects.filter(contract_id=account.contract_id, pk__in=list(own)).values_list(

@@ -188,9 +188,7 @@ def enterprise_signup_complete(
         raise SignupRefused(_("Google's answer carries no enterprise token. Start again."))
     with transaction.atomic():
         attempt = (
-            SignupAttempt.objects.select_for_update()
-            .filter(contract=contract, nonce=nonce)
-            .first()
+            SignupAttempt.objects.select_for_update().filter(contract=contract, nonce=nonce).first()
         )
         if attempt is None:
             raise SignupRefused(_("This signup link is not valid. Start the signup again."))
@@ -214,9 +212,7 @@ def enterprise_signup_complete(
     try:
         return _enterprise_bind(actor, contract, created)
     except IntegrityError:
-        raise SignupRefused(
-            _("This contract is already bound to an Android Enterprise.")
-        ) from None
+        raise SignupRefused(_("This contract is already bound to an Android Enterprise.")) from None
 
 
 def _enterprise_bind(actor: Actor, contract: Contract, created: dict[str, Any]) -> Enterprise:
@@ -289,7 +285,12 @@ def enterprise_unbind(
         raise ValidationError(_("This contract is not bound to an Android Enterprise."))
     if confirm_domain.strip().lower() != contract.domain:
         raise ValidationError(
-            {"confirm": [_("Type the usage domain “%(domain)s” to confirm.") % {"domain": contract.domain}]}
+            {
+                "confirm": [
+                    _("Type the usage domain “%(domain)s” to confirm.")
+                    % {"domain": contract.domain}
+                ]
+            }
         )
     result = Unbound()
     try:
@@ -361,7 +362,9 @@ def _require_contract_wide(actor: Actor) -> None:
     the whole contract may change them (others may assign them within their organizations)."""
     if actor.account is not None and actor.account.scope_paths is not None:
         raise PermissionDenied(
-            _("A profile can apply to any organization: only an account that manages the whole contract can change it.")
+            _(
+                "A profile can apply to any organization: only an account that manages the whole contract can change it."
+            )
         )
 
 
@@ -379,7 +382,9 @@ def profile_name_check(contract: Contract, name: str, *, exclude: int | None = N
             {"name": [_("Control characters (such as NUL or a tab) are not allowed.")]}
         )
     if Profile.objects.filter(contract=contract, name=name).exclude(pk=exclude or 0).exists():
-        raise ValidationError({"name": [_("A profile named “%(name)s” already exists.") % {"name": name}]})
+        raise ValidationError(
+            {"name": [_("A profile named “%(name)s” already exists.") % {"name": name}]}
+        )
     return name
 
 
@@ -396,7 +401,9 @@ def _note_check(note: str) -> str:
 
 
 def _name_taken(name: str) -> ValidationError:
-    return ValidationError({"name": [_("A profile named “%(name)s” already exists.") % {"name": name}]})
+    return ValidationError(
+        {"name": [_("A profile named “%(name)s” already exists.") % {"name": name}]}
+    )
 
 
 def _profile_new(
@@ -441,7 +448,9 @@ def profile_create(
     return profile
 
 
-def _new_version(actor: Actor, profile: Profile, policy: dict[str, Any], note: str) -> ProfileVersion:
+def _new_version(
+    actor: Actor, profile: Profile, policy: dict[str, Any], note: str
+) -> ProfileVersion:
     number = (profile.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = ProfileVersion.objects.create(
         profile=profile, number=number, policy=policy, note=note, created_by_id=_account_id(actor)
@@ -624,7 +633,11 @@ def profile_assign(*, actor: Actor, organization: Organization, profile: Profile
     )
     if profile is None and organization.parent_id is None:
         raise ValidationError(
-            {"profile_id": [_("The top organization always has a profile: every device needs one.")]}
+            {
+                "profile_id": [
+                    _("The top organization always has a profile: every device needs one.")
+                ]
+            }
         )
     if (current.profile_id if current else None) == (profile.pk if profile else None):
         return

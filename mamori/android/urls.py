@@ -12,7 +12,9 @@ urlpatterns = [
     path("devices/profiles/assignments/", views.profile_assignments, name="profile_assignments"),
     path("devices/profiles/<int:profile_id>/", views.profile_detail, name="profile_detail"),
     path("devices/profiles/<int:profile_id>/edit/", views.profile_edit, name="profile_edit"),
-    path("devices/profiles/<int:profile_id>/publish/", views.profile_publish, name="profile_publish"),
+    path(
+        "devices/profiles/<int:profile_id>/publish/", views.profile_publish, name="profile_publish"
+    ),
     path("devices/profiles/<int:profile_id>/rename/", views.profile_rename, name="profile_rename"),
     path("devices/profiles/<int:profile_id>/copy/", views.profile_copy, name="profile_copy"),
     path("devices/profiles/<int:profile_id>/delete/", views.profile_delete, name="profile_delete"),
@@ -26,7 +28,11 @@ urlpatterns = [
         views.profile_restore,
         name="profile_restore",
     ),
-    path("orgs/<int:organization_id>/profile/", views.organization_profile, name="organization_profile"),
+    path(
+        "orgs/<int:organization_id>/profile/",
+        views.organization_profile,
+        name="organization_profile",
+    ),
     path("devices/enrollment/", views.tokens, name="tokens"),
     path("devices/enrollment/add/", views.token_add, name="token_add"),
     path("devices/enrollment/<int:token_id>/", views.token_detail, name="token_detail"),

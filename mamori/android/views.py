@@ -30,7 +30,6 @@ from mamori.android.models import (
     PERSONAL_USAGE_OF_KIND,
     DeviceKind,
     EnrollmentToken,
-    Profile,
     PublishState,
 )
 from mamori.android.permissions import (
@@ -210,7 +209,7 @@ def profile_add(request: HttpRequest) -> HttpResponse:
     else:
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
     return HttpResponseRedirect(_url(request, "profiles"))
 
 
@@ -250,12 +249,15 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
     """The profile's form (grouped settings, the policy module's ``ProfileForm``); saving makes
     a new version."""
     me = _me(request)
-    profile = selectors.profile_get(me, profile_id, "change" if request.method == "POST" else "view")
+    profile = selectors.profile_get(
+        me, profile_id, "change" if request.method == "POST" else "view"
+    )
     policy = profile.current.policy if profile.current else {}
     data = request.POST if request.method == "POST" else None
     form = policies.ProfileForm(data, policy=policy)
     note = NoteForm(data)
-    if data is not None and form.is_valid() and note.is_valid():
+    adding_app = data is not None and bool(data.get("add_app"))
+    if data is not None and not adding_app and form.is_valid() and note.is_valid():
         try:
             services.profile_save(
                 actor=Actor.from_request(request),
@@ -264,7 +266,8 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
                 note=note.cleaned_data["note"],
             )
         except services.PolicyInvalid as exc:
-            form.add_policy_errors(exc.errors)
+            for field, message in exc.errors:
+                form.add_error(None, f"{field}: {message}" if field else message)
         except ValidationError as exc:
             add_service_errors(note, exc)
         else:
@@ -273,7 +276,12 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
     return render(
         request,
         "android/profile_edit.html",
-        {"profile": profile, "form": form, "note_form": note, **_devices_context(request, "profiles")},
+        {
+            "profile": profile,
+            "form": form,
+            "note_form": note,
+            **_devices_context(request, "profiles"),
+        },
     )
 
 
@@ -292,10 +300,14 @@ def _profile_action(request: HttpRequest, profile_id: int, action: str) -> HttpR
             if not form.is_valid():
                 raise ValidationError(list(form.errors["name"]))
             if action == "rename":
-                services.profile_rename(actor=actor, profile=profile, name=form.cleaned_data["name"])
+                services.profile_rename(
+                    actor=actor, profile=profile, name=form.cleaned_data["name"]
+                )
                 messages.success(request, _("The profile has been renamed."))
             else:
-                copy = services.profile_copy(actor=actor, profile=profile, name=form.cleaned_data["name"])
+                copy = services.profile_copy(
+                    actor=actor, profile=profile, name=form.cleaned_data["name"]
+                )
                 messages.success(request, _("“%(name)s” has been created.") % {"name": copy.name})
                 back = _url(request, "profile_detail", profile_id=copy.pk)
         elif action == "delete":
@@ -338,9 +350,7 @@ def profile_version(request: HttpRequest, profile_id: int, number: int) -> HttpR
     me = _me(request)
     profile = selectors.profile_get(me, profile_id)
     version = selectors.profile_version_get(me, profile, number)
-    previous = (
-        selectors.profile_versions(me, profile).filter(number__lt=number).first()
-    )
+    previous = selectors.profile_versions(me, profile).filter(number__lt=number).first()
     changes = policies.policy_diff(previous.policy if previous else {}, version.policy)
     return render(
         request,
@@ -456,7 +466,9 @@ def token_add(request: HttpRequest) -> HttpResponse:
     permission_require(me, TOKENS_CREATE)
     tree = organization_tree(me, TOKENS_CREATE)
     data = request.POST if request.method == "POST" else None
-    form = TokenForm(data, organizations=tree, initial={"organization": tree[0].id if tree else None})
+    form = TokenForm(
+        data, organizations=tree, initial={"organization": tree[0].id if tree else None}
+    )
     if data is not None and form.is_valid():
         organization = organization_get(me, form.cleaned_data["organization"], TOKENS_CREATE)
         user = _user_of(me, form.cleaned_data["user"])
@@ -477,7 +489,10 @@ def token_add(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     exc = ValidationError(
-                        {{"duration_seconds": "duration", "user_id": "user"}.get(k, k): v for k, v in exc.message_dict.items()}
+                        {
+                            {"duration_seconds": "duration", "user_id": "user"}.get(k, k): v
+                            for k, v in exc.message_dict.items()
+                        }
                     )
                 add_service_errors(form, exc)
             else:

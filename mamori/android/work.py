@@ -21,11 +21,12 @@ from mamori.core.models import Work
 from mamori.core.work import Failure, WorkFailed, work_handler
 
 
-
 def policy_publish(work: Work, actor: Actor) -> str:
     """Send the profile's current version to AMAPI and record AMAPI's version, or Google's
     refusal (with its field violations) on the profile."""
-    profile = Profile.objects.select_related("current").filter(pk=work.payload["profile_id"]).first()
+    profile = (
+        Profile.objects.select_related("current").filter(pk=work.payload["profile_id"]).first()
+    )
     if profile is None or profile.current is None:
         return "gone"
     enterprise = Enterprise.objects.filter(contract_id=profile.contract_id).first()
@@ -99,6 +100,8 @@ def policy_delete(work: Work, actor: Actor) -> str:
 
 def register() -> None:
     """Called from ``AndroidConfig.ready()``."""
-    work_handler(PUBLISH, retry=amapi.work_retry_policy(), on_failure=policy_publish_failed)(policy_publish)
+    work_handler(PUBLISH, retry=amapi.work_retry_policy(), on_failure=policy_publish_failed)(
+        policy_publish
+    )
     work_handler(RELEASE, retry=amapi.work_retry_policy())(enterprise_release)
     work_handler(POLICY_DELETE, retry=amapi.work_retry_policy())(policy_delete)

@@ -31,16 +31,30 @@ class FakeAmapi:
     def configured(self) -> bool:
         return True
 
-    def signup_url_create(self, *, callback_url: str, admin_email: str | None = None, contract_id: int | None = None) -> dict:
+    def signup_url_create(
+        self, *, callback_url: str, admin_email: str | None = None, contract_id: int | None = None
+    ) -> dict:
         self._call("signup_url_create", callback_url)
         n = next(self.counter)
         return {"name": f"signupUrls/C{n}", "url": f"http://127.0.0.1:9/signup/{n}"}
 
-    def enterprise_create(self, *, signup_url_name: str, enterprise_token: str, display_name: str, contract_id: int | None = None) -> dict:
+    def enterprise_create(
+        self,
+        *,
+        signup_url_name: str,
+        enterprise_token: str,
+        display_name: str,
+        contract_id: int | None = None,
+    ) -> dict:
         self._call("enterprise_create", enterprise_token)
-        return {"name": f"enterprises/LC{next(self.counter)}", "enterpriseDisplayName": display_name}
+        return {
+            "name": f"enterprises/LC{next(self.counter)}",
+            "enterpriseDisplayName": display_name,
+        }
 
-    def enterprise_patch(self, name: str, body: dict, *, update_mask: str, contract_id: int | None = None) -> dict:
+    def enterprise_patch(
+        self, name: str, body: dict, *, update_mask: str, contract_id: int | None = None
+    ) -> dict:
         self._call("enterprise_patch", (name, body, update_mask))
         return {"name": name, **body}
 
@@ -58,7 +72,13 @@ class FakeAmapi:
         answer = {
             "name": f"{enterprise}/enrollmentTokens/T{n}",
             "value": value,
-            "qrCode": json.dumps({"android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE": {"com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN": value}}),
+            "qrCode": json.dumps(
+                {
+                    "android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE": {
+                        "com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN": value
+                    }
+                }
+            ),
             "expirationTimestamp": "2099-01-01T00:00:00Z",
         }
         self.tokens[answer["name"]] = answer

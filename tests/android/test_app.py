@@ -93,7 +93,7 @@ def test_a_replayed_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) 
         "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E2"}
     )
     assert response.status_code == 400
-    assert "already" in response.content.decode() or "既に" in response.content.decode()
+    assert "すでに使用されています" in response.content.decode()
     assert android_state(cast.a) == before
 
 
@@ -109,12 +109,14 @@ def test_a_bad_callback_changes_nothing(
     elif case == "other_session":
         client = logged_in(cast.a1)  # the same account, another browser
     elif case == "expired":
-        later = datetime.datetime.now().timestamp() + 31 * 60
+        later = datetime.datetime.now(datetime.UTC).timestamp() + 31 * 60
         monkeypatch.setattr(signing.time, "time", lambda: later)
     else:
         token = ""
     before = android_state(cast.a)
-    response = client.get("/alpha/settings/android/callback/", {"state": state, "enterpriseToken": token})
+    response = client.get(
+        "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": token}
+    )
     assert response.status_code == 400
     assert android_state(cast.a) == before
     assert "enterprise_create" not in fake_amapi.methods()
@@ -139,7 +141,7 @@ def test_unbinding_needs_the_domain_and_turns_notifications_off(
     response = client.post("/alpha/settings/android/unbind/", {"confirm": "alpha"})
     assert response.status_code == 200
     assert not Enterprise.objects.filter(contract=cast.a).exists()
-    name, body, mask = fake_amapi.calls[-1][1]
+    _name, body, mask = fake_amapi.calls[-1][1]
     assert body == {"pubsubTopic": "", "enabledNotificationTypes": []}
     assert mask == "pubsubTopic,enabledNotificationTypes"
     assert "play.google.com/work" in response.content.decode()
@@ -172,7 +174,7 @@ def test_profiles_are_versioned_compared_and_restored(orgs: OrgCast, fake_amapi:
     assert "cameraAccess" in page
     services.profile_restore(actor=actor, profile=profile, number=1)
     profile.refresh_from_db()
-    assert profile.current.number == 3 and "cameraAccess" not in profile.current.policy or (
+    assert (profile.current.number == 3 and "cameraAccess" not in profile.current.policy) or (
         profile.current.policy.get("cameraAccess") != "CAMERA_ACCESS_DISABLED"
     )
     with pytest.raises(services.PolicyInvalid) as refused:
@@ -183,15 +185,21 @@ def test_profiles_are_versioned_compared_and_restored(orgs: OrgCast, fake_amapi:
         services.profile_delete(actor=actor, profile=profile)
 
 
-def test_department_administrators_may_not_change_profiles(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
+def test_department_administrators_may_not_change_profiles(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
     bind(logged_in(orgs.cast.a1), fake_amapi)
     profile = Profile.objects.get(contract=orgs.cast.a)
-    response = logged_in(orgs.a2).post(f"/alpha/devices/profiles/{profile.pk}/rename/", {"name": "x"})
+    response = logged_in(orgs.a2).post(
+        f"/alpha/devices/profiles/{profile.pk}/rename/", {"name": "x"}
+    )
     assert response.status_code == 403
     assert Profile.objects.get(pk=profile.pk).name == profile.name
 
 
-def test_sub_organizations_inherit_their_parents_profile(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
+def test_sub_organizations_inherit_their_parents_profile(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
     cast = orgs.cast
     bind(logged_in(cast.a1), fake_amapi)
     actor = Actor(account=cast.a1)
@@ -238,7 +246,18 @@ def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_lo
     dumped = json.dumps(list(entries.values("before", "after", "target_label")), ensure_ascii=False)
     assert token.value not in dumped and token.value[-4:] in dumped
     # Out of A2's organizations: not there. In them: revoked, and gone from the list.
-    assert client.post("/alpha/devices/enrollment/add/", {"organization": orgs.dev.pk, "device_kind": "dedicated", "one_time": "1", "duration": "3600"}).status_code == 200
+    assert (
+        client.post(
+            "/alpha/devices/enrollment/add/",
+            {
+                "organization": orgs.dev.pk,
+                "device_kind": "dedicated",
+                "one_time": "1",
+                "duration": "3600",
+            },
+        ).status_code
+        == 200
+    )
     assert EnrollmentToken.objects.count() == 1
     client.post(f"/alpha/devices/enrollment/{token.pk}/revoke/")
     assert EnrollmentToken.objects.get().revoked_at is not None
@@ -249,11 +268,17 @@ def test_a_token_without_expiry_must_be_reusable(orgs: OrgCast, fake_amapi: Fake
     bind(logged_in(orgs.cast.a1), fake_amapi)
     with pytest.raises(services.ValidationError) as refused:
         services.enrollment_token_create(
-            actor=Actor(account=orgs.cast.a1), organization=orgs.sales, duration_seconds=None, one_time=True
+            actor=Actor(account=orgs.cast.a1),
+            organization=orgs.sales,
+            duration_seconds=None,
+            one_time=True,
         )
     assert "duration_seconds" in refused.value.message_dict
     token = services.enrollment_token_create(
-        actor=Actor(account=orgs.cast.a1), organization=orgs.sales, duration_seconds=None, one_time=False
+        actor=Actor(account=orgs.cast.a1),
+        organization=orgs.sales,
+        duration_seconds=None,
+        one_time=False,
     )
     assert token.expires_at is None
 
@@ -266,7 +291,9 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert signup.status_code == 201 and signup.json()["signup_url"].startswith("http")
     # The API's signup is finished in the panel by the same account, in any of its sessions.
     state = state_of(fake_amapi.calls[-1][1])
-    done = logged_in(cast.a1).get("/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E"})
+    done = logged_in(cast.a1).get(
+        "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E"}
+    )
     assert done.status_code == 302
     assert client.get("/api/v1/android/enterprise").json()["name"].startswith("enterprises/")
     bad = client.post(
@@ -277,7 +304,9 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
     assert bad.json()["error"]["details"][0]["field"] == "policy.cameraAccess"
     made = client.post(
-        "/api/v1/profiles", {"name": "営業用", "policy": {"screenCaptureDisabled": True}}, content_type="application/json"
+        "/api/v1/profiles",
+        {"name": "営業用", "policy": {"screenCaptureDisabled": True}},
+        content_type="application/json",
     )
     assert made.status_code == 201
     pid = made.json()["id"]
@@ -287,12 +316,19 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert got["publish_state"] == "published" and got["published_version"]
     assert client.get(f"/api/v1/profiles/{pid}/versions").json()[0]["number"] == 1
     assigned = client.put(
-        f"/api/v1/organizations/{orgs.sales.pk}/profile", {"profile_id": pid}, content_type="application/json"
+        f"/api/v1/organizations/{orgs.sales.pk}/profile",
+        {"profile_id": pid},
+        content_type="application/json",
     )
     assert assigned.json()["effective_profile_id"] == pid
     token = client.post(
         "/api/v1/enrollment-tokens",
-        {"organization_id": orgs.tokyo.pk, "duration_seconds": 3600, "one_time": True, "allow_personal_usage": "PERSONAL_USAGE_ALLOWED"},
+        {
+            "organization_id": orgs.tokyo.pk,
+            "duration_seconds": 3600,
+            "one_time": True,
+            "allow_personal_usage": "PERSONAL_USAGE_ALLOWED",
+        },
         content_type="application/json",
     )
     assert token.status_code == 201 and token.json()["value"]

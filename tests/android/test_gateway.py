@@ -64,21 +64,27 @@ def test_every_method_works_against_the_sandbox(amapi_sandbox: Any, proxy: Gatew
     got = amapi.enterprise_get(enterprise)
     assert got["enterpriseDisplayName"] == "Alpha Inc."
     assert set(got["enabledNotificationTypes"]) == {
-        "ENROLLMENT", "STATUS_REPORT", "COMMAND", "USAGE_LOGS",
+        "ENROLLMENT",
+        "STATUS_REPORT",
+        "COMMAND",
+        "USAGE_LOGS",
     }
     patched = amapi.enterprise_patch(
         enterprise, {"enterpriseDisplayName": "Alpha"}, update_mask="enterpriseDisplayName"
     )
     assert patched["enterpriseDisplayName"] == "Alpha"
 
-    policy = amapi.policy_patch(f"{enterprise}/policies/p1", {"cameraAccess": "CAMERA_ACCESS_DISABLED"})
+    policy = amapi.policy_patch(
+        f"{enterprise}/policies/p1", {"cameraAccess": "CAMERA_ACCESS_DISABLED"}
+    )
     assert policy["cameraAccess"] == "CAMERA_ACCESS_DISABLED" and int(policy["version"]) >= 1
     again = amapi.policy_patch(f"{enterprise}/policies/p1", {"screenCaptureDisabled": True})
     assert "cameraAccess" not in again and int(again["version"]) == int(policy["version"]) + 1
     assert amapi.policy_get(f"{enterprise}/policies/p1")["screenCaptureDisabled"] is True
     amapi.policy_patch(f"{enterprise}/policies/p2", {})
     assert sorted(p["name"] for p in amapi.policy_list(enterprise)) == [
-        f"{enterprise}/policies/p1", f"{enterprise}/policies/p2",
+        f"{enterprise}/policies/p1",
+        f"{enterprise}/policies/p2",
     ]
     amapi.policy_delete(f"{enterprise}/policies/p2")
     with pytest.raises(amapi.AmapiNotFound):
@@ -151,7 +157,9 @@ def test_enterprise_create_is_never_retried_even_when_refused_for_now(
 ) -> None:
     proxy.refuse("/v1/enterprises?", 503)
     with pytest.raises(amapi.AmapiUnavailable):
-        amapi.enterprise_create(signup_url_name="signupUrls/C1", enterprise_token="t", display_name="A")
+        amapi.enterprise_create(
+            signup_url_name="signupUrls/C1", enterprise_token="t", display_name="A"
+        )
     assert len(proxy.refused) == 1 and proxy.calls("/v1/enterprises?") == []
 
 
@@ -202,7 +210,10 @@ def test_a_lost_command_answer_is_reconciled_not_repeated(
     assert [o["name"] for o in amapi.operation_list(device)] == [operation["name"]]
     # the work's next attempt (attempts > 1) finds it too, and sends nothing
     again = amapi.device_issue_command(
-        device, {"type": "LOCK"}, marker="work-7", sent_after=timezone.now() - timezone.timedelta(minutes=1)
+        device,
+        {"type": "LOCK"},
+        marker="work-7",
+        sent_after=timezone.now() - timezone.timedelta(minutes=1),
     )
     assert again["name"] == operation["name"]
     assert len(proxy.calls(":issueCommand", "POST")) == 1
@@ -215,7 +226,10 @@ def test_a_command_that_did_not_happen_is_sent_on_the_next_attempt(
     device = _device(amapi_sandbox, enterprise)
     other = amapi.device_issue_command(device, {"type": "LOCK"}, marker="work-8")
     operation = amapi.device_issue_command(
-        device, {"type": "LOCK"}, marker="work-9", sent_after=timezone.now() - timezone.timedelta(minutes=1)
+        device,
+        {"type": "LOCK"},
+        marker="work-9",
+        sent_after=timezone.now() - timezone.timedelta(minutes=1),
     )
     assert operation["name"] != other["name"]
     assert len(proxy.calls(":issueCommand", "POST")) == 2

@@ -25,7 +25,16 @@ pytestmark = pytest.mark.django_db
 class TestCatalogue:
     def test_every_app_contributes_its_screens(self) -> None:
         screens = [s.code for s in catalogue.screens()]
-        assert screens == ["users", "organizations", "accounts", "settings", "logs"]
+        assert screens == [
+            "users",
+            "organizations",
+            "accounts",
+            "settings",
+            "logs",
+            "android",
+            "profiles",
+            "enrollment_tokens",
+        ]
 
     def test_a_screen_registered_twice_is_a_configuration_error(self) -> None:
         registry = PermissionCatalogue()
@@ -59,7 +68,12 @@ class TestPrivileges:
         assert orgs.cast.a1.permissions == catalogue.codes()
 
     def test_an_operator_has_what_the_apps_mark_for_operators(self, orgs: OrgCast) -> None:
-        assert orgs.a3.permissions == {"users.view", "organizations.view"}
+        assert orgs.a3.permissions == {
+            "users.view",
+            "organizations.view",
+            "profiles.view",
+            "enrollment_tokens.view",
+        }
 
     def test_a_custom_scheme_cannot_smuggle_in_a_contract_wide_permission(
         self, orgs: OrgCast

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.audit_actions import AccountAction
+from mamori.android.audit_actions import AndroidAction
 from mamori.audit.models import LogChain, LogEntry
 from mamori.audit.registry import UnknownAction, action_choices, action_exists, action_register
 from mamori.audit.selectors import log_entries_about
@@ -242,9 +243,16 @@ class TestEnums:
 
     def test_every_apps_actions_are_registered_and_offered_by_the_log_filter(self) -> None:
         codes = [code for code, _ in action_choices()]
-        enums = (AccountAction, ContractAction, DirectoryAction, SupportAction, UsersCsvAction)
+        enums = (
+            AccountAction,
+            ContractAction,
+            DirectoryAction,
+            SupportAction,
+            UsersCsvAction,
+            AndroidAction,
+        )
         assert set(codes) == {str(code) for enum in enums for code in enum}
-        assert len(codes) == 38
+        assert len(codes) == 38 + len(AndroidAction)
 
 
 class TestRelatedObjects:

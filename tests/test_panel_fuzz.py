@@ -28,6 +28,8 @@ from hypothesis import strategies as st
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.invitations import invitation_token
 from mamori.accounts.services.tokens import api_token_create
+from mamori.android.policy import initial_policy
+from mamori.android.services import profile_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.panel import urls as panel_urls
@@ -200,6 +202,11 @@ def ids(orgs: OrgCast) -> dict[str, Any]:
         "token": invitation_token(orgs.a3),
         "api_token_revoke.pk": own_token.pk,
         "log_detail.pk": LogEntry.objects.filter(contract=orgs.cast.a).latest("seq").pk,
+        # A profile (no AMAPI call: it is published only when asked) and its first version.
+        "profile_id": profile_create(
+            actor=Actor(account=a1), contract=orgs.cast.a, name="P", policy=initial_policy()
+        ).pk,
+        "number": 1,
     }
 
 

@@ -22,6 +22,7 @@ from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
 from mamori.accounts.services.tokens import TokenRefused, api_token_authenticate
+from mamori.android.services import PolicyInvalid
 from mamori.api.openapi import DocumentedAPI
 from mamori.core.errors import api_error
 from mamori.core.fields import too_long_message
@@ -145,6 +146,13 @@ def on_invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpR
     return error(request, 422, "invalid_request", _("The request is not valid."), details=details)
 
 
+@api.exception_handler(PolicyInvalid)
+def on_policy_invalid(request: HttpRequest, exc: PolicyInvalid) -> HttpResponse:
+    """A policy the Policy schema refuses: 400 ``invalid``, a detail per field path."""
+    details = [{"field": f"policy.{f}" if f else "policy", "message": m} for f, m in exc.errors]
+    return error(request, 400, "invalid", _("The policy is not valid."), details=details)
+
+
 @api.exception_handler(ValidationError)
 def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     details = (
@@ -173,6 +181,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _add_routers() -> None:
     from mamori.accounts.api import router as accounts_router
+    from mamori.android.api import router as android_router
     from mamori.audit.api import router as audit_router
     from mamori.directory.api import router as directory_router
     from mamori.support.api import router as support_router
@@ -184,6 +193,7 @@ def _add_routers() -> None:
     api.add_router("", users_csv_router)
     api.add_router("", directory_router)
     api.add_router("", support_router)
+    api.add_router("", android_router)
 
 
 _add_routers()

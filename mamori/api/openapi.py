@@ -39,7 +39,11 @@ class Error(Schema):
 
 # status: (description, only for operations that take a request body)
 ERRORS: dict[int, tuple[str, bool]] = {
-    400: ("The request holds text no database can store (NUL, a lone surrogate).", False),
+    400: (
+        "The request holds text no database can store (NUL, a lone surrogate); or a profile's "
+        "policy fails the AMAPI Policy schema (code invalid, details per field path).",
+        False,
+    ),
     401: ("No valid API token, or its account must first set up two-step verification.", False),
     403: ("The token account's privilege does not allow this.", False),
     404: ("Not found, or outside the token account's contract and organizations.", False),

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class AndroidConfig(AppConfig):
+    """Android Enterprise: the binding to an enterprise, profiles (AMAPI policies) and
+    enrollment tokens. Above ``directory`` and ``accounts``; AMAPI is reached only through
+    ``mamori.android.amapi``."""
+
+    name = "mamori.android"
+    label = "android"
+
+    def ready(self) -> None:
+        from mamori.android import permissions, work
+        from mamori.android.audit_actions import audit_actions_register
+
+        permissions.register()
+        audit_actions_register()
+        work.register()

@@ -1,0 +1,86 @@
+"""The operation-log actions of Android Enterprise, and what each may record.
+
+An enrollment token's value is a secret a device enrolls with: it is never on an allow-list;
+entries carry its last four characters (``value_tail``) only.
+"""
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+from mamori.android.models import PersonalUsage
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+
+
+class AndroidAction(StrEnum):
+    SIGNUP_STARTED = "android.signup_started"
+    BOUND = "android.bound"
+    UNBOUND = "android.unbound"
+    PROFILE_CREATED = "profile.created"
+    PROFILE_SAVED = "profile.saved"
+    PROFILE_COPIED = "profile.copied"
+    PROFILE_RENAMED = "profile.renamed"
+    PROFILE_DELETED = "profile.deleted"
+    PROFILE_RESTORED = "profile.restored"
+    PROFILE_PUBLISHED = "profile.published"
+    PROFILE_ASSIGNED = "profile.assigned"
+    TOKEN_CREATED = "enrollment_token.created"  # noqa: S105 (an action code)
+    TOKEN_REVOKED = "enrollment_token.revoked"  # noqa: S105 (an action code)
+
+
+TOKEN_VALUES = (
+    "value_tail",
+    "organization",
+    "user",
+    "profile",
+    "one_time",
+    "allow_personal_usage",
+    "expires_at",
+    "note",
+)
+
+
+def audit_actions_register() -> None:
+    """Called from ``AndroidConfig.ready()``."""
+    A = AndroidAction
+    action_register(A.SIGNUP_STARTED, _("Android Enterprise signup started"))
+    action_register(A.BOUND, _("Android Enterprise bound"), after=("enterprise", "display_name"))
+    action_register(
+        A.UNBOUND,
+        _("Android Enterprise unbound"),
+        before=("enterprise", "display_name"),
+        after=("google_answer",),
+    )
+    action_register(A.PROFILE_CREATED, _("Profile created"), after=("name", "version", "note"))
+    action_register(
+        A.PROFILE_SAVED, _("Profile saved"), before=("version",), after=("version", "note")
+    )
+    action_register(A.PROFILE_COPIED, _("Profile copied"), after=("name", "source"))
+    action_register(A.PROFILE_RENAMED, _("Profile renamed"), before=("name",), after=("name",))
+    action_register(A.PROFILE_DELETED, _("Profile deleted"), before=("name",))
+    action_register(
+        A.PROFILE_RESTORED, _("Profile version restored"), before=("version",), after=("version",)
+    )
+    action_register(A.PROFILE_PUBLISHED, _("Profile published"), after=("version",))
+    action_register(
+        A.PROFILE_ASSIGNED, _("Profile assigned"), before=("profile",), after=("profile",)
+    )
+    action_register(A.TOKEN_CREATED, _("Enrollment token created"), after=TOKEN_VALUES)
+    action_register(A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail",))
+    key_labels_register(
+        {
+            "enterprise": _("Enterprise"),
+            "display_name": _("Display name"),
+            "google_answer": _("Google's answer"),
+            "version": _("Version"),
+            "note": _("Note"),
+            "source": _("Copied from"),
+            "profile": _("Profile"),
+            "value_tail": _("Token (last four characters)"),
+            "user": _("User"),
+            "one_time": _("One-time"),
+            "allow_personal_usage": _("Device kind"),
+            "expires_at": _("Expires"),
+        }
+    )
+    value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))

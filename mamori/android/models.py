@@ -1,0 +1,214 @@
+"""Android Enterprise in Mamori's own tables: the binding, profiles and their versions, which
+organization has which profile, and the enrollment tokens Mamori made (AMAPI's own list of tokens
+is partial: it has neither the organization nor the user a device will belong to)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Enterprise(models.Model):
+    """A contract's Android Enterprise (AMAPI ``enterprises/{id}``): at most one per contract."""
+
+    contract = models.OneToOneField(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="android_enterprise"
+    )
+    name = models.CharField(_("enterprise name"), max_length=200, unique=True)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    bound_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+    bound_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("Android Enterprise")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SignupAttempt(models.Model):
+    """One press of Start signup: the server half of the signed ``state`` the callback brings
+    back. The state names this row's nonce; a used or expired row refuses the callback, so a
+    state works once, for its contract, account and session only."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    # sha256 of the session key: the state is good only in the browser that asked for it.
+    session_hash = models.CharField(max_length=64)
+    # AMAPI's signupUrls/{id}: enterprises.create needs it with the enterprise token.
+    signup_url_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"signup {self.pk}"
+
+
+class PublishState(models.TextChoices):
+    UNPUBLISHED = "unpublished", _("Not published")
+    PENDING = "pending", _("Publishing")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Publishing failed")
+
+
+class Profile(models.Model):
+    """A profile: one AMAPI policy (``{enterprise}/policies/{id}``), versioned by Mamori."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("profile name"), max_length=100)
+    # The initial settings profile made at signup (it cannot be deleted while assigned, like any).
+    is_initial = models.BooleanField(default=False, editable=False)
+    # The version being edited and published: the newest saved, or one restored.
+    current = models.ForeignKey(
+        "ProfileVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    publish_state = models.CharField(
+        _("state"), max_length=16, choices=PublishState.choices, default=PublishState.UNPUBLISHED
+    )
+    # Mamori's version number last published, and AMAPI's Policy.version (an int64, kept as
+    # text) that devices report as appliedPolicyVersion.
+    published_number = models.PositiveIntegerField(null=True, blank=True)
+    published_version = models.CharField(max_length=24, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_error = models.TextField(blank=True)
+    # [[field path, message], …] from Google's fieldViolations at publish.
+    publish_violations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "name"], name="profile_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def policy_name(self, enterprise: Enterprise) -> str:
+        """AMAPI's name of this profile's policy in ``enterprise``."""
+        return f"{enterprise.name}/policies/mamori-{self.pk}"
+
+
+class ProfileVersion(models.Model):
+    """One saved state of a profile: the whole AMAPI Policy JSON, who saved it, when, why."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    policy = models.JSONField(default=dict)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "number"], name="profile_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} v{self.number}"
+
+
+class OrganizationProfile(models.Model):
+    """An organization's own profile; its sub-organizations inherit it unless they have one."""
+
+    organization = models.OneToOneField(
+        "directory.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="android_profile",
+    )
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="assignments")
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} → {self.profile_id}"
+
+
+class DeviceKind(models.TextChoices):
+    """What the person is enrolling, and the AMAPI ``allowPersonalUsage`` it takes
+    (ANDROID.md 2.4): on a company-owned device ALLOWED gives a work profile and DISALLOWED a
+    fully managed device; a personal device always gets a work profile (personal usage cannot
+    be disabled there: the difference is the device, not the token)."""
+
+    FULLY_MANAGED = "fully_managed", _("Company-owned, fully managed")
+    COMPANY_WORK_PROFILE = "company_work_profile", _("Company-owned with a work profile")
+    PERSONAL_WORK_PROFILE = "personal_work_profile", _("Personal device with a work profile")
+    DEDICATED = "dedicated", _("Dedicated device (kiosk, no user)")
+
+
+class PersonalUsage(models.TextChoices):
+    ALLOWED = "PERSONAL_USAGE_ALLOWED", _("Work profile (personal usage allowed)")
+    DISALLOWED = "PERSONAL_USAGE_DISALLOWED", _("Fully managed (no personal usage)")
+    DISALLOWED_USERLESS = "PERSONAL_USAGE_DISALLOWED_USERLESS", _("Dedicated device (userless)")
+
+
+PERSONAL_USAGE_OF_KIND = {
+    DeviceKind.FULLY_MANAGED: PersonalUsage.DISALLOWED,
+    DeviceKind.COMPANY_WORK_PROFILE: PersonalUsage.ALLOWED,
+    DeviceKind.PERSONAL_WORK_PROFILE: PersonalUsage.ALLOWED,
+    DeviceKind.DEDICATED: PersonalUsage.DISALLOWED_USERLESS,
+}
+
+# What a person (or an API client) chooses for a new token: the page's initial values, the
+# log's values and the API's schema come from this list.
+TOKEN_FIELDS = ("one_time", "allow_personal_usage", "note")
+
+
+class EnrollmentToken(models.Model):
+    """An enrollment token Mamori made: the device it enrolls joins ``organization`` (and
+    ``user``). ``public_id`` goes to AMAPI in ``additionalData`` (``{"mamori": public_id}``) and
+    comes back with the device as ``enrollmentTokenData``. ``value`` is the secret a device
+    enrolls with: shown on its page, never logged (its last four characters only)."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="tokens")
+    public_id = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=300)  # enterprises/{e}/enrollmentTokens/{id}
+    value = models.CharField(max_length=200)
+    qr_code = models.TextField()  # AMAPI's JSON string, put in the QR as it is
+    policy_name = models.CharField(max_length=300, blank=True)
+    organization = models.ForeignKey(
+        "directory.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(
+        "directory.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    allow_personal_usage = models.CharField(
+        _("device kind"), max_length=40, choices=PersonalUsage.choices
+    )
+    one_time = models.BooleanField(_("one-time"), default=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["contract", "-created_at"],
+                condition=Q(revoked_at__isnull=True),
+                name="token_valid_by_contract",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"…{self.value_tail}"
+
+    @property
+    def value_tail(self) -> str:
+        """The last four characters of the value: all that is ever logged or listed."""
+        return self.value[-4:]

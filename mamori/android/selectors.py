@@ -1,0 +1,207 @@
+"""Reads of Android Enterprise, always within the reader's contract (and, for enrollment
+tokens, its organizations), taking the action (``core.access``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from mamori.android.models import (
+    EnrollmentToken,
+    Enterprise,
+    OrganizationProfile,
+    Profile,
+    ProfileVersion,
+)
+from mamori.android.permissions import ENTERPRISE_MANAGE, PROFILES_VIEW
+from mamori.core.access import (
+    NotFound,
+    Principal,
+    object_get,
+    permission_code,
+    permission_require,
+    restrict,
+)
+from mamori.directory.models import Organization
+from mamori.directory.selectors import OrgNode, organization_tree
+
+
+def enterprise_of_contract(contract_id: int) -> Enterprise | None:
+    """The contract's enterprise, or None while it is not bound (for services and handlers)."""
+    return Enterprise.objects.filter(contract_id=contract_id).select_related("bound_by").first()
+
+
+def enterprise_get(account: Principal) -> Enterprise | None:
+    """The binding as Settings → Android Enterprise shows it: ``PermissionDenied`` without
+    ``android.manage`` (System administrators only)."""
+    permission_require(account, ENTERPRISE_MANAGE)
+    return (
+        Enterprise.objects.filter(contract_id=account.contract_id)
+        .select_related("bound_by__user")
+        .first()
+    )
+
+
+def enterprise_bound(account: Principal) -> bool:
+    """Whether the account's contract is bound (every account may know it: pages say so)."""
+    return Enterprise.objects.filter(contract_id=account.contract_id).exists()
+
+
+# Profiles -----------------------------------------------------------------------------------
+
+
+def profiles_visible_to(account: Principal, action: str = "view") -> QuerySet[Profile]:
+    """The contract's profiles (contract-wide: every organization may be assigned one)."""
+    rows = restrict(
+        Profile.objects.all(), account, permission_code("profiles", action), path_field=None
+    )
+    return rows.select_related("current").order_by("-is_initial", "name", "id")
+
+
+def profile_get(account: Principal, pk: int | str, action: str = "view") -> Profile:
+    """One profile: ``NotFound`` outside the contract, ``PermissionDenied`` without the action."""
+    return object_get(
+        Profile.objects.select_related("current"),
+        account,
+        pk,
+        permission_code("profiles", action),
+        path_field=None,
+    )
+
+
+def profile_versions(account: Principal, profile: Profile) -> QuerySet[ProfileVersion]:
+    """The profile's versions, newest first, with who saved each."""
+    permission_require(account, PROFILES_VIEW)
+    return (
+        ProfileVersion.objects.filter(profile=profile, profile__contract_id=account.contract_id)
+        .select_related("created_by__user")
+        .order_by("-number")
+    )
+
+
+def profile_version_get(account: Principal, profile: Profile, number: int) -> ProfileVersion:
+    """One version of ``profile`` by its number (``NotFound`` if it has none such)."""
+    permission_require(account, PROFILES_VIEW)
+    version = (
+        ProfileVersion.objects.filter(
+            profile=profile, number=number, profile__contract_id=account.contract_id
+        )
+        .select_related("created_by__user")
+        .first()
+    )
+    if version is None:
+        raise NotFound
+    return version
+
+
+def profile_assignment_counts(account: Principal) -> dict[int, int]:
+    """``{profile id: organizations it is assigned to}`` in the contract."""
+    counts: dict[int, int] = {}
+    for profile_id in OrganizationProfile.objects.filter(
+        contract_id=account.contract_id
+    ).values_list("profile_id", flat=True):
+        counts[profile_id] = counts.get(profile_id, 0) + 1
+    return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class AssignedNode:
+    """An organization of the tree with the profile its devices get: its own, or the one of
+    its nearest ancestor that has one (``inherited_from`` names that ancestor)."""
+
+    node: OrgNode
+    profile_id: int | None
+    profile_name: str
+    own: bool
+    inherited_from: str = ""
+
+
+def profile_tree(account: Principal, action: str = "view") -> list[AssignedNode]:
+    """The organization tree (``organizations.<action>`` scope) with each organization's
+    profile, own or inherited. Two queries whatever the size."""
+    permission_require(account, PROFILES_VIEW)
+    nodes = organization_tree(account, action)
+    own = dict(
+        OrganizationProfile.objects.filter(contract_id=account.contract_id).values_list(
+            "organization_id", "profile_id"
+        )
+    )
+    names = dict(Profile.objects.filter(contract_id=account.contract_id).values_list("id", "name"))
+    # Ancestors above the account's scope count too: an inherited profile comes from there.
+    ancestor_names = dict(
+        Organization.objects.filter(contract_id=account.contract_id, pk__in=list(own)).values_list(
+            "pk", "name"
+        )
+    )
+    result = []
+    for node in nodes:
+        chain = [int(p) for p in node.path.strip("/").split("/")]
+        holder = next((pk for pk in reversed(chain) if pk in own), None)
+        profile_id = own[holder] if holder is not None else None
+        result.append(
+            AssignedNode(
+                node=node,
+                profile_id=profile_id,
+                profile_name=names.get(profile_id, "") if profile_id else "",
+                own=holder == node.id,
+                inherited_from=ancestor_names.get(holder, "")
+                if holder is not None and holder != node.id
+                else "",
+            )
+        )
+    return result
+
+
+def profile_for_organization(organization: Organization) -> Profile | None:
+    """The profile a device of ``organization`` gets: its own, or its nearest ancestor's."""
+    chain = [int(p) for p in organization.path.strip("/").split("/")]
+    own = dict(
+        OrganizationProfile.objects.filter(organization_id__in=chain).values_list(
+            "organization_id", "profile_id"
+        )
+    )
+    holder = next((pk for pk in reversed(chain) if pk in own), None)
+    return Profile.objects.filter(pk=own[holder]).first() if holder is not None else None
+
+
+# Enrollment tokens --------------------------------------------------------------------------
+
+
+def _valid(now: object = None) -> Q:
+    now = now or timezone.now()
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def tokens_visible_to(account: Principal, action: str = "view") -> QuerySet[EnrollmentToken]:
+    """The valid (not revoked, not expired) tokens of the account's organizations, newest
+    first; ``PermissionDenied`` without ``enrollment_tokens.<action>``."""
+    rows = restrict(
+        EnrollmentToken.objects.all(),
+        account,
+        permission_code("enrollment_tokens", action),
+        path_field="organization__path",
+    )
+    return (
+        rows.filter(_valid())
+        .select_related("organization", "user", "created_by__user")
+        .order_by("-created_at", "-id")
+    )
+
+
+def token_get(account: Principal, pk: int | str, action: str = "view") -> EnrollmentToken:
+    """One token of the account's organizations (revoked and expired ones too: their page
+    says so): ``NotFound`` outside them, ``PermissionDenied`` without the action."""
+    return object_get(
+        EnrollmentToken.objects.select_related("organization", "user", "created_by__user"),
+        account,
+        pk,
+        permission_code("enrollment_tokens", action),
+        path_field="organization__path",
+    )
+
+
+def token_valid(token: EnrollmentToken) -> bool:
+    now = timezone.now()
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)

@@ -1,0 +1,340 @@
+"""The Android app against a stand-in gateway: signup and its callback (forged, replayed,
+expired, another contract's or session's: nothing changes), unbinding, profiles with versions,
+publishing through durable work, assignment with inheritance, enrollment tokens (the value
+never logged), pages and the API."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core import signing
+from django.test import Client
+
+from mamori.android import amapi, services
+from mamori.android.models import (
+    EnrollmentToken,
+    Enterprise,
+    OrganizationProfile,
+    Profile,
+    PublishState,
+    SignupAttempt,
+)
+from mamori.android.selectors import profile_for_organization
+from mamori.audit.models import LogEntry
+from mamori.core.actor import Actor
+from mamori.directory.models import Organization
+from tests.android.fake_amapi import FakeAmapi
+from tests.conftest import Cast, OrgCast, api_client, logged_in, run_work
+
+pytestmark = pytest.mark.django_db
+
+
+def state_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def start(client: Client, fake: FakeAmapi, domain: str = "alpha") -> str:
+    response = client.post(f"/{domain}/settings/android/")
+    assert response.status_code == 200, response.content[:300]
+    return state_of(fake.calls[-1][1])
+
+
+def bind(client: Client, fake: FakeAmapi, domain: str = "alpha") -> None:
+    state = start(client, fake, domain)
+    response = client.get(
+        f"/{domain}/settings/android/callback/", {"state": state, "enterpriseToken": "ET1"}
+    )
+    assert response.status_code == 302, response.content[:500]
+
+
+def android_state(contract) -> tuple:
+    return (
+        list(Enterprise.objects.filter(contract=contract).values_list("name")),
+        list(Profile.objects.filter(contract=contract).values_list("name")),
+        list(SignupAttempt.objects.filter(contract=contract).values_list("nonce", "used_at")),
+        LogEntry.objects.filter(contract=contract).count(),
+    )
+
+
+def test_signup_binds_the_contract_and_publishes_the_initial_profile(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    page = client.get("/alpha/settings/android/").content.decode()
+    assert 'id="start-signup"' in page
+    bind(client, fake_amapi)
+    enterprise = Enterprise.objects.get(contract=cast.a)
+    assert enterprise.bound_by == cast.a1
+    initial = Profile.objects.get(contract=cast.a, is_initial=True)
+    assert initial.name == "初期設定プロファイル"
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    assert OrganizationProfile.objects.get(organization=root).profile == initial
+    assert initial.publish_state == PublishState.PENDING
+    assert run_work("android.") == ["done"]
+    initial.refresh_from_db()
+    assert initial.publish_state == PublishState.PUBLISHED and initial.published_number == 1
+    assert initial.published_version
+    assert fake_amapi.calls[-1][1][0] == f"{enterprise.name}/policies/mamori-{initial.pk}"
+    page = client.get("/alpha/settings/android/").content.decode()
+    assert enterprise.name in page
+    actions = set(LogEntry.objects.filter(contract=cast.a).values_list("action", flat=True))
+    assert {"android.signup_started", "android.bound"} <= actions
+
+
+def test_a_replayed_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) -> None:
+    client = logged_in(cast.a1)
+    state = start(client, fake_amapi)
+    client.get("/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E"})
+    before = android_state(cast.a)
+    response = client.get(
+        "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E2"}
+    )
+    assert response.status_code == 400
+    assert "すでに使用されています" in response.content.decode()
+    assert android_state(cast.a) == before
+
+
+@pytest.mark.parametrize("case", ["forged", "other_session", "expired", "no_token"])
+def test_a_bad_callback_changes_nothing(
+    cast: Cast, fake_amapi: FakeAmapi, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = logged_in(cast.a1)
+    state = start(client, fake_amapi)
+    token = "E"
+    if case == "forged":
+        state = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
+    elif case == "other_session":
+        client = logged_in(cast.a1)  # the same account, another browser
+    elif case == "expired":
+        later = datetime.datetime.now(datetime.UTC).timestamp() + 31 * 60
+        monkeypatch.setattr(signing.time, "time", lambda: later)
+    else:
+        token = ""
+    before = android_state(cast.a)
+    response = client.get(
+        "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": token}
+    )
+    assert response.status_code == 400
+    assert android_state(cast.a) == before
+    assert "enterprise_create" not in fake_amapi.methods()
+
+
+def test_another_contracts_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) -> None:
+    state = start(logged_in(cast.a1), fake_amapi)
+    b = logged_in(cast.b1)
+    before_a, before_b = android_state(cast.a), android_state(cast.b)
+    response = b.get("/bravo/settings/android/callback/", {"state": state, "enterpriseToken": "E"})
+    assert response.status_code == 400
+    assert (android_state(cast.a), android_state(cast.b)) == (before_a, before_b)
+
+
+def test_unbinding_needs_the_domain_and_turns_notifications_off(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    response = client.post("/alpha/settings/android/unbind/", {"confirm": "wrong"})
+    assert response.status_code == 200 and Enterprise.objects.filter(contract=cast.a).exists()
+    response = client.post("/alpha/settings/android/unbind/", {"confirm": "alpha"})
+    assert response.status_code == 200
+    assert not Enterprise.objects.filter(contract=cast.a).exists()
+    _name, body, mask = fake_amapi.calls[-1][1]
+    assert body == {"pubsubTopic": "", "enabledNotificationTypes": []}
+    assert mask == "pubsubTopic,enabledNotificationTypes"
+    assert "play.google.com/work" in response.content.decode()
+
+
+def test_unbinding_an_enterprise_google_no_longer_has_says_so(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    fake_amapi.fail["enterprise_patch"] = amapi.AmapiNotFound("gone", status=404)
+    result = services.enterprise_unbind(
+        actor=Actor(account=cast.a1), contract=cast.a, confirm_domain="ALPHA"
+    )
+    assert result.gone and not Enterprise.objects.filter(contract=cast.a).exists()
+
+
+def test_profiles_are_versioned_compared_and_restored(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
+    cast = orgs.cast
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    actor = Actor(account=cast.a1)
+    profile = Profile.objects.get(contract=cast.a, is_initial=True)
+    policy = {**profile.current.policy, "cameraAccess": "CAMERA_ACCESS_DISABLED"}
+    services.profile_save(actor=actor, profile=profile, policy=policy, note="camera off")
+    profile.refresh_from_db()
+    assert profile.current.number == 2
+    page = client.get(f"/alpha/devices/profiles/{profile.pk}/versions/2/").content.decode()
+    assert "cameraAccess" in page
+    services.profile_restore(actor=actor, profile=profile, number=1)
+    profile.refresh_from_db()
+    assert (profile.current.number == 3 and "cameraAccess" not in profile.current.policy) or (
+        profile.current.policy.get("cameraAccess") != "CAMERA_ACCESS_DISABLED"
+    )
+    with pytest.raises(services.PolicyInvalid) as refused:
+        services.profile_save(actor=actor, profile=profile, policy={"noSuchField": 1})
+    assert refused.value.errors[0][0] == "noSuchField"
+    # Deleting is refused while the profile is assigned.
+    with pytest.raises(services.ValidationError):
+        services.profile_delete(actor=actor, profile=profile)
+
+
+def test_department_administrators_may_not_change_profiles(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    bind(logged_in(orgs.cast.a1), fake_amapi)
+    profile = Profile.objects.get(contract=orgs.cast.a)
+    response = logged_in(orgs.a2).post(
+        f"/alpha/devices/profiles/{profile.pk}/rename/", {"name": "x"}
+    )
+    assert response.status_code == 403
+    assert Profile.objects.get(pk=profile.pk).name == profile.name
+
+
+def test_sub_organizations_inherit_their_parents_profile(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    cast = orgs.cast
+    bind(logged_in(cast.a1), fake_amapi)
+    actor = Actor(account=cast.a1)
+    initial = Profile.objects.get(contract=cast.a)
+    sales_profile = services.profile_create(
+        actor=actor, contract=cast.a, name="営業", policy=initial.current.policy
+    )
+    services.profile_assign(actor=actor, organization=orgs.sales, profile=sales_profile)
+    assert profile_for_organization(orgs.tokyo) == sales_profile
+    assert profile_for_organization(orgs.dev) == initial
+    page = logged_in(cast.a1).get("/alpha/devices/profiles/assignments/").content.decode()
+    assert "営業" in page
+    services.profile_assign(actor=actor, organization=orgs.sales, profile=None)
+    assert profile_for_organization(orgs.tokyo) == initial
+
+
+def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_logged(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    cast = orgs.cast
+    bind(logged_in(cast.a1), fake_amapi)
+    client = logged_in(orgs.a2)
+    response = client.post(
+        "/alpha/devices/enrollment/add/",
+        {
+            "organization": orgs.tokyo.pk,
+            "device_kind": "dedicated",
+            "one_time": "1",
+            "duration": "604800",
+            "note": "受付端末",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    token = EnrollmentToken.objects.get()
+    sent = fake_amapi.calls[-1][1]
+    assert sent["allow_personal_usage"] == "PERSONAL_USAGE_DISALLOWED_USERLESS"
+    assert json.loads(sent["additional_data"]) == {"mamori": token.public_id}
+    assert sent["policy_name"].endswith(f"/policies/mamori-{Profile.objects.get().pk}")
+    page = client.get(response["Location"]).content.decode()
+    assert token.value in page and "<svg" in page
+    png = client.get(f"/alpha/devices/enrollment/{token.pk}/qr.png")
+    assert png["Content-Type"] == "image/png" and png.content[:4] == b"\x89PNG"
+    entries = LogEntry.objects.filter(action__startswith="enrollment_token.")
+    dumped = json.dumps(list(entries.values("before", "after", "target_label")), ensure_ascii=False)
+    assert token.value not in dumped and token.value[-4:] in dumped
+    # Out of A2's organizations: not there. In them: revoked, and gone from the list.
+    assert (
+        client.post(
+            "/alpha/devices/enrollment/add/",
+            {
+                "organization": orgs.dev.pk,
+                "device_kind": "dedicated",
+                "one_time": "1",
+                "duration": "3600",
+            },
+        ).status_code
+        == 200
+    )
+    assert EnrollmentToken.objects.count() == 1
+    client.post(f"/alpha/devices/enrollment/{token.pk}/revoke/")
+    assert EnrollmentToken.objects.get().revoked_at is not None
+    assert token.value[-4:] not in client.get("/alpha/devices/enrollment/").content.decode()
+
+
+def test_a_token_without_expiry_must_be_reusable(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
+    bind(logged_in(orgs.cast.a1), fake_amapi)
+    with pytest.raises(services.ValidationError) as refused:
+        services.enrollment_token_create(
+            actor=Actor(account=orgs.cast.a1),
+            organization=orgs.sales,
+            duration_seconds=None,
+            one_time=True,
+        )
+    assert "duration_seconds" in refused.value.message_dict
+    token = services.enrollment_token_create(
+        actor=Actor(account=orgs.cast.a1),
+        organization=orgs.sales,
+        duration_seconds=None,
+        one_time=False,
+    )
+    assert token.expires_at is None
+
+
+def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
+    cast = orgs.cast
+    client = api_client(cast.a1)
+    assert client.get("/api/v1/android/enterprise").status_code == 404
+    signup = client.post("/api/v1/android/enterprise", {}, content_type="application/json")
+    assert signup.status_code == 201 and signup.json()["signup_url"].startswith("http")
+    # The API's signup is finished in the panel by the same account, in any of its sessions.
+    state = state_of(fake_amapi.calls[-1][1])
+    done = logged_in(cast.a1).get(
+        "/alpha/settings/android/callback/", {"state": state, "enterpriseToken": "E"}
+    )
+    assert done.status_code == 302
+    assert client.get("/api/v1/android/enterprise").json()["name"].startswith("enterprises/")
+    bad = client.post(
+        "/api/v1/profiles",
+        {"name": "壊れた", "policy": {"cameraAccess": "NOPE"}},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert bad.json()["error"]["details"][0]["field"] == "policy.cameraAccess"
+    made = client.post(
+        "/api/v1/profiles",
+        {"name": "営業用", "policy": {"screenCaptureDisabled": True}},
+        content_type="application/json",
+    )
+    assert made.status_code == 201
+    pid = made.json()["id"]
+    assert client.post(f"/api/v1/profiles/{pid}/publish").status_code == 202
+    run_work("android.")
+    got = client.get(f"/api/v1/profiles/{pid}").json()
+    assert got["publish_state"] == "published" and got["published_version"]
+    assert client.get(f"/api/v1/profiles/{pid}/versions").json()[0]["number"] == 1
+    assigned = client.put(
+        f"/api/v1/organizations/{orgs.sales.pk}/profile",
+        {"profile_id": pid},
+        content_type="application/json",
+    )
+    assert assigned.json()["effective_profile_id"] == pid
+    token = client.post(
+        "/api/v1/enrollment-tokens",
+        {
+            "organization_id": orgs.tokyo.pk,
+            "duration_seconds": 3600,
+            "one_time": True,
+            "allow_personal_usage": "PERSONAL_USAGE_ALLOWED",
+        },
+        content_type="application/json",
+    )
+    assert token.status_code == 201 and token.json()["value"]
+    tid = token.json()["id"]
+    assert [t["id"] for t in client.get("/api/v1/enrollment-tokens").json()] == [tid]
+    assert client.delete(f"/api/v1/enrollment-tokens/{tid}").status_code == 204
+    assert client.get("/api/v1/enrollment-tokens").json() == []
+    assert client.delete(f"/api/v1/profiles/{pid}").status_code == 422  # still assigned
+    assert client.delete("/api/v1/android/enterprise").json()["gone"] is False

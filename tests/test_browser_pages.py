@@ -9,22 +9,41 @@ refuses, and break no Japanese name inside a word. Screenshots land in
 from __future__ import annotations
 
 import os
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
 from pytest_django.live_server_helper import LiveServer
 
 from mamori.accounts.models import Account
+from mamori.android import services as android
+from mamori.android.models import PersonalUsage, Profile
+from mamori.android.policy import initial_policy
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
+from tests.android import sandbox as android_sandbox
+from tests.android.sandbox import AmapiSandbox
 from tests.browser import ARTIFACTS
-from tests.conftest import PASSWORD, OrgCast, cast_create, make_user, orgs_create
+from tests.conftest import (
+    PASSWORD,
+    OrgCast,
+    cast_create,
+    make_user,
+    open_contract,
+    orgs_create,
+    run_work,
+)
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see tests/test_browser.py
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The AMAPI sandbox's fixtures (tests/android/conftest.py is not in this directory's reach).
+amapi_sandbox_server = android_sandbox.amapi_sandbox_server
+amapi_sandbox = android_sandbox.amapi_sandbox
 
 WIDTHS = (390, 1280)
 LONG_NAME = "長い名前" * 50  # 200 characters
@@ -59,6 +78,52 @@ def _data() -> tuple[OrgCast, dict[str, object]]:
     }
 
 
+def _android(orgs: OrgCast, sandbox: AmapiSandbox) -> dict[str, object]:
+    """Contract A bound on the sandbox, its initial profile edited (version 2: camera off, a
+    password, an app) and published, a second profile for 営業部, and two tokens."""
+    a1 = Actor(account=orgs.cast.a1)
+    url = android.enterprise_signup_start(actor=a1, contract=orgs.cast.a, session_key="pages")
+    back = parse_qs(urlsplit(sandbox.confirm_signup(url, "アルファ株式会社")).query)
+    android.enterprise_signup_complete(
+        actor=a1,
+        contract=orgs.cast.a,
+        state=back["state"][0],
+        enterprise_token=back["enterpriseToken"][0],
+        session_key="pages",
+    )
+    initial = Profile.objects.get(contract=orgs.cast.a, is_initial=True)
+    policy: dict[str, Any] = {
+        **initial_policy(),
+        "cameraAccess": "CAMERA_ACCESS_DISABLED",
+        "passwordPolicies": [{"passwordQuality": "ALPHANUMERIC", "passwordMinimumLength": 8}],
+        "maximumTimeToLock": "300000",
+        "applications": [
+            {"packageName": "com.google.android.gm", "installType": "FORCE_INSTALLED"},
+            {"packageName": "jp.naver.line.android", "installType": "BLOCKED"},
+        ],
+    }
+    android.profile_save(
+        actor=a1, profile=initial, policy=policy, note="カメラ禁止、パスワード必須"
+    )
+    android.profile_publish(actor=a1, profile=initial)
+    sales = android.profile_create(
+        actor=a1, contract=orgs.cast.a, name="営業部用プロファイル", policy=initial_policy()
+    )
+    android.profile_assign(actor=a1, organization=orgs.sales, profile=sales)
+    run_work("android.")
+    token = android.enrollment_token_create(
+        actor=a1, organization=orgs.tokyo, user=orgs.sato, note="東京支店の貸与端末"
+    )
+    android.enrollment_token_create(
+        actor=a1,
+        organization=orgs.sales,
+        duration_seconds=None,
+        one_time=False,
+        allow_personal_usage=PersonalUsage.ALLOWED,
+    )
+    return {"profile": initial.pk, "token": token.pk}
+
+
 PAGES = {
     "home": "/alpha/",
     "devices": "/alpha/devices/",
@@ -81,6 +146,15 @@ PAGES = {
     "account": "/alpha/account/",
     "two-factor": "/alpha/account/two-factor/",
     "two-factor-setup": "/alpha/account/two-factor/setup/",
+    "android": "/alpha/settings/android/",
+    "profiles": "/alpha/devices/profiles/",
+    "profile": "/alpha/devices/profiles/{profile}/",
+    "profile-edit": "/alpha/devices/profiles/{profile}/edit/",
+    "profile-compare": "/alpha/devices/profiles/{profile}/versions/2/",
+    "profile-assignments": "/alpha/devices/profiles/assignments/",
+    "tokens": "/alpha/devices/enrollment/",
+    "token-add": "/alpha/devices/enrollment/add/",
+    "token": "/alpha/devices/enrollment/{token}/",
     "support": "/alpha/support/",
     "inquiry-new": "/alpha/support/new/",
     "inquiry": "/alpha/support/{inquiry}/",
@@ -119,19 +193,23 @@ def _open(chromium: Browser, width: int, errors: list[str]) -> Page:
     return page
 
 
-def _log_in(page: Page, base: str, lang: str) -> None:
-    page.goto(f"{base}/alpha/login/")
+def _log_in(page: Page, base: str, lang: str, domain: str = "alpha") -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/{domain}/login/")
     page.locator("input[name=account]").fill("admin")
     page.locator("input[name=password]").fill(PASSWORD)
     page.locator("button[type=submit]").first.click()
-    page.wait_for_url(f"{base}/alpha/")
+    page.wait_for_url(f"{base}/{domain}/")
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_every_page_fits_390_and_1280_pixels_in_both_languages(
-    live_server: LiveServer, chromium: Browser, lang: str
+    live_server: LiveServer, chromium: Browser, lang: str, amapi_sandbox: AmapiSandbox
 ) -> None:
-    _orgs, ids = _data()
+    orgs, ids = _data()
+    ids |= _android(orgs, amapi_sandbox)
+    # Another contract, not bound: Settings → Android Enterprise before the signup.
+    open_contract("charlie", "チャーリー株式会社", language=lang)
     Account.objects.filter(contract__domain="alpha", name="admin").update(language=lang)
     for width in WIDTHS:
         errors: list[str] = []
@@ -154,6 +232,10 @@ def test_every_page_fits_390_and_1280_pixels_in_both_languages(
                 expected = 404 if name == "not-found" else 200
                 assert response is not None and response.status == expected, (name, response.status)
                 _check(page, name, lang, width, errors)
+                if name == "token":  # the printable page, as printed
+                    page.emulate_media(media="print")
+                    _check(page, "token-print", lang, width, errors)
+                    page.emulate_media(media="screen")
                 if name == "users" and width >= 1280:
                     # Beside the organization tree, every column is seen without scrolling.
                     sideways = page.evaluate(
@@ -161,5 +243,8 @@ def test_every_page_fits_390_and_1280_pixels_in_both_languages(
                         ".map(t => t.scrollWidth - t.clientWidth)"
                     )
                     assert sideways and max(sideways) <= 1, (lang, sideways)
+            _log_in(page, live_server.url, lang, domain="charlie")
+            page.goto(f"{live_server.url}/charlie/settings/android/")
+            _check(page, "android-unbound", lang, width, errors)
         finally:
             page.context.close()

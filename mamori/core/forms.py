@@ -28,6 +28,8 @@ class PanelForm(forms.Form):
             # No maxlength in the page: a browser counts UTF-16 units (an emoji is two) and cuts
             # a pasted value silently; the server counts characters and says what is too long.
             field.widget.attrs.pop("maxlength", None)
+            if isinstance(field.widget, forms.RadioSelect):  # and CheckboxSelectMultiple
+                field.widget.attrs.setdefault("class", "form-check-input")
 
 
 def field_messages(field: forms.Field) -> dict[str, str]:

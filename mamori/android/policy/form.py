@@ -133,7 +133,9 @@ def _form_field(setting: Setting) -> forms.Field:
         )
     if kind == "multi":
         return forms.MultipleChoiceField(
-            choices=setting.choices, widget=forms.CheckboxSelectMultiple, **common
+            choices=setting.choices,
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+            **common,
         )
     return FreezePeriodsField(widget=forms.Textarea(attrs={"rows": 2}), **common)
 
@@ -270,13 +272,18 @@ class ProfileForm(PanelForm):
 
     @property
     def groups(self) -> list[tuple[str, list[BoundField]]]:
-        """``[(legend, [bound fields])]``, the legends translated."""
+        """``[(legend, [bound fields])]``, the legends translated; the app rows are not in them
+        (``app_rows``, shown after the group whose legend is ``apps_legend``)."""
         by_group: dict[str, list[BoundField]] = {key: [] for key in GROUPS}
         for setting in SETTINGS:
             by_group[setting.group].append(self[setting.name])
-        by_group["apps"] += [field for row in self.app_rows for field in row]
         by_group["advanced"].append(self["advanced"])
         return [(str(GROUPS[key]), fields) for key, fields in by_group.items() if fields]
+
+    @property
+    def apps_legend(self) -> str:
+        """The legend of the group the app rows follow."""
+        return str(GROUPS["apps"])
 
     @property
     def app_rows(self) -> list[list[BoundField]]:

@@ -44,6 +44,18 @@ def control(field: forms.BoundField, **attrs: Any) -> SafeString:
 
 
 @register.filter
+def is_choice_list(field: forms.BoundField) -> bool:
+    """Radio buttons or a list of checkboxes (``RadioSelect``, ``CheckboxSelectMultiple``):
+    shown as a list of labelled boxes, not as one control."""
+    return isinstance(field.field.widget, forms.RadioSelect)
+
+
+@register.filter
+def is_checklist(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxSelectMultiple)
+
+
+@register.filter
 def is_checkbox(field: forms.BoundField) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
 

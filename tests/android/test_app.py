@@ -338,3 +338,96 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert client.get("/api/v1/enrollment-tokens").json() == []
     assert client.delete(f"/api/v1/profiles/{pid}").status_code == 422  # still assigned
     assert client.delete("/api/v1/android/enterprise").json()["gone"] is False
+
+
+def wrong_input_state(contract) -> tuple:
+    """What a refused form must leave as it was: profiles with their versions, tokens, AMAPI
+    calls are counted by the caller, the operation log."""
+    from mamori.android.models import ProfileVersion
+
+    return (
+        list(Profile.objects.filter(contract=contract).values_list("pk", "name", "current_id")),
+        list(ProfileVersion.objects.filter(profile__contract=contract).values_list("pk", "policy")),
+        list(EnrollmentToken.objects.filter(contract=contract).values_list("pk", "note")),
+        list(Enterprise.objects.filter(contract=contract).values_list("name")),
+        LogEntry.objects.filter(contract=contract).count(),
+    )
+
+
+LONG = "あ" * 300
+TOKEN_OK = {"device_kind": "fully_managed", "one_time": "1", "duration": "604800"}
+# (page, form data, message the page shows) — each refused, nothing changed.
+WRONG_INPUTS = {
+    "profile-name-empty": ("profiles/add/", {"name": ""}, "プロファイル名を入力してください。"),
+    "profile-name-300": ("profiles/add/", {"name": LONG}, "プロファイル名は100文字以内"),
+    "rename-empty": ("profiles/{p}/rename/", {"name": " "}, "プロファイル名を入力してください。"),
+    "copy-300": ("profiles/{p}/copy/", {"name": LONG}, "プロファイル名は100文字以内"),
+    "bad-package": (
+        "profiles/{p}/edit/",
+        {"app-0-package_name": "1bad", "app-0-install_type": "FORCE_INSTALLED"},
+        "applications[0].packageName",
+    ),
+    "advanced-not-json": ("profiles/{p}/edit/", {"advanced": "{camera: off"}, "JSON"),
+    "advanced-unknown-field": (
+        "profiles/{p}/edit/",
+        {"advanced": '{"cameraOff": true}'},
+        "cameraOff",
+    ),
+    "note-300": ("profiles/{p}/edit/", {"note": LONG}, "このバージョンのメモは"),
+    "minimum-length-out-of-range": (
+        "profiles/{p}/edit/",
+        {"password_minimum_length": "-1"},
+        "パスワードの最小文字数",
+    ),
+    "token-duration-out-of-range": (
+        "enrollment/add/",
+        {**TOKEN_OK, "duration": "8640000"},
+        "有効期間",
+    ),
+    "token-no-expiry-one-time": (
+        "enrollment/add/",
+        {**TOKEN_OK, "duration": "none"},
+        "無期限",
+    ),
+    "token-note-300": ("enrollment/add/", {**TOKEN_OK, "note": LONG}, "メモは200文字以内"),
+    "token-user-300": (
+        "enrollment/add/",
+        {**TOKEN_OK, "user": LONG},
+        "ユーザー（任意）は254文字以内",
+    ),
+    "token-unknown-user": (
+        "enrollment/add/",
+        {**TOKEN_OK, "user": "nobody@alpha.example"},
+        "この社員番号またはメールアドレスのユーザーはいません。",
+    ),
+    "unbind-empty": ("/alpha/settings/android/unbind/", {"confirm": ""}, "利用ドメイン"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_INPUTS))
+def test_wrong_input_on_the_android_forms_says_why_and_changes_nothing(
+    orgs: OrgCast, fake_amapi: FakeAmapi, case: str
+) -> None:
+    cast = orgs.cast
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    initial = Profile.objects.get(contract=cast.a, is_initial=True)
+    path, data, message = WRONG_INPUTS[case]
+    if path.startswith("profiles/{p}/edit/"):
+        # The form as the page shows it, with the wrong value put in.
+        page = client.get(f"/alpha/devices/profiles/{initial.pk}/edit/")
+        form = page.context["form"]
+        shown = {name: form[name].value() for name in form.fields}
+        shown = {k: ("on" if v is True else v) for k, v in shown.items() if v not in (None, False)}
+        data = {**shown, **data}
+    if "organization" not in data and path.startswith("enrollment/"):
+        data = {**data, "organization": orgs.root.pk}
+    before = wrong_input_state(cast.a)
+    calls = len(fake_amapi.calls)
+    url = path if path.startswith("/") else f"/alpha/devices/{path.format(p=initial.pk)}"
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert message in response.content.decode(), case
+    assert wrong_input_state(cast.a) == before
+    assert len(fake_amapi.calls) == calls

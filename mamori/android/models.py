@@ -145,9 +145,12 @@ class DeviceKind(models.TextChoices):
 
 
 class PersonalUsage(models.TextChoices):
-    ALLOWED = "PERSONAL_USAGE_ALLOWED", _("Work profile (personal usage allowed)")
-    DISALLOWED = "PERSONAL_USAGE_DISALLOWED", _("Fully managed (no personal usage)")
-    DISALLOWED_USERLESS = "PERSONAL_USAGE_DISALLOWED_USERLESS", _("Dedicated device (userless)")
+    """AMAPI's ``allowPersonalUsage`` as a token stores it, labelled with the device kinds the
+    token form offers (the two work-profile kinds share ALLOWED)."""
+
+    ALLOWED = "PERSONAL_USAGE_ALLOWED", _("With a work profile (company-owned or personal)")
+    DISALLOWED = "PERSONAL_USAGE_DISALLOWED", _("Company-owned, fully managed")
+    DISALLOWED_USERLESS = "PERSONAL_USAGE_DISALLOWED_USERLESS", _("Dedicated device (kiosk, no user)")
 
 
 PERSONAL_USAGE_OF_KIND = {

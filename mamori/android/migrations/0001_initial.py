@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
                 ('value', models.CharField(max_length=200)),
                 ('qr_code', models.TextField()),
                 ('policy_name', models.CharField(blank=True, max_length=300)),
-                ('allow_personal_usage', models.CharField(choices=[('PERSONAL_USAGE_ALLOWED', 'Work profile (personal usage allowed)'), ('PERSONAL_USAGE_DISALLOWED', 'Fully managed (no personal usage)'), ('PERSONAL_USAGE_DISALLOWED_USERLESS', 'Dedicated device (userless)')], max_length=40, verbose_name='device kind')),
+                ('allow_personal_usage', models.CharField(choices=[('PERSONAL_USAGE_ALLOWED', 'With a work profile (company-owned or personal)'), ('PERSONAL_USAGE_DISALLOWED', 'Company-owned, fully managed'), ('PERSONAL_USAGE_DISALLOWED_USERLESS', 'Dedicated device (kiosk, no user)')], max_length=40, verbose_name='device kind')),
                 ('one_time', models.BooleanField(default=True, verbose_name='one-time')),
                 ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),

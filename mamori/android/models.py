@@ -150,7 +150,10 @@ class PersonalUsage(models.TextChoices):
 
     ALLOWED = "PERSONAL_USAGE_ALLOWED", _("With a work profile (company-owned or personal)")
     DISALLOWED = "PERSONAL_USAGE_DISALLOWED", _("Company-owned, fully managed")
-    DISALLOWED_USERLESS = "PERSONAL_USAGE_DISALLOWED_USERLESS", _("Dedicated device (kiosk, no user)")
+    DISALLOWED_USERLESS = (
+        "PERSONAL_USAGE_DISALLOWED_USERLESS",
+        _("Dedicated device (kiosk, no user)"),
+    )
 
 
 PERSONAL_USAGE_OF_KIND = {

@@ -5,6 +5,8 @@ and are safe to run twice (``policies.patch`` without ``updateMask`` replaces th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,46 +120,49 @@ def policy_publish_failed(work: Work, failure: Failure) -> None:
 
 def enrollment_token_delete(work: Work, actor: Actor) -> str:
     """Delete at Google a token Mamori no longer has (its organization was deleted)."""
+    return _google_call(
+        work,
+        lambda: amapi.enrollment_token_delete(work.payload["name"], contract_id=work.contract_id),
+        "deleted",
+    )
+
+
+def _google_call(work: Work, call: Callable[[], object], done: str) -> str:
+    """Run the AMAPI ``call`` of ``work``: ``done``, or ``"gone"`` when Google no longer has
+    its object; retried while Google is unavailable (``amapi.work_retry``); failed for good,
+    with Google's message, when Google refuses it."""
     try:
-        amapi.enrollment_token_delete(work.payload["name"], contract_id=work.contract_id)
+        call()
     except amapi.AmapiNotFound:
         return "gone"
     except amapi.AmapiUnavailable as exc:
         raise amapi.work_retry(exc, work) from exc
     except amapi.AmapiError as exc:
         raise WorkFailed(exc.message or exc.code) from exc
-    return "deleted"
+    return done
 
 
 def enterprise_release(work: Work, actor: Actor) -> str:
     """Clear an unbound enterprise's Pub/Sub topic and notification types."""
-    try:
-        amapi.enterprise_patch(
+    return _google_call(
+        work,
+        lambda: amapi.enterprise_patch(
             work.payload["enterprise"],
             NOTIFICATIONS_OFF,
             update_mask=NOTIFICATIONS_MASK,
             contract_id=work.contract_id,
-        )
-    except amapi.AmapiNotFound:
-        return "gone"
-    except amapi.AmapiUnavailable as exc:
-        raise amapi.work_retry(exc, work) from exc
-    except amapi.AmapiError as exc:
-        raise WorkFailed(exc.message or exc.code) from exc
-    return "released"
+        ),
+        "released",
+    )
 
 
 def policy_delete(work: Work, actor: Actor) -> str:
     """Delete a deleted profile's policy (AMAPI refuses while a device uses it)."""
-    try:
-        amapi.policy_delete(work.payload["name"], contract_id=work.contract_id)
-    except amapi.AmapiNotFound:
-        return "gone"
-    except amapi.AmapiUnavailable as exc:
-        raise amapi.work_retry(exc, work) from exc
-    except amapi.AmapiError as exc:
-        raise WorkFailed(exc.message or exc.code) from exc
-    return "deleted"
+    return _google_call(
+        work,
+        lambda: amapi.policy_delete(work.payload["name"], contract_id=work.contract_id),
+        "deleted",
+    )
 
 
 def register() -> None:

@@ -54,19 +54,28 @@ def test_the_tree_shows_each_organizations_own_or_inherited_profile(orgs: OrgCas
     assign(orgs, orgs.dev, make_profile(orgs, "開発"))
     notes = tree_notes(logged_in(orgs.cast.a1), f"/alpha/users/?org={orgs.tokyo.pk}")
     assert notes == {
-        orgs.root.name: ("bg-azure-lt text-truncate", "Profile:", "全社"),
-        orgs.sales.name: ("bg-secondary-lt fw-normal text-truncate", "Inherited profile:", "全社"),
-        orgs.tokyo.name: ("bg-secondary-lt fw-normal text-truncate", "Inherited profile:", "全社"),
-        orgs.dev.name: ("bg-azure-lt text-truncate", "Profile:", "開発"),
+        orgs.root.name: ("bg-azure-lt text-truncate", "プロファイル:", "全社"),
+        orgs.sales.name: (
+            "bg-secondary-lt fw-normal text-truncate",
+            "継承したプロファイル:",
+            "全社",
+        ),
+        orgs.tokyo.name: (
+            "bg-secondary-lt fw-normal text-truncate",
+            "継承したプロファイル:",
+            "全社",
+        ),
+        orgs.dev.name: ("bg-azure-lt text-truncate", "プロファイル:", "開発"),
     }
     page = logged_in(orgs.cast.a1).get(f"/alpha/users/?org={orgs.tokyo.pk}").content.decode()
-    assert f"Profile: 全社, inherited from {orgs.root.name}" in page
+    assert f"プロファイル: 全社（{orgs.root.name} から継承）" in page  # the account reads Japanese
 
 
 def test_a_department_administrator_sees_the_profile_inherited_from_above_their_scope(
     orgs: OrgCast,
 ) -> None:
     assign(orgs, orgs.root, make_profile(orgs, "全社"))
+    # A2 reads English (the cast's languages differ: both catalogues are seen).
     inherited = ("bg-secondary-lt fw-normal text-truncate", "Inherited profile:", "全社")
     notes = tree_notes(logged_in(orgs.a2))
     assert notes == {orgs.sales.name: inherited, orgs.tokyo.name: inherited}

@@ -21,8 +21,12 @@ from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.tokens import api_token_create
+from mamori.android.models import EnrollmentToken, Enterprise, PersonalUsage, Profile
+from mamori.android.policy.defaults import initial_policy
+from mamori.android.services import profile_assign, profile_create, profile_save
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
+from mamori.directory.models import Organization, User
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
 from tests.conftest import (
@@ -55,6 +59,11 @@ PAGES = [
     "/alpha/settings/security/",
     "/alpha/support/",
     "/alpha/account/",
+    "/alpha/settings/android/",
+    "/alpha/devices/profiles/",
+    "/alpha/devices/profiles/{profile}/",
+    "/alpha/devices/profiles/assignments/",
+    "/alpha/devices/enrollment/",
 ]
 
 ENDPOINTS = [
@@ -70,6 +79,11 @@ ENDPOINTS = [
     "/api/v1/users/{a3_user}/account/tokens",
     "/api/v1/schemes",
     "/api/v1/inquiries",
+    "/api/v1/android/enterprise",
+    "/api/v1/profiles",
+    "/api/v1/profiles/{profile}",
+    "/api/v1/profiles/{profile}/versions",
+    "/api/v1/enrollment-tokens",
 ]
 
 
@@ -83,17 +97,23 @@ def ids(orgs: OrgCast) -> dict[str, int]:
         "sales_entry": LogEntry.objects.get(
             action="organization.created", target_id=str(orgs.sales.pk)
         ).pk,
+        "profile": Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0").pk,
     }
 
 
 def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
     """``n`` more of every row a list shows: users with accounts, organizations, log entries,
-    schemes, inquiries and API tokens."""
+    schemes, inquiries, API tokens, and Android's profiles with their versions and assignments
+    and enrollment tokens."""
     a1 = orgs.cast.a1
+    enterprise, _ = Enterprise.objects.get_or_create(
+        contract=orgs.cast.a, defaults={"name": "enterprises/LCalpha", "bound_by": a1}
+    )
     for i in range(start, start + n):
         user = make_user(orgs.tokyo, f"追加 {i}", f"more{i}@alpha.example", "ツイカ")
         make_account(user, f"more{i}", "operator")
-        organization_create(actor=Actor.operator(), parent=orgs.sales, name=f"課 {i}")
+        section = organization_create(actor=Actor.operator(), parent=orgs.sales, name=f"課 {i}")
+        grow_android(orgs, enterprise, section, user, i)
         log_record(
             contract=orgs.cast.a,
             actor=Actor(account=a1),
@@ -114,6 +134,32 @@ def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
             subject=f"s{i}",
             body="b",
         )
+
+
+def grow_android(
+    orgs: OrgCast, enterprise: Enterprise, section: Organization, user: User, i: int
+) -> None:
+    """A profile (assigned to ``section``, which sees it in the tree and the assignments), a
+    version more of the first profile, and an enrollment token for ``user``."""
+    actor = Actor(account=orgs.cast.a1)
+    profile = profile_create(
+        actor=actor, contract=orgs.cast.a, name=f"プロファイル {i}", policy=initial_policy()
+    )
+    profile_assign(actor=actor, organization=section, profile=profile)
+    first = Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0")
+    profile_save(actor=actor, profile=first, policy=initial_policy(), note=f"版 {i}")
+    EnrollmentToken.objects.create(
+        contract=orgs.cast.a,
+        enterprise=enterprise,
+        public_id=f"public{i}",
+        name=f"{enterprise.name}/enrollmentTokens/T{i}",
+        value=f"TOKENVALUE{i:06d}",
+        qr_code="{}",
+        organization=section,
+        user=user,
+        allow_personal_usage=PersonalUsage.DISALLOWED,
+        created_by=orgs.cast.a1,
+    )
 
 
 def count(client: Client, url: str) -> int:

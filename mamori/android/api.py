@@ -177,9 +177,12 @@ def profile_update(request: HttpRequest, profile_id: int, payload: ProfileIn) ->
     me = _me(request)
     profile = selectors.profile_get(me, profile_id, "change")
     services.profile_save(
-        actor=_actor(request), profile=profile, policy=payload.policy, note=payload.note
+        actor=_actor(request),
+        profile=profile,
+        policy=payload.policy,
+        note=payload.note,
+        name=payload.name,
     )
-    services.profile_rename(actor=_actor(request), profile=profile, name=payload.name)
     return _profile_out(selectors.profile_get(me, profile_id))
 
 

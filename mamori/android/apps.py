@@ -12,7 +12,13 @@ class AndroidConfig(AppConfig):
     def ready(self) -> None:
         from mamori.android import permissions, work
         from mamori.android.audit_actions import audit_actions_register
+        from mamori.android.selectors import profile_notes
+        from mamori.android.services import organization_tokens_delete
+        from mamori.directory.deletion import organization_deleting_register
+        from mamori.directory.notes import org_note_register
 
         permissions.register()
         audit_actions_register()
         work.register()
+        org_note_register("android.profile", profile_notes)
+        organization_deleting_register("android.enrollment_tokens", organization_tokens_delete)

@@ -23,6 +23,9 @@ class AndroidAction(StrEnum):
     PROFILE_DELETED = "profile.deleted"
     PROFILE_RESTORED = "profile.restored"
     PROFILE_PUBLISHED = "profile.published"
+    # Google's answer to a publication, recorded by the system when the worker gets it.
+    PROFILE_PUBLISH_ACCEPTED = "profile.publish_accepted"
+    PROFILE_PUBLISH_FAILED = "profile.publish_failed"
     PROFILE_ASSIGNED = "profile.assigned"
     TOKEN_CREATED = "enrollment_token.created"  # noqa: S105 (an action code)
     TOKEN_REVOKED = "enrollment_token.revoked"  # noqa: S105 (an action code)
@@ -53,7 +56,10 @@ def audit_actions_register() -> None:
     )
     action_register(A.PROFILE_CREATED, _("Profile created"), after=("name", "version", "note"))
     action_register(
-        A.PROFILE_SAVED, _("Profile saved"), before=("version",), after=("version", "note")
+        A.PROFILE_SAVED,
+        _("Profile saved"),
+        before=("version", "name"),
+        after=("version", "note", "name"),
     )
     action_register(A.PROFILE_COPIED, _("Profile copied"), after=("name", "source"))
     action_register(A.PROFILE_RENAMED, _("Profile renamed"), before=("name",), after=("name",))
@@ -63,16 +69,29 @@ def audit_actions_register() -> None:
     )
     action_register(A.PROFILE_PUBLISHED, _("Profile published"), after=("version",))
     action_register(
+        A.PROFILE_PUBLISH_ACCEPTED,
+        _("Profile accepted by Google"),
+        after=("version", "google_version"),
+    )
+    action_register(
+        A.PROFILE_PUBLISH_FAILED,
+        _("Profile publishing failed"),
+        after=("version", "google_answer"),
+    )
+    action_register(
         A.PROFILE_ASSIGNED, _("Profile assigned"), before=("profile",), after=("profile",)
     )
     action_register(A.TOKEN_CREATED, _("Enrollment token created"), after=TOKEN_VALUES)
-    action_register(A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail",))
+    action_register(
+        A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail", "organization")
+    )
     key_labels_register(
         {
             "enterprise": _("Enterprise"),
             "display_name": _("Display name"),
             "google_answer": _("Google's answer"),
             "version": _("Version"),
+            "google_version": _("Google's policy version"),
             "note": _("Note"),
             "source": _("Copied from"),
             "profile": _("Profile"),

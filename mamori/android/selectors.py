@@ -4,9 +4,11 @@ tokens, its organizations), taking the action (``core.access``)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mamori.android.models import (
     EnrollmentToken,
@@ -19,12 +21,14 @@ from mamori.android.permissions import ENTERPRISE_MANAGE, PROFILES_VIEW
 from mamori.core.access import (
     NotFound,
     Principal,
+    has_permission,
     object_get,
     permission_code,
     permission_require,
     restrict,
 )
 from mamori.directory.models import Organization
+from mamori.directory.notes import OrgNote
 from mamori.directory.selectors import OrgNode, organization_tree
 
 
@@ -118,40 +122,69 @@ class AssignedNode:
     inherited_from: str = ""
 
 
-def profile_tree(account: Principal, action: str = "view") -> list[AssignedNode]:
-    """The organization tree (``organizations.<action>`` scope) with each organization's
-    profile, own or inherited. Two queries whatever the size."""
-    permission_require(account, PROFILES_VIEW)
-    nodes = organization_tree(account, action)
-    own = dict(
-        OrganizationProfile.objects.filter(contract_id=account.contract_id).values_list(
-            "organization_id", "profile_id"
+def profiles_resolved(contract_id: int, nodes: Iterable[OrgNode]) -> list[AssignedNode]:
+    """Each of ``nodes`` with its profile, own or inherited: one query whatever their number
+    (ancestors above the nodes count too: an inherited profile may come from there)."""
+    own = {
+        organization_id: (organization_name, profile_id, profile_name)
+        for organization_id, organization_name, profile_id, profile_name in (
+            OrganizationProfile.objects.filter(contract_id=contract_id).values_list(
+                "organization_id", "organization__name", "profile_id", "profile__name"
+            )
         )
-    )
-    names = dict(Profile.objects.filter(contract_id=account.contract_id).values_list("id", "name"))
-    # Ancestors above the account's scope count too: an inherited profile comes from there.
-    ancestor_names = dict(
-        Organization.objects.filter(contract_id=account.contract_id, pk__in=list(own)).values_list(
-            "pk", "name"
-        )
-    )
+    }
     result = []
     for node in nodes:
         chain = [int(p) for p in node.path.strip("/").split("/")]
         holder = next((pk for pk in reversed(chain) if pk in own), None)
-        profile_id = own[holder] if holder is not None else None
+        if holder is None:
+            result.append(AssignedNode(node=node, profile_id=None, profile_name="", own=False))
+            continue
+        holder_name, profile_id, profile_name = own[holder]
+        mine = holder == node.id
         result.append(
             AssignedNode(
                 node=node,
                 profile_id=profile_id,
-                profile_name=names.get(profile_id, "") if profile_id else "",
-                own=holder == node.id,
-                inherited_from=ancestor_names.get(holder, "")
-                if holder is not None and holder != node.id
-                else "",
+                profile_name=profile_name,
+                own=mine,
+                inherited_from="" if mine else holder_name,
             )
         )
     return result
+
+
+def profile_tree(account: Principal, action: str = "view") -> list[AssignedNode]:
+    """The organization tree (``organizations.<action>`` scope) with each organization's
+    profile, own or inherited. Two queries whatever the size."""
+    permission_require(account, PROFILES_VIEW)
+    return profiles_resolved(account.contract_id, organization_tree(account, action))
+
+
+def profile_notes(account: Principal, nodes: Sequence[OrgNode]) -> dict[int, OrgNote]:
+    """The Users/Org tree's note of each organization: its profile, own or inherited (the
+    ``directory.notes`` provider Android registers). Nothing without ``profiles.view``."""
+    if not has_permission(account, PROFILES_VIEW):
+        return {}
+    notes = {}
+    for row in profiles_resolved(account.contract_id, nodes):
+        if row.profile_id is None:
+            continue
+        if row.own:
+            notes[row.node.id] = OrgNote(
+                text=row.profile_name,
+                title=_("Profile: %(name)s") % {"name": row.profile_name},
+                label=_("Profile:"),
+            )
+        else:
+            inherited = _("Profile: %(name)s, inherited from %(organization)s") % {
+                "name": row.profile_name,
+                "organization": row.inherited_from,
+            }
+            notes[row.node.id] = OrgNote(
+                text=row.profile_name, title=inherited, label=_("Inherited profile:"), muted=True
+            )
+    return notes
 
 
 def profile_for_organization(organization: Organization) -> Profile | None:

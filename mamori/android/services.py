@@ -20,7 +20,7 @@ from urllib.parse import quote
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -47,19 +47,20 @@ from mamori.android.permissions import (
     TOKENS_REVOKE,
 )
 from mamori.android.selectors import profile_for_organization
-from mamori.audit.services import Target, TargetType, log_record
+from mamori.audit.services import LogRecord, Target, TargetType, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize
 from mamori.core.actor import Actor
 from mamori.core.fields import length_errors
 from mamori.core.links import absolute_url
 from mamori.core.text import control_character, line_break
-from mamori.core.work import work_submit
+from mamori.core.work import work_submit, work_submit_many
 from mamori.directory.models import Organization, User
 
 PUBLISH = "android.policy_publish"
 RELEASE = "android.enterprise_release"
 POLICY_DELETE = "android.policy_delete"
+TOKEN_DELETE = "android.enrollment_token_delete"  # noqa: S105 (a work kind)
 
 # The signed state of a signup (Django's TimestampSigner with a salt of its own).
 SIGNUP_SALT = "mamori.android.signup"
@@ -460,27 +461,45 @@ def _new_version(
     return version
 
 
-def profile_save(*, actor: Actor, profile: Profile, policy: Any, note: str = "") -> ProfileVersion:
-    """Save ``policy`` as the profile's next version (nothing when it equals the current one).
-    Publishing is a separate step (``profile_publish``)."""
+def profile_save(
+    *, actor: Actor, profile: Profile, policy: Any, note: str = "", name: str | None = None
+) -> ProfileVersion:
+    """Save ``policy`` as the profile's next version (nothing when it equals the current one),
+    and rename the profile to ``name`` if given and different: one change, one log entry (a
+    rename alone is ``profile_rename``'s). Publishing is a separate step (``profile_publish``)."""
     authorize(actor, PROFILES_CHANGE)
     _require_contract_wide(actor)
     note = _note_check(note)
     policy = policy_check(policy)
+    before_name = profile.name
+    if name is not None:
+        name = profile_name_check(profile.contract, name, exclude=profile.pk)
+    renamed = name is not None and name != before_name
     current = profile.current
     if current is not None and current.policy == policy and not note:
+        if renamed:
+            profile_rename(actor=actor, profile=profile, name=str(name))
         return current
-    with transaction.atomic():
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
-        version = _new_version(actor, profile, policy, note)
-        log_record(
-            contract=profile.contract,
-            actor=actor,
-            action=AndroidAction.PROFILE_SAVED,
-            target=_target(profile),
-            before={"version": current.number if current else None},
-            after={"version": version.number, "note": note},
-        )
+    try:
+        with transaction.atomic():
+            Profile.objects.select_for_update().filter(pk=profile.pk).first()
+            if renamed:
+                profile.name = str(name)
+                profile.save(update_fields=["name", "updated_at"])
+            version = _new_version(actor, profile, policy, note)
+            log_record(
+                contract=profile.contract,
+                actor=actor,
+                action=AndroidAction.PROFILE_SAVED,
+                target=_target(profile),
+                before={"version": current.number if current else None}
+                | ({"name": before_name} if renamed else {}),
+                after={"version": version.number, "note": note}
+                | ({"name": name} if renamed else {}),
+            )
+    except IntegrityError:
+        profile.name = before_name
+        raise _name_taken(str(name)) from None
     return version
 
 
@@ -803,3 +822,33 @@ def enrollment_token_revoke(*, actor: Actor, token: EnrollmentToken) -> None:
             before={"value_tail": token.value_tail},
             organization_id=token.organization_id,
         )
+
+
+def organization_tokens_delete(actor: Actor, organization: Organization) -> list[LogRecord]:
+    """The ``directory.deletion`` hook: ``organization`` is being deleted, and its tokens with
+    it; each still valid is deleted at Google by durable work (after commit) and logged as
+    revoked by whoever deletes the organization."""
+    tokens = list(
+        EnrollmentToken.objects.filter(organization=organization, revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+    )
+    if not tokens:
+        return []
+    work_submit_many(
+        kind=TOKEN_DELETE,
+        payloads=[{"name": token.name} for token in tokens],
+        actor=actor,
+        contract_id=organization.contract_id,
+    )
+    return [
+        LogRecord(
+            contract=organization.contract,
+            actor=actor,
+            action=AndroidAction.TOKEN_REVOKED,
+            target=Target(TargetType.ENROLLMENT_TOKEN, token.pk, f"…{token.value_tail}"),
+            before={"value_tail": token.value_tail, "organization": organization.name},
+            organization_id=organization.parent_id,
+        )
+        for token in tokens
+    ]

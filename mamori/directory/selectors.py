@@ -96,6 +96,7 @@ class OrgNode:
     opened: bool = False  # its children are shown
     position: int = 0
     names: tuple[str, ...] = ()  # from the top visible organization down to this one
+    notes: tuple[Any, ...] = ()  # directory.notes.OrgNote of the apps above (org_notes_apply)
 
     @property
     def path_label(self) -> str:

@@ -15,13 +15,14 @@ from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
-from mamori.audit.services import Target, log_record
+from mamori.audit.services import LogRecord, Target, log_record, log_records
 from mamori.core.access import OutOfScope, authorize, require_manages
 from mamori.core.actor import Actor
 from mamori.core.fields import max_lengths, values_of
 from mamori.core.once import once_check, once_claim
 from mamori.core.text import code_point, control_character, invisible_character, line_break, nfkc
 from mamori.directory.audit_actions import DirectoryAction
+from mamori.directory.deletion import organization_deleting
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, address_key
 from mamori.directory.ordering import sibling_key
 
@@ -226,7 +227,9 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
             % {"name": organization.name}
         )
     with transaction.atomic():
-        log_record(
+        # What the apps above do with what the organization holds (its enrollment tokens).
+        theirs = organization_deleting(actor, organization)
+        deleted = LogRecord(
             contract=organization.contract,
             actor=actor,
             action=DirectoryAction.ORGANIZATION_DELETED,
@@ -238,6 +241,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
             organization_id=organization.parent_id,
         )
         organization.delete()
+        log_records([deleted, *theirs])
 
 
 # Users --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from mamori.directory.forms import (
     organization_choices,
 )
 from mamori.directory.models import USER_FIELDS, Organization, User
+from mamori.directory.notes import org_notes_apply
 from mamori.directory.selectors import (
     COUNT_LIMIT,
     USER_SORTS,
@@ -111,7 +112,7 @@ def users_list(request: HttpRequest) -> HttpResponse:
         request,
         "directory/users_list.html",
         {
-            "tree": tree_opened_at(tree, selected),
+            "tree": org_notes_apply(me, tree_opened_at(tree, selected)),
             "selected": selected,
             "selected_node": next((n for n in tree if selected and n.id == selected.pk), None),
             "query": query,

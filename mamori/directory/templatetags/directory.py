@@ -16,8 +16,8 @@ register = template.Library()
 
 @register.simple_tag
 def org_tree(nodes: list[OrgNode], selected_id: int | None, users_url: str) -> SafeString:
-    """``<li>`` of each shown organization: its link (the whole path on hover), its twisty and
-    the count of users in it and below."""
+    """``<li>`` of each shown organization: its link (the whole path on hover), its twisty, the
+    notes apps add (``directory.notes``) and the count of users in it and below."""
     count_title = escape(_("Users in it and below"))
     parts = []
     for node in nodes:
@@ -28,9 +28,22 @@ def org_tree(nodes: list[OrgNode], selected_id: int | None, users_url: str) -> S
             f'<a class="org-link" href="{escape(users_url)}?org={node.id}" '
             f'title="{escape(node.path_label)}">'
             f'<span class="twisty" aria-hidden="true">{twisty}</span>{escape(node.name)}</a>'
+            f"{_notes(node)}"
             f'<span class="count" title="{count_title}">{node.subtree_count}</span></li>'
         )
     return mark_safe("".join(parts))  # noqa: S308 -- every value escaped above
+
+
+def _notes(node: OrgNode) -> str:
+    parts = []
+    for note in node.notes:
+        tone = "bg-secondary-lt fw-normal" if note.muted else "bg-azure-lt"
+        label = f'<span class="visually-hidden">{escape(note.label)} </span>' if note.label else ""
+        parts.append(
+            f'<span class="badge {tone} text-truncate org-note" title="{escape(note.title)}">'
+            f"{label}{escape(note.text)}</span>"
+        )
+    return "".join(parts)
 
 
 @register.simple_tag(takes_context=True)

@@ -358,8 +358,8 @@ def policy_check(policy: Any) -> dict[str, Any]:
     return policy
 
 
-def _require_contract_wide(actor: Actor) -> None:
-    """Profiles apply to every organization they are assigned to: only an account that manages
+def require_contract_wide(actor: Actor) -> None:
+    """``PermissionDenied`` unless the actor manages the whole contract. Profiles apply to every organization they are assigned to: only an account that manages
     the whole contract may change them (others may assign them within their organizations)."""
     if actor.account is not None and actor.account.scope_paths is not None:
         raise PermissionDenied(
@@ -430,7 +430,7 @@ def profile_create(
 ) -> Profile:
     """A new profile with its first version (not published until asked)."""
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     name = profile_name_check(contract, name)
     note = _note_check(note)
     policy = policy_check(policy)
@@ -468,7 +468,7 @@ def profile_save(
     and rename the profile to ``name`` if given and different: one change, one log entry (a
     rename alone is ``profile_rename``'s). Publishing is a separate step (``profile_publish``)."""
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     note = _note_check(note)
     policy = policy_check(policy)
     before_name = profile.name
@@ -506,7 +506,7 @@ def profile_save(
 def profile_restore(*, actor: Actor, profile: Profile, number: int) -> ProfileVersion:
     """Make version ``number``'s policy the profile's next version ("restored from N")."""
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     old = ProfileVersion.objects.filter(profile=profile, number=number).first()
     if old is None:
         raise ValidationError(_("This profile has no version %(number)d.") % {"number": number})
@@ -528,7 +528,7 @@ def profile_restore(*, actor: Actor, profile: Profile, number: int) -> ProfileVe
 
 def profile_rename(*, actor: Actor, profile: Profile, name: str) -> None:
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     before = profile.name
     name = profile_name_check(profile.contract, name, exclude=profile.pk)
     if name == before:
@@ -553,7 +553,7 @@ def profile_rename(*, actor: Actor, profile: Profile, name: str) -> None:
 def profile_copy(*, actor: Actor, profile: Profile, name: str) -> Profile:
     """A new profile with the current policy of ``profile`` as its first version."""
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     name = profile_name_check(profile.contract, name)
     policy = profile.current.policy if profile.current else {}
     try:
@@ -580,7 +580,7 @@ def profile_copy(*, actor: Actor, profile: Profile, name: str) -> Profile:
 def profile_delete(*, actor: Actor, profile: Profile) -> None:
     """Delete a profile no organization is assigned; its AMAPI policy is deleted by the worker."""
     authorize(actor, PROFILES_CHANGE)
-    _require_contract_wide(actor)
+    require_contract_wide(actor)
     with transaction.atomic():
         if OrganizationProfile.objects.filter(profile=profile).exists():
             raise ValidationError(
@@ -623,6 +623,7 @@ def profile_publish(*, actor: Actor, profile: Profile) -> None:
     """Queue the publication of the profile's current version (``policies.patch``, the whole
     policy, by the worker); the profile shows pending until Google answers."""
     authorize(actor, PROFILES_PUBLISH)
+    require_contract_wide(actor)
     if not Enterprise.objects.filter(contract_id=profile.contract_id).exists():
         raise ValidationError(
             _("Bind the contract to Android Enterprise first (Settings → Android Enterprise).")

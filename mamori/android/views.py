@@ -252,6 +252,8 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
     profile = selectors.profile_get(
         me, profile_id, "change" if request.method == "POST" else "view"
     )
+    # The form is for those who may save it (a scoped administrator reads the profile's page).
+    services.require_contract_wide(Actor.from_request(request))
     policy = profile.current.policy if profile.current else {}
     data = request.POST if request.method == "POST" else None
     form = policies.ProfileForm(data, policy=policy)

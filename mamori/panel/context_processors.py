@@ -15,4 +15,8 @@ def panel(request: HttpRequest) -> dict[str, Any]:
         "LANGUAGE_CHOICES": settings.LANGUAGES,
         "can": account.permissions if account else frozenset(),
         "has_support_option": bool(account and has_support_option(account)),
+        # Manages every organization of the contract (not limited to some): what applies to the
+        # whole contract, such as changing or publishing a profile, is offered only then.
+        # A callable: read (one query for a scoped account) only by the pages that ask.
+        "contract_wide": lambda: bool(account and account.scope_paths is None),
     }

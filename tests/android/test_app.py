@@ -195,6 +195,17 @@ def test_department_administrators_may_not_change_profiles(
     )
     assert response.status_code == 403
     assert Profile.objects.get(pk=profile.pk).name == profile.name
+    # Publishing would send a draft to every device of the contract: refused too, page and API,
+    # and neither the form nor the buttons are offered.
+    client, api = logged_in(orgs.a2), api_client(orgs.a2)
+    before = android_state(orgs.cast.a)
+    assert client.post(f"/alpha/devices/profiles/{profile.pk}/publish/").status_code == 403
+    published = api.post(f"/api/v1/profiles/{profile.pk}/publish")
+    assert published.status_code == 403
+    assert android_state(orgs.cast.a) == before
+    assert client.get(f"/alpha/devices/profiles/{profile.pk}/edit/").status_code == 403
+    page = client.get(f"/alpha/devices/profiles/{profile.pk}/").content.decode()
+    assert 'id="edit-profile"' not in page and 'id="publish"' not in page
 
 
 def test_sub_organizations_inherit_their_parents_profile(
@@ -240,6 +251,8 @@ def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_lo
     assert sent["policy_name"].endswith(f"/policies/mamori-{Profile.objects.get().pk}")
     page = client.get(response["Location"]).content.decode()
     assert token.value in page and "<svg" in page
+    # A dedicated device is company-owned: no steps for a personal device, which Google refuses.
+    assert "Company-owned device" in page and "Personal device" not in page
     png = client.get(f"/alpha/devices/enrollment/{token.pk}/qr.png")
     assert png["Content-Type"] == "image/png" and png.content[:4] == b"\x89PNG"
     entries = LogEntry.objects.filter(action__startswith="enrollment_token.")

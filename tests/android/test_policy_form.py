@@ -306,3 +306,12 @@ def test_the_comparison_names_settings_and_shows_values_as_people_read_them() ->
     ]
     assert policy_diff(old, old) == []
     assert BY_PATH["cameraAccess"].label
+
+
+def test_the_first_version_compares_with_nothing_setting_by_setting() -> None:
+    """Version 1 against an empty policy: one row per setting, no row for the empty policy."""
+    changes = policy_diff({}, {"cameraAccess": "CAMERA_ACCESS_DISABLED"})
+    assert [(c.path, c.old_value, c.new_value) for c in changes] == [
+        ("cameraAccess", None, "CAMERA_ACCESS_DISABLED")
+    ]
+    assert policy_diff({}, {}) == []

@@ -63,7 +63,8 @@ def policy_diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 def flatten(policy: Any, prefix: str = "") -> dict[str, Any]:
     """``{path: value}`` of every leaf of ``policy`` (see ``policy_diff``)."""
     leaves: dict[str, Any] = {}
-    _flatten(policy, prefix, leaves)
+    if policy or prefix:  # an empty policy has no settings, not one empty setting at ""
+        _flatten(policy, prefix, leaves)
     return leaves
 
 

@@ -356,7 +356,7 @@ SETTINGS: tuple[Setting, ...] = (
         "factory_reset_disabled",
         "factoryResetDisabled",
         "bool",
-        _("Disable factory reset (初期化) from Settings"),
+        _("Disable factory reset from Settings"),
         "restrictions",
         help=_("Google may not apply this while the project is under its initial device quota."),
     ),

@@ -79,7 +79,10 @@ def audit_actions_register() -> None:
         after=("version", "google_answer"),
     )
     action_register(
-        A.PROFILE_ASSIGNED, _("Profile assigned"), before=("profile",), after=("profile",)
+        A.PROFILE_ASSIGNED,
+        _("Profile assigned"),
+        before=("profile",),
+        after=("profile", "published"),
     )
     action_register(A.TOKEN_CREATED, _("Enrollment token created"), after=TOKEN_VALUES)
     action_register(
@@ -95,6 +98,7 @@ def audit_actions_register() -> None:
             "note": _("Note"),
             "source": _("Copied from"),
             "profile": _("Profile"),
+            "published": _("Published with the assignment"),
             "value_tail": _("Token (last four characters)"),
             "user": _("User"),
             "one_time": _("One-time"),

@@ -661,6 +661,16 @@ def profile_assign(*, actor: Actor, organization: Organization, profile: Profile
         )
     if (current.profile_id if current else None) == (profile.pk if profile else None):
         return
+    # A profile never published has no policy at Google: its devices (and the tokens made for
+    # the organization) would name a policy Google does not have (ANDROID.md 2.3, 2.4). Applying
+    # it publishes it; a profile published before keeps its published version (a newer draft
+    # is published only when asked).
+    publish = (
+        profile is not None
+        and profile.published_number is None
+        and profile.publish_state != PublishState.PENDING
+        and Enterprise.objects.filter(contract_id=organization.contract_id).exists()
+    )
     with transaction.atomic():
         if profile is None:
             OrganizationProfile.objects.filter(organization=organization).delete()
@@ -669,13 +679,15 @@ def profile_assign(*, actor: Actor, organization: Organization, profile: Profile
                 organization=organization,
                 defaults={"contract_id": organization.contract_id, "profile": profile},
             )
+            if publish:
+                _publish_queue(actor, profile)
         log_record(
             contract=organization.contract,
             actor=actor,
             action=AndroidAction.PROFILE_ASSIGNED,
             target=Target(TargetType.ORGANIZATION, organization.pk, organization.name),
             before={"profile": current.profile.name if current else None},
-            after={"profile": profile.name if profile else None},
+            after={"profile": profile.name if profile else None, "published": publish or None},
             organization_id=organization.pk,
         )
 

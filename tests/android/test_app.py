@@ -444,3 +444,28 @@ def test_wrong_input_on_the_android_forms_says_why_and_changes_nothing(
     assert message in response.content.decode(), case
     assert wrong_input_state(cast.a) == before
     assert len(fake_amapi.calls) == calls
+
+
+def test_assigning_a_profile_never_published_publishes_it(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    """Its devices and tokens would otherwise name a policy Google does not have."""
+    cast = orgs.cast
+    bind(logged_in(cast.a1), fake_amapi)
+    assert run_work("android.") == ["done"]  # the initial profile, published at signup
+    actor = Actor(account=cast.a1)
+    initial = Profile.objects.get(contract=cast.a)
+    draft = services.profile_create(actor=actor, contract=cast.a, name="営業", policy={})
+    assert draft.published_number is None
+    services.profile_assign(actor=actor, organization=orgs.sales, profile=draft)
+    draft.refresh_from_db()
+    assert draft.publish_state == PublishState.PENDING
+    entry = LogEntry.objects.filter(action="profile.assigned").latest("seq")
+    assert entry.after == {"profile": "営業", "published": True}
+    assert run_work("android.") == ["done"]
+    draft.refresh_from_db()
+    assert draft.published_number == 1
+    assert fake_amapi.calls[-1][1][0].endswith(f"/policies/mamori-{draft.pk}")
+    # A profile published before is assigned as it is: nothing is published with it.
+    services.profile_assign(actor=actor, organization=orgs.dev, profile=initial)
+    assert run_work("android.") == []

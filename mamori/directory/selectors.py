@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 
+from mamori.contracts.versions import ORGANIZATIONS, cached
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset, Position
 from mamori.core.text import fold, nfkc
@@ -113,11 +114,27 @@ class OrgNode:
 def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]:
     """The visible organizations in tree order (pre-order by name), with user counts.
 
-    One query whatever the size: the counts are kept on the organizations.
+    ``PermissionDenied`` without ``organizations.<action>``. One query whatever the size (the
+    counts are kept on the organizations), and none but the version's while no organization of
+    the contract changed (``contracts.versions``: cached per scope, keyed by the version the
+    database raises with every change to its organizations).
     """
-    values = organizations_visible_to(account, action).values_list(
-        "id", "parent_id", "name", "path", "user_count", "position"
+    organizations = organizations_visible_to(account, action)
+    rows = cached(
+        account.contract_id,
+        ORGANIZATIONS,
+        f"tree:{account.scope_paths!r}",
+        lambda: _tree_rows(organizations),
     )
+    return [OrgNode(*row) for row in rows]
+
+
+# OrgNode's fields, in order, as a plain tuple (a thousand of them are cached and unpickled).
+_TreeRow = tuple[int, str, int | None, str, int, int, int, bool, bool, int, tuple[str, ...]]
+
+
+def _tree_rows(organizations: QuerySet[Organization]) -> list[_TreeRow]:
+    values = organizations.values_list("id", "parent_id", "name", "path", "user_count", "position")
     counts = {row[0]: row[4] for row in values}
     positions = {row[0]: row[5] for row in values}
     rows = [row[:4] for row in values]
@@ -129,7 +146,7 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
     subtree: dict[int, int] = {}
     for pk, _parent, _name, _path in sorted(rows, key=lambda row: -row[3].count("/")):
         subtree[pk] = counts[pk] + sum(subtree[child[0]] for child in by_parent.get(pk, []))
-    nodes: list[OrgNode] = []
+    nodes: list[_TreeRow] = []
 
     def walk(parent: int | None, depth: int, above: tuple[str, ...]) -> None:
         for pk, parent_id, name, path in sorted(
@@ -137,7 +154,7 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
         ):
             names = (*above, name)
             nodes.append(
-                OrgNode(
+                (
                     pk,
                     name,
                     parent_id,
@@ -146,8 +163,9 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
                     counts[pk],
                     subtree[pk],
                     pk in by_parent,
-                    position=positions[pk],
-                    names=names,
+                    False,
+                    positions[pk],
+                    names,
                 )
             )
             walk(pk, depth + 1, names)

@@ -22,16 +22,19 @@ from collections.abc import Callable
 from django.core.cache import cache
 from django.db import connection
 
-from mamori.contracts.models import DataVersion
-
 ORGANIZATIONS = "organizations"
+
+
+# Read on every cached view: written once, not compiled by the ORM each time.
+_VERSION_SQL = "SELECT version FROM contracts_dataversion WHERE contract_id = %s AND kind = %s"
 
 
 def version_of(contract_id: int, kind: str) -> int:
     """The committed counter of ``kind`` for the contract (0 before its first change)."""
-    row = DataVersion.objects.filter(contract_id=contract_id, kind=kind).values_list("version")
-    found = row.first()
-    return found[0] if found else 0
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL, [contract_id, kind])
+        found = cursor.fetchone()
+    return int(found[0]) if found else 0
 
 
 def cached[T](contract_id: int, kind: str, key: str, build: Callable[[], T]) -> T:

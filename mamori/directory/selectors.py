@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from mamori.contracts.versions import ORGANIZATIONS, cached
 from mamori.core.access import Principal, object_get, permission_code, restrict
@@ -286,18 +286,17 @@ def user_page(
         with contextlib.suppress(ValidationError):
             users = order.after(users, order.decode(after, field="after"))
     # Plain tuples of the columns shown, no model instances: the list is read on every view.
-    found = list(users.values_list(*_ROW_COLUMNS)[: size + 1])
-    emails = dict(
-        UserEmail.objects.filter(
-            user_id__in=[row[0] for row in found[:size]], category=UserEmail.Category.MAIN
-        ).values_list("user_id", "address")
-    )
+    # The main address in the same statement: looked up for the page's rows only.
+    main = UserEmail.objects.filter(user_id=OuterRef("pk"), category=UserEmail.Category.MAIN)
+    users = users.annotate(main_address=Subquery(main.values("address")[:1]))
+    found = list(users.values_list(*_ROW_COLUMNS, "main_address")[: size + 1])
+    emails = {row[0]: row[-1] for row in found[:size] if row[-1]}
     nodes = {node.id: node for node in tree}
     privileges = {code: str(label) for code, label in _privilege_choices()}
-    rows = [_user_row(row, nodes, privileges, emails) for row in found[:size]]
+    rows = [_user_row(row[:-1], nodes, privileges, emails) for row in found[:size]]
     next_cursor = None
     if len(found) > size:
-        last = dict(zip(_ROW_COLUMNS, found[size - 1], strict=True))
+        last = dict(zip(_ROW_COLUMNS, found[size - 1][:-1], strict=True))
         value = tuple(last[f] for f in order.fields) if order.then else last[order.field]
         next_cursor = order.encode(Position(value, last["id"]))
     total, exact = _user_total(account, query, tree)

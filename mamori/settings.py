@@ -285,6 +285,18 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Local memory, per process (no Redis in the default deployment). What is cached per contract
+# carries the version the database keeps of its data in its key (``contracts.versions``), so no
+# process serves an entry after a change another made. An organization tree of 1,000 entries is
+# ~90 KB.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": env_int("MAMORI_CACHE_ENTRIES", 1000, minimum=10)},
+    }
+}
+
 # ── Accounts and sessions ────────────────────────────────────────────────────────────────────
 
 AUTH_USER_MODEL = "accounts.Account"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, override_settings
@@ -46,6 +47,14 @@ def _language_reset() -> Iterator[None]:
     translation.activate("ja")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared() -> Iterator[None]:
+    # A test's rolled-back or flushed data may come back with the same ids and versions in the
+    # next test: what was cached from it must not.
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,14 +1,17 @@
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.audit.registry import action_choices
-from mamori.audit.selectors import LogFilter
+from mamori.audit.selectors import LogFilter, log_organizations_of
 from mamori.audit.targets import target_type_label
+from mamori.contracts.versions import ORGANIZATIONS, cached
+from mamori.core.access import Principal, permission_require
 from mamori.core.forms import PanelForm
 from mamori.core.timezones import instant_errors
-from mamori.core.widgets import FastChoiceField
+from mamori.core.widgets import FastChoiceField, Options
 
 
 def action_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -18,6 +21,21 @@ def action_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     for code, label in action_choices():
         groups.setdefault(code.split(".")[0], []).append((code, str(label)))
     return [(target_type_label(area), actions) for area, actions in groups.items()]
+
+
+def organization_filter(account: Principal) -> tuple[Options, dict[int, str]]:
+    """The "Organization" filter's options (``log_organizations_of``, written out) and each
+    organization's path by id; ``PermissionDenied`` without ``logs.view``. Made once per version
+    of the contract's organizations and scope (``contracts.versions``)."""
+    permission_require(account, "logs.view")
+
+    def build() -> tuple[Options, dict[int, str]]:
+        rows = log_organizations_of(account)
+        return Options.of((pk, name) for pk, name, _path in rows), {
+            pk: path for pk, _name, path in rows
+        }
+
+    return cached(account.contract_id, ORGANIZATIONS, f"log-filter:{account.scope_paths!r}", build)
 
 
 class LogFilterForm(PanelForm):
@@ -42,19 +60,17 @@ class LogFilterForm(PanelForm):
     def __init__(
         self,
         *args: Any,
-        accounts: Any,
-        organizations: list[tuple[int, str, str]],
+        accounts: Iterable[tuple[int, str, str]],
+        organizations: tuple[Options, dict[int, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.paths = {pk: path for pk, _name, path in organizations}
+        options, self.paths = organizations
         self.fields["actor"].choices = [("", _("All accounts"))] + [  # type: ignore[attr-defined]
-            (a.pk, f"{a.name} ({a.user.name})") for a in accounts
+            (pk, f"{name} ({person})") for pk, name, person in accounts
         ]
         self.fields["action"].choices = [("", _("All actions")), *action_groups()]  # type: ignore[attr-defined]
-        self.fields["organization"].choices = [("", _("All organizations"))] + [  # type: ignore[attr-defined]
-            (pk, name) for pk, name, _path in organizations
-        ]
+        self.fields["organization"].choices = options.with_first("", _("All organizations"))  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

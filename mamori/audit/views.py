@@ -8,13 +8,12 @@ from django.views.decorators.http import require_safe
 
 from mamori.audit.changes import change_rows, target_text
 from mamori.audit.export import log_csv_chunks
-from mamori.audit.forms import LogFilterForm
+from mamori.audit.forms import LogFilterForm, organization_filter
 from mamori.audit.selectors import (
     LOG_ORDER,
     log_actors_of,
     log_entries_visible_to,
     log_entry_get,
-    log_organizations_of,
     log_page,
     log_rows,
 )
@@ -29,7 +28,9 @@ FILTERS = ("since", "until", "actor", "action", "organization")
 def _filter_form(request: HttpRequest, account: Principal) -> LogFilterForm:
     data = {k: v for k, v in request.GET.items() if k in FILTERS}
     return LogFilterForm(
-        data, accounts=log_actors_of(account), organizations=log_organizations_of(account)
+        data,
+        accounts=log_actors_of(account).values_list("pk", "name", "user__name"),
+        organizations=organization_filter(account),
     )
 
 

@@ -75,3 +75,25 @@ class Contract(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class DataVersion(models.Model):
+    """A counter per contract and kind of data that the database raises itself whenever that
+    data changes (``contracts.versions``): the key of what is cached from it.
+
+    Written only by database triggers, in the transaction of the change (the directory's
+    migration 0013 installs those of ``"organizations"``), never by Python. ``contract_id`` is a
+    plain column, not a foreign key: a trigger may write it while the contract is being deleted.
+    """
+
+    contract_id = models.BigIntegerField()
+    kind = models.CharField(max_length=40)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract_id", "kind"], name="data_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}:{self.kind}={self.version}"

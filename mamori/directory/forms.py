@@ -5,15 +5,30 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mamori.contracts.versions import ORGANIZATIONS, cached
+from mamori.core.access import Principal, permission_code, permission_require
 from mamori.core.forms import PanelForm
-from mamori.core.widgets import FastChoiceField
+from mamori.core.widgets import FastChoiceField, Options
 from mamori.directory.models import UserEmail
-from mamori.directory.selectors import OrgNode
+from mamori.directory.selectors import OrgNode, organization_tree
 
 
 def organization_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
     """Organizations indented by depth, in tree order, for a select."""
     return [(n.id, "\u3000" * n.depth + n.name) for n in nodes]
+
+
+def organization_options(account: Principal, action: str) -> Options:
+    """``organization_choices`` of the account's tree for ``action`` (``organizations.<action>``
+    or a full code; ``PermissionDenied`` without it), written out once per version of the
+    contract's organizations and scope (``contracts.versions``): the Add User page's select."""
+    permission_require(account, permission_code("organizations", action))
+    return cached(
+        account.contract_id,
+        ORGANIZATIONS,
+        f"options:{account.scope_paths!r}",
+        lambda: Options.of(organization_choices(organization_tree(account, action))),
+    )
 
 
 class UserForm(PanelForm):
@@ -32,9 +47,9 @@ class UserForm(PanelForm):
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
     mobile_phone = forms.CharField(label=_("Mobile phone number"), max_length=40, required=False)
 
-    def __init__(self, *args: Any, organizations: list[OrgNode], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organizations: Options, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].choices = organization_choices(organizations)  # type: ignore[attr-defined]
+        self.fields["organization"].choices = organizations  # type: ignore[attr-defined]
 
 
 class EmailRowForm(PanelForm):

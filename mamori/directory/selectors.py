@@ -7,8 +7,9 @@ import dataclasses
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from mamori.contracts.versions import ORGANIZATIONS, cached
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset, Position
 from mamori.core.text import fold, nfkc
@@ -114,11 +115,27 @@ class OrgNode:
 def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]:
     """The visible organizations in tree order (pre-order by name), with user counts.
 
-    One query whatever the size: the counts are kept on the organizations.
+    ``PermissionDenied`` without ``organizations.<action>``. One query whatever the size (the
+    counts are kept on the organizations), and none but the version's while no organization of
+    the contract changed (``contracts.versions``: cached per scope, keyed by the version the
+    database raises with every change to its organizations).
     """
-    values = organizations_visible_to(account, action).values_list(
-        "id", "parent_id", "name", "path", "user_count", "position"
+    organizations = organizations_visible_to(account, action)
+    rows = cached(
+        account.contract_id,
+        ORGANIZATIONS,
+        f"tree:{account.scope_paths!r}",
+        lambda: _tree_rows(organizations),
     )
+    return [OrgNode(*row) for row in rows]
+
+
+# OrgNode's fields, in order, as a plain tuple (a thousand of them are cached and unpickled).
+_TreeRow = tuple[int, str, int | None, str, int, int, int, bool, bool, int, tuple[str, ...]]
+
+
+def _tree_rows(organizations: QuerySet[Organization]) -> list[_TreeRow]:
+    values = organizations.values_list("id", "parent_id", "name", "path", "user_count", "position")
     counts = {row[0]: row[4] for row in values}
     positions = {row[0]: row[5] for row in values}
     rows = [row[:4] for row in values]
@@ -130,7 +147,7 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
     subtree: dict[int, int] = {}
     for pk, _parent, _name, _path in sorted(rows, key=lambda row: -row[3].count("/")):
         subtree[pk] = counts[pk] + sum(subtree[child[0]] for child in by_parent.get(pk, []))
-    nodes: list[OrgNode] = []
+    nodes: list[_TreeRow] = []
 
     def walk(parent: int | None, depth: int, above: tuple[str, ...]) -> None:
         for pk, parent_id, name, path in sorted(
@@ -138,7 +155,7 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
         ):
             names = (*above, name)
             nodes.append(
-                OrgNode(
+                (
                     pk,
                     name,
                     parent_id,
@@ -147,8 +164,9 @@ def organization_tree(account: Principal, action: str = "view") -> list[OrgNode]
                     counts[pk],
                     subtree[pk],
                     pk in by_parent,
-                    position=positions[pk],
-                    names=names,
+                    False,
+                    positions[pk],
+                    names,
                 )
             )
             walk(pk, depth + 1, names)
@@ -269,18 +287,17 @@ def user_page(
         with contextlib.suppress(ValidationError):
             users = order.after(users, order.decode(after, field="after"))
     # Plain tuples of the columns shown, no model instances: the list is read on every view.
-    found = list(users.values_list(*_ROW_COLUMNS)[: size + 1])
-    emails = dict(
-        UserEmail.objects.filter(
-            user_id__in=[row[0] for row in found[:size]], category=UserEmail.Category.MAIN
-        ).values_list("user_id", "address")
-    )
+    # The main address in the same statement: looked up for the page's rows only.
+    main = UserEmail.objects.filter(user_id=OuterRef("pk"), category=UserEmail.Category.MAIN)
+    users = users.annotate(main_address=Subquery(main.values("address")[:1]))
+    found = list(users.values_list(*_ROW_COLUMNS, "main_address")[: size + 1])
+    emails = {row[0]: row[-1] for row in found[:size] if row[-1]}
     nodes = {node.id: node for node in tree}
     privileges = {code: str(label) for code, label in _privilege_choices()}
-    rows = [_user_row(row, nodes, privileges, emails) for row in found[:size]]
+    rows = [_user_row(row[:-1], nodes, privileges, emails) for row in found[:size]]
     next_cursor = None
     if len(found) > size:
-        last = dict(zip(_ROW_COLUMNS, found[size - 1], strict=True))
+        last = dict(zip(_ROW_COLUMNS, found[size - 1][:-1], strict=True))
         value = tuple(last[f] for f in order.fields) if order.then else last[order.field]
         next_cursor = order.encode(Position(value, last["id"]))
     total, exact = _user_total(account, query, tree)

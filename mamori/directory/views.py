@@ -29,7 +29,7 @@ from mamori.directory.forms import (
     OrganizationMoveForm,
     OrganizationNameForm,
     UserForm,
-    organization_choices,
+    organization_options,
 )
 from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.notes import org_notes_apply
@@ -197,8 +197,8 @@ def _int(value: str | None) -> int | None:
 def _users_move_page(request: HttpRequest, users: list[User], back: str) -> HttpResponse:
     """The bulk move's second step: the organization to move the chosen users to (a thousand
     organizations are listed here, not on every view of the list)."""
-    tree = organization_tree(_me(request), "users.change")
-    select = FastSelect(choices=organization_choices(tree)).render(
+    options = organization_options(_me(request), "users.change")
+    select = FastSelect(choices=options).render(
         "organization", None, attrs={"id": "bulk-organization", "class": "form-select"}
     )
     return render(
@@ -265,11 +265,13 @@ def _show_email_errors(exc: ValidationError, formset: Any) -> list[str]:
 def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
     me = _me(request)
     action = "users.add" if user is None else "users.change"
-    tree = organization_tree(me, action)
+    organizations = organization_options(me, action)
     if user is None:
         selected = _selected_organization(request, action)
         initial: dict[str, Any] = (
-            {"organization": selected.pk if selected else tree[0].id} if tree else {}
+            {"organization": selected.pk if selected else organizations.choices[0][0]}
+            if organizations
+            else {}
         )
         initial["form_token"] = once_token()
         # A new user's first address is the main one until the person says otherwise.
@@ -279,7 +281,7 @@ def _user_form_page(request: HttpRequest, user: User | None) -> HttpResponse:
         initial["organization"] = user.organization_id
         email_initial = [{"address": e.address, "category": e.category} for e in user.emails.all()]
     data = request.POST if request.method == "POST" else None
-    form = UserForm(data, initial=initial, organizations=tree)
+    form = UserForm(data, initial=initial, organizations=organizations)
     formset = _email_formset(data, email_initial)
     email_errors: list[str] = []
     if data is not None and "add_email" in data:

@@ -23,6 +23,7 @@ from django.utils import translation
 from mamori.accounts.models import Account, PermissionScheme
 from mamori.accounts.services.administration import AccountData, account_create
 from mamori.contracts.models import Contract
+from mamori.contracts.versions import cached_forget
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import UserData, organization_create, user_create
@@ -54,6 +55,7 @@ def _cache_cleared() -> Iterator[None]:
     # A test's rolled-back or flushed data may come back with the same ids and versions in the
     # next test: what was cached from it must not.
     cache.clear()
+    cached_forget()
     yield
 
 

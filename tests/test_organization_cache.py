@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.models import Account
 from mamori.audit.selectors import log_organizations_of
-from mamori.contracts.versions import ORGANIZATIONS, version_of
+from mamori.contracts.versions import ORGANIZATIONS, cached, version_of
 from mamori.core.widgets import FastSelect, Options
 from mamori.directory.forms import organization_choices
 from mamori.directory.models import Organization, User
@@ -212,3 +212,19 @@ def test_written_out_options_render_as_the_choices_do(selected: str | None) -> N
     options = Options.of(choices[1:]).with_first("", "All")
     assert FastSelect(choices=options).render("organization", selected) == plain
     assert options.values == {"", "1", "2", "x&y", "3"}
+
+
+def test_this_process_keeps_its_recent_entries_unpickled(orgs: OrgCast) -> None:
+    """The second read of a version is the very value the first made (no unpickling), and a
+    new version is built again."""
+    contract_id = orgs.cast.a.pk
+    made: list[int] = []
+
+    def build() -> tuple[int, ...]:
+        made.append(1)
+        return (len(made),)
+
+    first = cached(contract_id, ORGANIZATIONS, "k", build)
+    assert cached(contract_id, ORGANIZATIONS, "k", build) is first
+    Organization.objects.filter(pk=orgs.tokyo.pk).update(name="東京二")  # raises the version
+    assert cached(contract_id, ORGANIZATIONS, "k", build) == (2,)

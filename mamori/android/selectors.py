@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,17 +123,25 @@ class AssignedNode:
     inherited_from: str = ""
 
 
+# Read on every Users/Org page (the tree's notes): written once, not compiled by the ORM each
+# time (that was 1.8 ms of a 12 ms page). The same as
+# OrganizationProfile.objects.filter(contract_id=…).values_list("organization_id",
+# "organization__name", "profile_id", "profile__name").
+_ASSIGNMENTS_SQL = (
+    "SELECT a.organization_id, o.name, a.profile_id, p.name"
+    " FROM android_organizationprofile a"
+    " JOIN directory_organization o ON o.id = a.organization_id"
+    " JOIN android_profile p ON p.id = a.profile_id"
+    " WHERE a.contract_id = %s"
+)
+
+
 def profiles_resolved(contract_id: int, nodes: Iterable[OrgNode]) -> list[AssignedNode]:
     """Each of ``nodes`` with its profile, own or inherited: one query whatever their number
     (ancestors above the nodes count too: an inherited profile may come from there)."""
-    own = {
-        organization_id: (organization_name, profile_id, profile_name)
-        for organization_id, organization_name, profile_id, profile_name in (
-            OrganizationProfile.objects.filter(contract_id=contract_id).values_list(
-                "organization_id", "organization__name", "profile_id", "profile__name"
-            )
-        )
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ASSIGNMENTS_SQL, [contract_id])
+        own = {row[0]: row[1:] for row in cursor.fetchall()}
     result = []
     for node in nodes:
         chain = [int(p) for p in node.path.strip("/").split("/")]

@@ -3,6 +3,9 @@ through the template engine cost more than the rest of the page (bench/floor.py)
 
 from __future__ import annotations
 
+import functools
+import html
+from collections.abc import Callable
 from html import escape
 
 from django import template
@@ -17,31 +20,39 @@ register = template.Library()
 @register.simple_tag
 def org_tree(nodes: list[OrgNode], selected_id: int | None, users_url: str) -> SafeString:
     """``<li>`` of each shown organization: its link (the whole path on hover), its twisty, the
-    notes apps add (``directory.notes``) and the count of users in it and below."""
-    count_title = escape(_("Users in it and below"))
+    notes apps add (``directory.notes``) and the count of users in it and below. A hundred
+    organizations may show at once: the same texts (a URL, an inherited profile's note) are
+    escaped once per page, not once per organization."""
+    count_title = html.escape(_("Users in it and below"))
+    href = html.escape(users_url)
+    escaped = functools.lru_cache(maxsize=None)(html.escape)
     parts = []
     for node in nodes:
         current = ' aria-current="true"' if node.id == selected_id else ""
         twisty = "▾" if node.opened else ("▸" if node.has_children else "")
         parts.append(
             f'<li class="depth-{node.depth}"{current}>'
-            f'<a class="org-link" href="{escape(users_url)}?org={node.id}" '
-            f'title="{escape(node.path_label)}">'
-            f'<span class="twisty" aria-hidden="true">{twisty}</span>{escape(node.name)}</a>'
-            f"{_notes(node)}"
+            f'<a class="org-link" href="{href}?org={node.id}" '
+            f'title="{html.escape(node.path_label)}">'
+            f'<span class="twisty" aria-hidden="true">{twisty}</span>{html.escape(node.name)}</a>'
+            f"{_notes(node, escaped) if node.notes else ''}"
             f'<span class="count" title="{count_title}">{node.subtree_count}</span></li>'
         )
     return mark_safe("".join(parts))  # noqa: S308 -- every value escaped above
 
 
-def _notes(node: OrgNode) -> str:
+def _notes(node: OrgNode, escaped: Callable[[str], str]) -> str:
     parts = []
     for note in node.notes:
         tone = "bg-secondary-lt fw-normal" if note.muted else "bg-azure-lt"
-        label = f'<span class="visually-hidden">{escape(note.label)} </span>' if note.label else ""
+        label = (
+            f'<span class="visually-hidden">{escaped(str(note.label))} </span>'
+            if note.label
+            else ""
+        )
         parts.append(
-            f'<span class="badge {tone} text-truncate org-note" title="{escape(note.title)}">'
-            f"{label}{escape(note.text)}</span>"
+            f'<span class="badge {tone} text-truncate org-note" title="{escaped(str(note.title))}">'
+            f"{label}{escaped(str(note.text))}</span>"
         )
     return "".join(parts)
 

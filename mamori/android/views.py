@@ -232,6 +232,8 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
             "versions": versions,
             "violations": violations,
             "assigned": selectors.profile_assignment_counts(me).get(profile.pk, 0),
+            # What the current version sets, one row a setting, as the comparison shows them.
+            "settings": policies.policy_diff({}, profile.current.policy if profile.current else {}),
             "unpublished_changes": profile.current is not None
             and profile.published_number != profile.current.number,
             "states": PublishState,

@@ -185,6 +185,24 @@ def test_profiles_are_versioned_compared_and_restored(orgs: OrgCast, fake_amapi:
         services.profile_delete(actor=actor, profile=profile)
 
 
+def test_a_profiles_page_shows_what_its_current_version_sets(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    bind(logged_in(orgs.cast.a1), fake_amapi)
+    profile = Profile.objects.get(contract=orgs.cast.a)
+    services.profile_save(
+        actor=Actor(account=orgs.cast.a1),
+        profile=profile,
+        policy={**profile.current.policy, "cameraAccess": "CAMERA_ACCESS_DISABLED"},
+        note="",
+    )
+    page = logged_in(orgs.cast.a1).get(f"/alpha/devices/profiles/{profile.pk}/").content.decode()
+    settings = page[page.index('id="settings"') : page.index('id="versions"')]
+    assert "バージョン 2 の設定内容" in settings
+    assert "<dt>カメラ</dt><dd>無効</dd>" in settings
+    assert "CAMERA_ACCESS_DISABLED" not in settings
+
+
 def test_department_administrators_may_not_change_profiles(
     orgs: OrgCast, fake_amapi: FakeAmapi
 ) -> None:

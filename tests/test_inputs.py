@@ -23,7 +23,7 @@ from mamori.core.actor import Actor
 from mamori.core.models import Submission, Work
 from mamori.core.once import once_prune_job
 from mamori.directory.models import Organization, User, UserEmail
-from mamori.directory.selectors import UserQuery, users_search
+from mamori.directory.selectors import UserQuery, user_named, users_search
 from mamori.directory.services import (
     UserData,
     organization_create,
@@ -1172,3 +1172,14 @@ def test_no_text_box_cuts_what_is_pasted_into_it(orgs: OrgCast) -> None:
     )
     assert "at most 200 characters" in refused.content.decode()
     assert state(orgs.cast.a.pk) == before
+
+
+def test_a_user_is_named_by_code_or_main_address_as_the_search_reads_them(orgs: OrgCast) -> None:
+    """``user_named`` (the enrollment token form's user box): employee codes in any width and
+    case, main addresses in any case, and only users of the account's organizations."""
+    User.objects.filter(pk=orgs.sato.pk).update(employee_code="E0042")
+    for typed in ("E0042", "e0042", "Ｅ００４２", " SATO@alpha.example "):
+        assert user_named(orgs.a2, typed) == orgs.sato, typed
+    assert user_named(orgs.a2, "suzuki@alpha.example") is None  # outside A2's organizations
+    assert user_named(orgs.cast.a1, "suzuki@alpha.example") == orgs.suzuki
+    assert user_named(orgs.a2, "  ") is None

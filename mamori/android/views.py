@@ -10,7 +10,6 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -40,8 +39,7 @@ from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
-from mamori.directory.models import address_key
-from mamori.directory.selectors import organization_get, organization_tree, users_visible_to
+from mamori.directory.selectors import organization_get, organization_tree, user_named
 
 
 def _me(request: HttpRequest) -> Principal:
@@ -452,18 +450,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _user_of(me: Principal, text: str) -> Any:
-    text = text.strip()
-    if not text:
-        return None
-    return (
-        users_visible_to(me, "view")
-        .filter(Q(employee_code=text) | Q(main_address_key=address_key(text)))
-        .select_related("organization")
-        .first()
-    )
-
-
 @account_required
 def token_add(request: HttpRequest) -> HttpResponse:
     me = _me(request)
@@ -475,7 +461,7 @@ def token_add(request: HttpRequest) -> HttpResponse:
     )
     if data is not None and form.is_valid():
         organization = organization_get(me, form.cleaned_data["organization"], TOKENS_CREATE)
-        user = _user_of(me, form.cleaned_data["user"])
+        user = user_named(me, form.cleaned_data["user"])
         if form.cleaned_data["user"].strip() and user is None:
             form.add_error("user", _("No user with this employee code or e-mail address."))
         else:

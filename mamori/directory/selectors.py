@@ -13,7 +13,7 @@ from mamori.contracts.versions import ORGANIZATIONS, cached
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset, Position
 from mamori.core.text import fold, nfkc
-from mamori.directory.models import Organization, User, UserEmail, reading_key
+from mamori.directory.models import Organization, User, UserEmail, address_key, reading_key
 from mamori.directory.ordering import sibling_key
 from mamori.directory.services import employee_code_normalize, normalize_furigana
 
@@ -60,6 +60,24 @@ def user_get(account: Principal, pk: int | str, action: str = "view") -> User:
     )
     return object_get(
         users, account, pk, permission_code("users", action), path_field="organization__path"
+    )
+
+
+def user_named(account: Principal, text: str, action: str = "view") -> User | None:
+    """The user of the account's organizations whose employee code (NFKC, any letter case, as
+    the search reads it) or main e-mail address (any case) is ``text``; ``None`` when none is,
+    or ``text`` is blank. ``PermissionDenied`` without ``users.<action>``."""
+    text = nfkc(text).strip()
+    if not text:
+        return None
+    return (
+        users_visible_to(account, action)
+        .filter(
+            Q(employee_code__iexact=employee_code_normalize(text))
+            | Q(main_address_key=address_key(text))
+        )
+        .select_related("organization")
+        .first()
     )
 
 

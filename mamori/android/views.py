@@ -222,10 +222,7 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
         if profile.publish_violations
         else []
     )
-    return render(
-        request,
-        "android/profile_detail.html",
-        {
+    context = {
             "profile": profile,
             "versions": versions,
             "violations": violations,
@@ -240,8 +237,10 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
                 initial={"name": _("Copy of %(name)s") % {"name": profile.name}}
             ),
             **_devices_context(request, "profiles"),
-        },
-    )
+        }
+    if request.headers.get("HX-Request"):  # the publication part alone, polled while publishing
+        return render(request, "android/profile_publish_state.html", context)
+    return render(request, "android/profile_detail.html", context)
 
 
 @account_required

@@ -84,6 +84,23 @@ def test_signup_binds_the_contract_and_publishes_the_initial_profile(
     assert {"android.signup_started", "android.bound"} <= actions
 
 
+def test_the_profile_page_polls_its_publication_while_publishing(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    initial = Profile.objects.get(contract=cast.a, is_initial=True)
+    url = f"/alpha/devices/profiles/{initial.pk}/"
+    page = client.get(url).content.decode()
+    assert 'hx-trigger="every 2s"' in page and "htmx.min.js" in page
+    part = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert part.lstrip().startswith('<section class="card mb-3" id="publish-state"')
+    assert "配信中" in part and 'id="versions"' not in part
+    assert run_work("android.") == ["done"]
+    part = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in part and "配信済み" in part
+
+
 def test_a_replayed_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) -> None:
     client = logged_in(cast.a1)
     state = start(client, fake_amapi)

@@ -218,3 +218,226 @@ class EnrollmentToken(models.Model):
     def value_tail(self) -> str:
         """The last four characters of the value: all that is ever logged or listed."""
         return self.value[-4:]
+
+
+# --- Devices, their commands and the notifications about them (Android Enterprise 2 of 3) ---
+
+
+class DeviceState(models.TextChoices):
+    """AMAPI ``DeviceState`` as ``Device.appliedState`` reports it (ANDROID.md 2.3). DELETED is
+    final for a device name: a device enrolled again gets a new name."""
+
+    ACTIVE = "ACTIVE", _("Active")
+    DISABLED = "DISABLED", _("Disabled")
+    LOST = "LOST", _("Lost")
+    PROVISIONING = "PROVISIONING", _("Provisioning")
+    DELETED = "DELETED", _("Deleted")
+    PREPARING_FOR_MIGRATION = "PREPARING_FOR_MIGRATION", _("Preparing for migration")
+    DEACTIVATED_BY_DEVICE_FINANCE = "DEACTIVATED_BY_DEVICE_FINANCE", _("Deactivated (financing)")
+
+
+class SecurityPosture(models.TextChoices):
+    """``Device.securityPosture.devicePosture`` (ANDROID.md 2.3); empty until reported."""
+
+    SECURE = "SECURE", _("Secure")
+    AT_RISK = "AT_RISK", _("At risk")
+    POTENTIALLY_COMPROMISED = "POTENTIALLY_COMPROMISED", _("Potentially compromised")
+
+
+class Device(models.Model):
+    """A device enrolled in a contract's enterprise (AMAPI ``enterprises/{e}/devices/{d}``).
+
+    The organization and user are Mamori's own (from the enrollment token; AMAPI's ``userName``
+    is an opaque id). The columns the list filters and sorts on are copied out of the newest
+    ``Device`` resource applied; ``report`` keeps that resource (minus IMEI, MEID and phone
+    numbers of personally owned devices) for the device's page. ``report_clock`` is the clock
+    of the newest notification applied (``lastStatusReportTime``, ``enrollmentTime`` for
+    ENROLLMENT, ``publishTime`` as a fallback): an older one never overwrites a newer one.
+    """
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(_("device name"), max_length=300, unique=True)
+    organization = models.ForeignKey(
+        "directory.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(
+        "directory.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    token = models.ForeignKey(
+        EnrollmentToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    kind = models.CharField(_("device kind"), max_length=40, choices=DeviceKind.choices)
+    management_mode = models.CharField(max_length=20, blank=True)  # DEVICE_OWNER | PROFILE_OWNER
+    ownership = models.CharField(max_length=20, blank=True)  # COMPANY_OWNED | PERSONALLY_OWNED
+    applied_state = models.CharField(
+        _("state"), max_length=40, choices=DeviceState.choices, default=DeviceState.PROVISIONING
+    )
+    # The policy Mamori wants on the device (its organization's profile) and what it applied.
+    policy_name = models.CharField(max_length=300, blank=True)
+    applied_policy_name = models.CharField(max_length=300, blank=True)
+    applied_policy_version = models.BigIntegerField(null=True, blank=True)
+    policy_compliant = models.BooleanField(_("policy compliant"), null=True, blank=True)
+    security_posture = models.CharField(
+        _("security posture"), max_length=40, choices=SecurityPosture.choices, blank=True
+    )
+    brand = models.CharField(max_length=100, blank=True)
+    manufacturer = models.CharField(max_length=100, blank=True)
+    model = models.CharField(_("model"), max_length=100, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
+    android_version = models.CharField(_("Android version"), max_length=20, blank=True)
+    security_patch_level = models.CharField(_("security patch level"), max_length=20, blank=True)
+    api_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    battery_level = models.PositiveSmallIntegerField(_("battery"), null=True, blank=True)  # percent
+    enrolled_at = models.DateTimeField(_("enrolled at"), null=True, blank=True)
+    last_status_report_at = models.DateTimeField(_("last status report"), null=True, blank=True)
+    last_policy_sync_at = models.DateTimeField(null=True, blank=True)
+    report_clock = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)  # DELETED reported, or removed
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("device")
+        indexes = [
+            models.Index(fields=["contract", "id"], name="device_by_contract"),
+            models.Index(fields=["contract", "organization", "id"], name="device_by_org"),
+            models.Index(fields=["contract", "user"], name="device_by_user"),
+            models.Index(fields=["contract", "serial_number"], name="device_by_serial"),
+            models.Index(
+                fields=["contract", "last_status_report_at", "id"], name="device_by_report"
+            ),
+            models.Index(fields=["contract", "applied_state", "id"], name="device_by_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial_number or self.name.rsplit("/", 1)[-1]
+
+
+class UsageLogEvent(models.Model):
+    """One event of a USAGE_LOGS notification (AMAPI ``UsageLogEvent``), kept for the retention
+    setting (default 30 days). ``data`` is the event's own object (e.g. ``lostModeLocationEvent``)."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="usage_events")
+    event_id = models.BigIntegerField()
+    event_type = models.CharField(max_length=60)
+    event_time = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    security = models.BooleanField(default=False)  # highlighted on the device page
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "event_id"], name="usage_event_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["device", "-event_time"], name="usage_event_by_device"),
+            models.Index(fields=["event_time"], name="usage_event_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
+class CommandType(models.TextChoices):
+    """The AMAPI ``Command.type`` values Mamori issues (ANDROID.md 2.2)."""
+
+    LOCK = "LOCK", _("Lock")
+    RESET_PASSWORD = "RESET_PASSWORD", _("Reset password")
+    REBOOT = "REBOOT", _("Reboot")
+    START_LOST_MODE = "START_LOST_MODE", _("Start lost mode")
+    STOP_LOST_MODE = "STOP_LOST_MODE", _("Stop lost mode")
+    CLEAR_APP_DATA = "CLEAR_APP_DATA", _("Clear app data")
+    RELINQUISH_OWNERSHIP = "RELINQUISH_OWNERSHIP", _("Relinquish ownership")
+    WIPE = "WIPE", _("Wipe")
+
+
+class CommandStatus(models.TextChoices):
+    """A command's lifecycle: registered → sent → succeeded / failed / expired / cancelled."""
+
+    REGISTERED = "registered", _("Registered")
+    SENT = "sent", _("Sent")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+COMMAND_DONE = (
+    CommandStatus.SUCCEEDED,
+    CommandStatus.FAILED,
+    CommandStatus.EXPIRED,
+    CommandStatus.CANCELLED,
+)
+
+
+class CommandJob(models.Model):
+    """A bulk command: the same command for many devices, sent paced by the limiter. Its
+    progress is counted from its commands; ``cancelled_at`` stops what is not sent yet."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(_("command"), max_length=40, choices=CommandType.choices)
+    params = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.type}"
+
+
+class Command(models.Model):
+    """A command to one device (AMAPI ``devices.issueCommand`` → an ``Operation``).
+
+    ``params`` are the command's parameters as AMAPI takes them (``startLostModeParams``,
+    ``clearAppsDataParams``, ``wipeParams``, ``resetPasswordFlags``…) **without** a password:
+    a new password is never stored or logged. ``result`` keeps the command-specific status
+    (``startLostModeStatus``, ``clearAppsDataStatus``…) of the finished operation."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    job = models.ForeignKey(
+        CommandJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="commands"
+    )
+    type = models.CharField(_("command"), max_length=40, choices=CommandType.choices)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CommandStatus.choices, default=CommandStatus.REGISTERED
+    )
+    operation_name = models.CharField(max_length=400, blank=True)  # …/operations/{id}
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    issued_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["device", "-created_at"], name="command_by_device"),
+            models.Index(fields=["contract", "-created_at"], name="command_by_contract"),
+            models.Index(
+                fields=["operation_name"],
+                condition=~Q(operation_name=""),
+                name="command_by_operation",
+            ),
+            models.Index(
+                fields=["status", "sent_at"],
+                condition=Q(status__in=["registered", "sent"]),
+                name="command_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.pk}"

@@ -15,6 +15,19 @@ PROFILES_ASSIGN = "profiles.assign"
 TOKENS_VIEW = "enrollment_tokens.view"
 TOKENS_CREATE = "enrollment_tokens.create"
 TOKENS_REVOKE = "enrollment_tokens.revoke"
+DEVICES_VIEW = "devices.view"
+DEVICES_CHANGE = "devices.change"  # move to another organization or user, the note
+DEVICES_REMOVE = "devices.remove"  # devices.delete (a wipe attempt)
+# One permission a command (Android Enterprise 2 of 3): "commands.lock", "commands.wipe"…
+COMMAND_ACTIONS = (
+    "lock",
+    "reset_password",
+    "reboot",
+    "lost_mode",
+    "clear_app_data",
+    "relinquish_ownership",
+    "wipe",
+)
 
 
 def register() -> None:
@@ -41,4 +54,24 @@ def register() -> None:
         _("Enrollment tokens"),
         {"view": _("View"), "create": _("Create"), "revoke": _("Revoke")},
         operator=("view",),
+    )
+    catalogue.register(
+        "devices",
+        _("Devices"),
+        {"view": _("View"), "change": _("Move and annotate"), "remove": _("Remove")},
+        operator=("view",),
+    )
+    catalogue.register(
+        "commands",
+        _("Device commands"),
+        {
+            "lock": _("Lock"),
+            "reset_password": _("Reset password"),
+            "reboot": _("Reboot"),
+            "lost_mode": _("Start and stop lost mode"),
+            "clear_app_data": _("Clear app data"),
+            "relinquish_ownership": _("Relinquish ownership"),
+            "wipe": _("Wipe"),
+        },
+        operator=("lock", "reboot", "lost_mode"),
     )

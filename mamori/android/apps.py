@@ -10,7 +10,7 @@ class AndroidConfig(AppConfig):
     label = "android"
 
     def ready(self) -> None:
-        from mamori.android import permissions, work
+        from mamori.android import device_policy, permissions, work
         from mamori.android.audit_actions import audit_actions_register
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
@@ -20,5 +20,6 @@ class AndroidConfig(AppConfig):
         permissions.register()
         audit_actions_register()
         work.register()
+        device_policy.register()
         org_note_register("android.profile", profile_notes)
         organization_deleting_register("android.enrollment_tokens", organization_tokens_delete)

@@ -28,7 +28,9 @@ from django.utils.translation import gettext as _
 from mamori.android import amapi
 from mamori.android import policy as policies
 from mamori.android.audit_actions import AndroidAction
+from mamori.android.device_policy import devices_policy_sync
 from mamori.android.models import (
+    Device,
     EnrollmentToken,
     Enterprise,
     OrganizationProfile,
@@ -681,6 +683,16 @@ def profile_assign(*, actor: Actor, organization: Organization, profile: Profile
             )
             if publish:
                 _publish_queue(actor, profile)
+        # The devices of the subtree follow (those below an organization with its own profile
+        # keep theirs: devices_policy_sync computes each device's profile again).
+        devices_policy_sync(
+            actor,
+            organization.contract_id,
+            Device.objects.filter(
+                contract_id=organization.contract_id,
+                organization__path__startswith=organization.path,
+            ).values_list("pk", flat=True),
+        )
         log_record(
             contract=organization.contract,
             actor=actor,

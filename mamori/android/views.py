@@ -223,21 +223,21 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
         else []
     )
     context = {
-            "profile": profile,
-            "versions": versions,
-            "violations": violations,
-            "assigned": selectors.profile_assignment_counts(me).get(profile.pk, 0),
-            # What the current version sets, one row a setting, as the comparison shows them.
-            "settings": policies.policy_diff({}, profile.current.policy if profile.current else {}),
-            "unpublished_changes": profile.current is not None
-            and profile.published_number != profile.current.number,
-            "states": PublishState,
-            "rename_form": ProfileNameForm(initial={"name": profile.name}),
-            "copy_form": ProfileNameForm(
-                initial={"name": _("Copy of %(name)s") % {"name": profile.name}}
-            ),
-            **_devices_context(request, "profiles"),
-        }
+        "profile": profile,
+        "versions": versions,
+        "violations": violations,
+        "assigned": selectors.profile_assignment_counts(me).get(profile.pk, 0),
+        # What the current version sets, one row a setting, as the comparison shows them.
+        "settings": policies.policy_diff({}, profile.current.policy if profile.current else {}),
+        "unpublished_changes": profile.current is not None
+        and profile.published_number != profile.current.number,
+        "states": PublishState,
+        "rename_form": ProfileNameForm(initial={"name": profile.name}),
+        "copy_form": ProfileNameForm(
+            initial={"name": _("Copy of %(name)s") % {"name": profile.name}}
+        ),
+        **_devices_context(request, "profiles"),
+    }
     if request.headers.get("HX-Request"):  # the publication part alone, polled while publishing
         return render(request, "android/profile_publish_state.html", context)
     return render(request, "android/profile_detail.html", context)

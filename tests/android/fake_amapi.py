@@ -87,6 +87,12 @@ class FakeAmapi:
     def enrollment_token_delete(self, name: str, *, contract_id: int | None = None) -> None:
         self._call("enrollment_token_delete", name)
 
+    def device_patch(
+        self, name: str, body: dict, *, update_mask: str, contract_id: int | None = None
+    ) -> dict:
+        self._call("device_patch", (name, body, update_mask))
+        return {"name": name, **body}
+
 
 @pytest.fixture
 def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
@@ -100,6 +106,7 @@ def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
         "policy_delete",
         "enrollment_token_create",
         "enrollment_token_delete",
+        "device_patch",
     ):
         monkeypatch.setattr(amapi, method, getattr(fake, method))
     return fake

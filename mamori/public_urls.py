@@ -7,10 +7,11 @@ their public views here: later ``path("pubsub/", include("mamori.android.public_
 ``path("metrics", …)``.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from mamori.core import public_views as core
 
 urlpatterns = [
     path("healthz", core.healthz, name="healthz"),
+    path("pubsub/", include("mamori.android.notifications.urls")),
 ]

@@ -385,6 +385,29 @@ MAMORI_AMAPI_QUOTA_WINDOW_SECONDS = env_float("MAMORI_AMAPI_QUOTA_WINDOW_SECONDS
 MAMORI_AMAPI_INLINE_TIMEOUT = env_float("MAMORI_AMAPI_INLINE_TIMEOUT", 10, minimum=0.1)
 MAMORI_AMAPI_TIMEOUT = env_float("MAMORI_AMAPI_TIMEOUT", 60, minimum=0.1)
 
+# Device notifications (Pub/Sub push to /pubsub/amapi/<secret>, mamori.android.notifications).
+# The secret ends the push URL (empty: the endpoint answers 404 to everything). When AUDIENCE is
+# set, every push must carry Google's OIDC token for it, issued to SERVICE_ACCOUNT; CERTS_URL is
+# where Google's signing certificates are (the sandbox's own in development, never in production).
+MAMORI_PUBSUB_PUSH_SECRET = env_secret("MAMORI_PUBSUB_PUSH_SECRET")
+MAMORI_PUBSUB_AUDIENCE = env_str("MAMORI_PUBSUB_AUDIENCE", "")
+MAMORI_PUBSUB_SERVICE_ACCOUNT = env_str("MAMORI_PUBSUB_SERVICE_ACCOUNT", "")
+MAMORI_PUBSUB_CERTS_URL = env_str(
+    "MAMORI_PUBSUB_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs"
+)
+if MAMORI_PUBSUB_AUDIENCE and not MAMORI_PUBSUB_SERVICE_ACCOUNT:
+    raise ImproperlyConfigured(
+        "MAMORI_PUBSUB_AUDIENCE is set: set MAMORI_PUBSUB_SERVICE_ACCOUNT too (the e-mail of the "
+        "service account the push subscription's OIDC tokens are issued to)."
+    )
+# Usage-log events (USAGE_LOGS) are kept this many days.
+MAMORI_USAGE_LOG_RETENTION_DAYS = env_int("MAMORI_USAGE_LOG_RETENTION_DAYS", 30, minimum=1)
+# Reconciliation: one devices.list page per enterprise every this many seconds (100 devices a
+# page: 100,000 devices are walked in 1,000 pages), and operations.get for commands sent longer
+# than COMMAND_RECONCILE_MINUTES ago without a COMMAND notification.
+MAMORI_DEVICE_RECONCILE_SECONDS = env_float("MAMORI_DEVICE_RECONCILE_SECONDS", 30, minimum=1)
+MAMORI_COMMAND_RECONCILE_MINUTES = env_float("MAMORI_COMMAND_RECONCILE_MINUTES", 5, minimum=0.1)
+
 # ── Login throttling and proxies ─────────────────────────────────────────────────────────────
 
 # Login throttling: failures per account name, and per IP address, within the window.
@@ -413,12 +436,18 @@ MAMORI_AUDIT_CHECKPOINT_WEBHOOK = env_str("MAMORI_AUDIT_CHECKPOINT_WEBHOOK", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # The push secret ends a path (/pubsub/amapi/<secret>): redacted in every line printed.
+    "filters": {
+        "push_secret": {"()": "mamori.android.notifications.logs.PushSecretFilter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["push_secret"]}},
     "root": {"handlers": ["console"], "level": env_log_level("MAMORI_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own console handler (with debug on) would print every line a second time
         # through the root logger: its lines go to the root's handler alone.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # The development server's access lines, through the filtered console handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         # db_worker adds a handler of its own; don't print its lines twice.
         "django_tasks_db": {"propagate": False},

@@ -12,6 +12,7 @@ class AndroidConfig(AppConfig):
     def ready(self) -> None:
         from mamori.android import device_policy, permissions, work
         from mamori.android.audit_actions import audit_actions_register
+        from mamori.android.notifications import work as notifications_work
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
         from mamori.directory.deletion import organization_deleting_register
@@ -21,5 +22,6 @@ class AndroidConfig(AppConfig):
         audit_actions_register()
         work.register()
         device_policy.register()
+        notifications_work.register()
         org_note_register("android.profile", profile_notes)
         organization_deleting_register("android.enrollment_tokens", organization_tokens_delete)

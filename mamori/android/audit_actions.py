@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.android.models import PersonalUsage
+from mamori.android.models import DeviceKind, PersonalUsage
 from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 
 
@@ -29,6 +29,9 @@ class AndroidAction(StrEnum):
     PROFILE_ASSIGNED = "profile.assigned"
     TOKEN_CREATED = "enrollment_token.created"  # noqa: S105 (an action code)
     TOKEN_REVOKED = "enrollment_token.revoked"  # noqa: S105 (an action code)
+    # Device notifications, recorded by the system (mamori/android/notifications).
+    DEVICE_ENROLLED = "device.enrolled"
+    DEVICE_DELETED = "device.deleted"
 
 
 TOKEN_VALUES = (
@@ -88,6 +91,7 @@ def audit_actions_register() -> None:
     action_register(
         A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail", "organization")
     )
+    notifications_actions_register()
     key_labels_register(
         {
             "enterprise": _("Enterprise"),
@@ -107,3 +111,33 @@ def audit_actions_register() -> None:
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))
+
+
+def notifications_actions_register() -> None:
+    """The device notifications' actions: a device enrolled (its ENROLLMENT, or the first
+    report of a device Mamori lacked) and a device gone (DELETED reported, or missing from a
+    complete ``devices.list``), each by the system."""
+    A = AndroidAction
+    action_register(
+        A.DEVICE_ENROLLED,
+        _("Device enrolled"),
+        after=("device_name", "organization", "value_tail", "kind", "model", "serial_number"),
+    )
+    action_register(A.DEVICE_DELETED, _("Device deleted at Google"), after=("how",))
+    key_labels_register(
+        {
+            "device_name": _("Device name"),
+            "kind": _("Device kind"),
+            "model": _("Model"),
+            "serial_number": _("Serial number"),
+            "how": _("How Mamori learned it"),
+        }
+    )
+    value_labels_register("kind", dict(DeviceKind.choices))
+    value_labels_register(
+        "how",
+        {
+            "reported": _("The device's final report (deleted)"),
+            "not_listed": _("No longer listed by Google"),
+        },
+    )

@@ -201,6 +201,8 @@ class EnrollmentToken(models.Model):
     revoked_by = models.ForeignKey(
         "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A one-time token that enrolled a device (its ENROLLMENT notification): no longer valid.
+    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -441,3 +443,14 @@ class Command(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.pk}"
+
+
+# The notifications' inbox and the reconciliations' state (mamori/android/notifications).
+from mamori.android.notifications.models import (  # noqa: E402, F401
+    CommandCheck,
+    DeviceSeen,
+    DeviceWalk,
+    InboxMessage,
+    InboxNudge,
+    InboxRejected,
+)

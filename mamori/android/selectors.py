@@ -213,7 +213,11 @@ def profile_for_organization(organization: Organization) -> Profile | None:
 
 def _valid(now: object = None) -> Q:
     now = now or timezone.now()
-    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    return (
+        Q(revoked_at__isnull=True)
+        & Q(used_at__isnull=True)
+        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
 
 
 def tokens_visible_to(account: Principal, action: str = "view") -> QuerySet[EnrollmentToken]:
@@ -246,4 +250,8 @@ def token_get(account: Principal, pk: int | str, action: str = "view") -> Enroll
 
 def token_valid(token: EnrollmentToken) -> bool:
     now = timezone.now()
-    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+    return (
+        token.revoked_at is None
+        and token.used_at is None
+        and (token.expires_at is None or token.expires_at > now)
+    )

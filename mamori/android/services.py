@@ -854,9 +854,9 @@ def organization_tokens_delete(actor: Actor, organization: Organization) -> list
     it; each still valid is deleted at Google by durable work (after commit) and logged as
     revoked by whoever deletes the organization."""
     tokens = list(
-        EnrollmentToken.objects.filter(organization=organization, revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-        )
+        EnrollmentToken.objects.filter(
+            organization=organization, revoked_at__isnull=True, used_at__isnull=True
+        ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
     )
     if not tokens:
         return []

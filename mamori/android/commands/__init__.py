@@ -1,0 +1,1 @@
+"""Device commands (helper D's package; this branch carries only ``lifecycle.operation_apply``)."""

@@ -19,6 +19,10 @@ class FakeAmapi:
     fail: dict[str, Exception] = dataclasses.field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     counter: itertools.count = dataclasses.field(default_factory=lambda: itertools.count(1))
+    # devices.list answers: the enterprise's Device resources, listed 100 (or page_size) a page.
+    devices: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    # operations.get answers by operation name (absent: 404).
+    operations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def _call(self, method: str, arg: Any) -> None:
         self.calls.append((method, arg))
@@ -93,6 +97,26 @@ class FakeAmapi:
         self._call("device_patch", (name, body, update_mask))
         return {"name": name, **body}
 
+    def device_list(
+        self,
+        enterprise: str,
+        *,
+        page_size: int = 100,
+        page_token: str | None = None,
+        contract_id: int | None = None,
+    ) -> tuple[list[dict], str | None]:
+        self._call("device_list", (enterprise, page_token))
+        listed = self.devices.get(enterprise, [])
+        start = int(page_token or 0)
+        end = start + min(page_size, 100)
+        return [dict(d) for d in listed[start:end]], str(end) if end < len(listed) else None
+
+    def operation_get(self, name: str, *, contract_id: int | None = None) -> dict:
+        self._call("operation_get", name)
+        if name not in self.operations:
+            raise amapi.AmapiNotFound("Operation not found", status=404)
+        return dict(self.operations[name])
+
 
 @pytest.fixture
 def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
@@ -107,6 +131,8 @@ def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
         "enrollment_token_create",
         "enrollment_token_delete",
         "device_patch",
+        "device_list",
+        "operation_get",
     ):
         monkeypatch.setattr(amapi, method, getattr(fake, method))
     return fake

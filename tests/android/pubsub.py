@@ -23,7 +23,9 @@ def stamp(minutes: float) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
-def body(kind: str, resource: Any, message_id: str | None = None, publish: str | None = None) -> bytes:
+def body(
+    kind: str, resource: Any, message_id: str | None = None, publish: str | None = None
+) -> bytes:
     """A wrapped Pub/Sub push (ANDROID.md 3.1) carrying ``resource`` as ``kind``."""
     message_id = message_id or str(next(_ids))
     data = base64.b64encode(json.dumps(resource).encode()).decode()
@@ -93,7 +95,11 @@ def device(
         resource["enrollmentTokenData"] = token_data
     if battery is not None:
         resource["powerManagementEvents"] = [
-            {"eventType": "BATTERY_LEVEL_COLLECTED", "createTime": stamp(minutes), "batteryLevel": battery}
+            {
+                "eventType": "BATTERY_LEVEL_COLLECTED",
+                "createTime": stamp(minutes),
+                "batteryLevel": battery,
+            }
         ]
     resource.update(extra)
     return resource

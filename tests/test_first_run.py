@@ -12,6 +12,7 @@ import pytest
 from dotenv import dotenv_values
 
 from mamori.accounts.models import Account
+from mamori.android.sandbox.keys import CLIENT_EMAIL
 from mamori.contracts.models import Contract
 from mamori.outbox.backends import EmlFileBackend
 from tests.conftest import mail_field
@@ -62,6 +63,11 @@ def test_make_runs_env_file_holds_debug_off_the_keys_the_port_and_the_mail(
     assert (values["MAMORI_AUDIT_KEY"] or "").startswith("dev:")
     assert values["EMAIL_URL"] == f"file://{tmp_path.resolve() / 'var' / 'mail'}"
     assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    # The sandbox's Pub/Sub push to the panel, its OIDC token checked as in production.
+    assert len(values["MAMORI_PUBSUB_PUSH_SECRET"] or "") >= 40
+    assert values["MAMORI_PUBSUB_AUDIENCE"] == "http://127.0.0.1:8000/pubsub/amapi"
+    assert values["MAMORI_PUBSUB_SERVICE_ACCOUNT"] == CLIENT_EMAIL
+    assert values["MAMORI_PUBSUB_CERTS_URL"] == "http://127.0.0.1:8765/oauth2/v1/certs"
 
 
 def test_later_runs_keep_the_keys_and_a_new_port_moves_the_base_url(tmp_path: Path) -> None:
@@ -72,7 +78,9 @@ def test_later_runs_keep_the_keys_and_a_new_port_moves_the_base_url(tmp_path: Pa
     assert dev_env(tmp_path) == "127.0.0.1:8001"  # kept for the next `make run`
     second = dotenv_values(tmp_path / ".env")
     assert second["MAMORI_BASE_URL"] == "http://127.0.0.1:8001"
-    for kept in ("MAMORI_SECRET_KEY", "MAMORI_AUDIT_KEY", "EMAIL_URL", "MAMORI_DEBUG"):
+    assert second["MAMORI_PUBSUB_AUDIENCE"] == "http://127.0.0.1:8001/pubsub/amapi"
+    kept_values = ("MAMORI_SECRET_KEY", "MAMORI_AUDIT_KEY", "EMAIL_URL", "MAMORI_DEBUG")
+    for kept in (*kept_values, "MAMORI_PUBSUB_PUSH_SECRET"):
         assert second[kept] == first[kept]
 
 

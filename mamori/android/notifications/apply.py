@@ -166,7 +166,7 @@ def batch_apply(messages: list[Message], now: datetime.datetime) -> Outcome:
                     resource=payload,
                     clock=_clock(message, payload),
                     rank=DEVICE_TYPES[message.type],
-                    text=message.data,
+                    text=None if reports.escapes_unstorable(message.data) else message.data,
                 )
             )
             outcome.applied.append(message.id)

@@ -64,6 +64,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def escapes_unstorable(text: str) -> bool:
+    """Whether JSON ``text`` escapes a NUL or a lone surrogate (PostgreSQL's jsonb refuses
+    ``\\u0000``): such text is stored re-encoded from its cleaned value, never as is."""
+    return _BAD_ESCAPE.search(text) is not None
+
+
 def json_load(text: str) -> Any:
     """``json.loads(text)`` with NUL and lone surrogates replaced (databases refuse them).
 

@@ -437,3 +437,47 @@ def test_a_message_the_code_cannot_apply_is_kept_aside_and_the_rest_applied(
     inbox_drain(seconds=5)
     assert states()["rejected"] == ["apply_failed"]
     assert Device.objects.get().battery_level == 33
+
+
+def test_a_lost_nudge_is_caught_by_the_safety_net(orgs: OrgCast) -> None:
+    token = token_make(orgs, orgs.sales)
+    push_store(body("ENROLLMENT", device(1, token=token.name)))
+    Work.objects.filter(kind="android.notifications.apply").delete()  # its task and work lost
+    assert apply.inbox_safety_net() == "a run is alive"  # the flag is fresh: a run may be on
+    assert Device.objects.count() == 0
+    from mamori.android.notifications.models import InboxNudge
+
+    InboxNudge.objects.update(pending_since=timezone.now() - apply.STALE * 2)
+    assert apply.inbox_safety_net() == "applied 1"
+    assert Device.objects.count() == 1
+    assert InboxNudge.objects.get().pending_since is None
+    assert apply.inbox_safety_net() == "nothing due"
+
+
+def test_old_inbox_rows_rejected_bodies_and_usage_events_are_pruned(orgs: OrgCast) -> None:
+    import datetime
+
+    from mamori.android.notifications.models import InboxRejected
+    from mamori.android.notifications.work import notifications_prune
+
+    token = token_make(orgs, orgs.sales)
+    deliver(("ENROLLMENT", device(1, token=token.name)))
+    events = {
+        "device": f"{ENTERPRISE}/devices/D1",
+        "usageLogEvents": [
+            {"eventId": "1", "eventTime": stamp(0), "eventType": "OS_STARTUP"},
+            {"eventId": "2", "eventTime": timezone.now().isoformat(), "eventType": "OS_STARTUP"},
+        ],
+    }
+    deliver(("USAGE_LOGS", events))
+    push_store(b"junk")
+    push_store(body("COMMAND", {"name": f"{ENTERPRISE}/devices/D1/operations/x"}))  # pending
+    old = timezone.now() - datetime.timedelta(days=9)
+    InboxMessage.objects.update(received_at=old)
+    InboxRejected.objects.update(received_at=old)
+    UsageLogEvent.objects.filter(event_id=1).update(
+        event_time=timezone.now() - datetime.timedelta(days=31)
+    )
+    assert notifications_prune() == {"inbox": 2, "rejected": 1, "usage_events": 1}
+    assert list(InboxMessage.objects.values_list("state", flat=True)) == ["pending"]
+    assert list(UsageLogEvent.objects.values_list("event_id", flat=True)) == [2]

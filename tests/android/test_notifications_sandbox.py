@@ -6,7 +6,6 @@ a device whose notification was lost, and the device deleted at Google."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -17,19 +16,10 @@ from mamori.android.notifications.reconcile import devices_reconcile
 from mamori.android.notifications.store import APPLY
 from mamori.core.actor import Actor
 from tests.android.pubsub import PUSH_URL, SECRET, body
+from tests.android.test_gateway import _enterprise as sandbox_enterprise
 from tests.conftest import OrgCast, run_work
 
 pytestmark = pytest.mark.django_db
-
-
-def sandbox_enterprise(sandbox: Any) -> str:
-    signup = amapi.signup_url_create(callback_url="http://testserver/android/callback?state=s1")
-    callback = sandbox.confirm_signup(signup["url"], "Alpha Inc.")
-    token = parse_qs(urlsplit(callback).query)["enterpriseToken"][0]
-    enterprise = amapi.enterprise_create(
-        signup_url_name=signup["name"], enterprise_token=token, display_name="Alpha Inc."
-    )
-    return str(enterprise["name"])
 
 
 def test_a_sandbox_device_enrolls_into_the_tokens_organization_and_is_reconciled(

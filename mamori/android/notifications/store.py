@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from mamori.android.notifications.models import InboxMessage, InboxNudge, InboxRejected
+from mamori.android.notifications.reports import timestamp
 from mamori.core.actor import Actor
 
 APPLY = "android.notifications.apply"
@@ -72,16 +73,6 @@ def _text(value: Any, limit: int, reason: str, *, required: bool = True) -> str:
     return value
 
 
-def _publish_time(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def envelope_read(body: bytes) -> tuple[str, str, str, datetime.datetime | None]:
     """``(message id, notification type, data as text, publish time)`` of a push body.
 
@@ -115,7 +106,7 @@ def envelope_read(body: bytes) -> tuple[str, str, str, datetime.datetime | None]
     kind = attributes.get("notificationType") if isinstance(attributes, dict) else None
     kind = _text(kind, TYPE_CHARS, "bad_type", required=False)
     published = message.get("publishTime", message.get("publish_time"))
-    return message_id, kind, data, _publish_time(published)
+    return message_id, kind, data, timestamp(published)
 
 
 def push_store(body: bytes) -> str:
@@ -134,11 +125,12 @@ def push_store(body: bytes) -> str:
                 cursor.execute(_sql(_POSTGRES), [*params, now])
                 stored, nudged = cursor.fetchone()
             else:
-                cursor.execute(_sql(_INSERT), params)
+                adapt = connection.ops.adapt_datetimefield_value  # SQLite: Django's own text
+                cursor.execute(_sql(_INSERT), [*params[:3], adapt(published), adapt(now)])
                 stored = cursor.rowcount
                 nudged = 0
                 if stored:
-                    cursor.execute(_sql(_NUDGE), [now])
+                    cursor.execute(_sql(_NUDGE), [adapt(now)])
                     nudged = cursor.rowcount
         if nudged:
             apply_submit()

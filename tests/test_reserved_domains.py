@@ -116,7 +116,7 @@ def test_top_level_paths_check_reports_a_path_left_out_of_the_reserved_set() -> 
     assert {e.id for e in errors} == {"contracts.E006"}
     assert [e.msg for e in errors] == [
         f"The top-level path '{segment}/' is not reserved."
-        for segment in ("api", "healthz", "i18n", "login")
+        for segment in ("api", "healthz", "i18n", "login", "pubsub")
     ]
 
 

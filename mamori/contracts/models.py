@@ -10,7 +10,7 @@ SUPPORT_OPTION_LIMIT = 5
 
 # Names no URL uses yet that no contract may take either: Django's admin, media files, a www
 # host, the public door's metrics and Pub/Sub push, and the old top-level logout.
-FUTURE_RESERVED_DOMAINS = frozenset({"admin", "logout", "media", "metrics", "pubsub", "www"})
+FUTURE_RESERVED_DOMAINS = frozenset({"admin", "logout", "media", "metrics", "www"})
 
 
 def reserved_domains() -> frozenset[str]:

@@ -144,6 +144,9 @@ def test_the_device_walk_pages_creates_what_mamori_lacks_and_deletes_after_a_com
     assert LogEntry.objects.filter(action=AndroidAction.DEVICE_ENROLLED).count() == 202
     walk.refresh_from_db()
     assert (walk.page_token, walk.completed_at is not None) == ("", True)
+    # The next walk begins again; devices whose report Mamori has are not rewritten.
+    again = devices_reconcile(now + datetime.timedelta(seconds=93))
+    assert again == {"pages": 1, "created": 0, "updated": 0, "deleted": 0}
 
 
 def test_a_device_enrolled_during_the_walk_is_not_taken_for_gone(

@@ -36,7 +36,7 @@ from mamori.android import amapi
 from mamori.android.models import Command, CommandStatus, Device, DeviceState, Enterprise
 from mamori.android.notifications import reports
 from mamori.android.notifications.devices import (
-    STATUS_REPORT_RANK,
+    ENROLLMENT_RANK,
     DeviceReport,
     EnterpriseRef,
     devices_apply,
@@ -171,7 +171,8 @@ def _report(
         enterprise=enterprise,
         resource=json.loads(json.dumps(device)),
         clock=clock or now,
-        rank=STATUS_REPORT_RANK,
+        # As an ENROLLMENT's: a listed device whose report Mamori has already is not rewritten.
+        rank=ENROLLMENT_RANK,
     )
 
 

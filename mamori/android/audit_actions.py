@@ -52,7 +52,7 @@ def audit_actions_register() -> None:
         A.UNBOUND,
         _("Android Enterprise unbound"),
         before=("enterprise", "display_name"),
-        after=("google_answer",),
+        after=("google_answer", "tokens_deleted", "devices_deleted"),
     )
     action_register(A.PROFILE_CREATED, _("Profile created"), after=("name", "version", "note"))
     action_register(
@@ -93,6 +93,8 @@ def audit_actions_register() -> None:
             "enterprise": _("Enterprise"),
             "display_name": _("Display name"),
             "google_answer": _("Google's answer"),
+            "tokens_deleted": _("Enrollment tokens deleted at Google"),
+            "devices_deleted": _("Devices deleted (wiped) at Google"),
             "version": _("Version"),
             "google_version": _("Google's policy version"),
             "note": _("Note"),

@@ -84,6 +84,7 @@ def enterprise_settings(request: HttpRequest) -> HttpResponse:
             "enterprise": enterprise,
             "form": UnbindForm(),
             "configured": _configured(),
+            "has_profiles": enterprise is None and selectors.profiles_visible_to(me).exists(),
             "tab": "settings",
         },
     )

@@ -164,6 +164,38 @@ def test_unbinding_needs_the_domain_and_turns_notifications_off(
     assert "play.google.com/work" in response.content.decode()
 
 
+def test_unbinding_deletes_the_tokens_at_google_and_the_devices_when_asked(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    """A token left at Google would still enroll devices into an enterprise nobody reads."""
+    from mamori.android.models import Device, DeviceKind
+
+    cast = orgs.cast
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    actor = Actor(account=cast.a1)
+    token = services.enrollment_token_create(actor=actor, organization=orgs.sales)
+    enterprise = Enterprise.objects.get(contract=cast.a)
+    device = Device.objects.create(
+        contract=cast.a,
+        enterprise=enterprise,
+        name=f"{enterprise.name}/devices/D1",
+        organization=orgs.sales,
+        kind=DeviceKind.FULLY_MANAGED,
+    )
+    response = client.post(
+        "/alpha/settings/android/unbind/", {"confirm": "alpha", "delete_devices": "on"}
+    )
+    assert 'id="google-deletions"' in response.content.decode()
+    assert not Device.objects.filter(pk=device.pk).exists()
+    assert sorted(run_work("android.")) == ["done", "done"]
+    assert ("enrollment_token_delete", token.name) in fake_amapi.calls
+    assert ("device_delete", device.name) in fake_amapi.calls
+    entry = LogEntry.objects.filter(action="android.unbound").latest("seq")
+    assert entry.after == {"google_answer": "ok", "tokens_deleted": 1, "devices_deleted": 1}
+
+
 def test_unbinding_an_enterprise_google_no_longer_has_says_so(
     cast: Cast, fake_amapi: FakeAmapi
 ) -> None:
@@ -422,6 +454,20 @@ WRONG_INPUTS = {
         "cameraOff",
     ),
     "note-300": ("profiles/{p}/edit/", {"note": LONG}, "このバージョンのメモは"),
+    "managed-configuration-too-deep": (
+        "profiles/{p}/edit/",
+        {
+            "app-0-package_name": "com.example.app",
+            "app-0-install_type": "FORCE_INSTALLED",
+            "app-0-managed_configuration": '{"k": ' + "[" * 1500 + "]" * 1500 + "}",
+        },
+        "32",
+    ),
+    "work-off-days-1": (
+        "profiles/{p}/edit/",
+        {"personal_max_days_work_off": "1"},
+        "personalUsagePolicies.maxDaysWithWorkOff",
+    ),
     "minimum-length-out-of-range": (
         "profiles/{p}/edit/",
         {"password_minimum_length": "-1"},
@@ -446,7 +492,7 @@ WRONG_INPUTS = {
     "token-unknown-user": (
         "enrollment/add/",
         {**TOKEN_OK, "user": "nobody@alpha.example"},
-        "この社員番号またはメールアドレスのユーザーはいません。",
+        "この社員コードまたはメールアドレスのユーザーはいません。",
     ),
     "unbind-empty": ("/alpha/settings/android/unbind/", {"confirm": ""}, "利用ドメイン"),
 }

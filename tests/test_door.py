@@ -232,10 +232,8 @@ class TestUnstorableText:
     def test_json_nested_too_deep_is_a_400_whatever_the_depth(self, cast, depth: int) -> None:
         root = Organization.objects.get(contract=cast.a, parent=None)
         before = Organization.objects.count()
-        body = '{"name": "x", "parent_id": %d, "deep": %s}' % (
-            root.pk,
-            "[" * depth + "]" * depth,
-        )
+        nested = "[" * depth + "]" * depth
+        body = f'{{"name": "x", "parent_id": {root.pk}, "deep": {nested}}}'
         response = api_client(cast.a1).post(
             "/api/v1/organizations", body, content_type="application/json"
         )

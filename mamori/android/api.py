@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from mamori.android import selectors, services
 from mamori.android.models import EnrollmentToken, PersonalUsage, Profile, ProfileVersion
@@ -45,6 +45,9 @@ class EnterpriseOut(Schema):
 
 
 class SignupIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     callback_url: str | None = Field(
         None,
         max_length=500,
@@ -122,6 +125,9 @@ class ProfileOut(Schema):
 
 
 class ProfileIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     name: str = text_field(Profile, "name")
     policy: dict[str, Any] = Field(description="AMAPI Policy JSON")
     note: str = text_field(ProfileVersion, "note", "")
@@ -220,6 +226,9 @@ def profile_publish(request: HttpRequest, profile_id: int) -> Status[ProfileOut]
 
 
 class AssignIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     profile_id: int | None = Field(description="null: inherit the parent organization's profile")
 
 
@@ -265,6 +274,9 @@ class TokenOut(Schema):
 
 
 class TokenIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     organization_id: int
     user_id: int | None = None
     duration_seconds: int | None = Field(

@@ -827,6 +827,10 @@ def enrollment_token_create(
     ``duration_seconds``: 3,600 … 7,776,000, or None for no expiry (reusable tokens only).
     """
     authorize(actor, TOKENS_CREATE, organization)
+    if user is not None and allow_personal_usage == PersonalUsage.DISALLOWED_USERLESS:
+        raise ValidationError(
+            {"user_id": [_("A dedicated device has no user: leave the user empty.")]}
+        )
     if user is not None:
         authorize(actor, TOKENS_CREATE, user.organization)
         if user.contract_id != organization.contract_id:

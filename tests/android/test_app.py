@@ -101,6 +101,24 @@ def test_the_profile_page_polls_its_publication_while_publishing(
     assert "hx-trigger" not in part and "配信済み" in part
 
 
+def test_restoring_the_published_version_is_no_unpublished_change(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    actor = Actor(account=cast.a1)
+    profile = Profile.objects.get(contract=cast.a, is_initial=True)
+    policy = {**profile.current.policy, "cameraAccess": "CAMERA_ACCESS_DISABLED"}
+    services.profile_save(actor=actor, profile=profile, policy=policy, note="camera off")
+    url = f"/alpha/devices/profiles/{profile.pk}/"
+    assert "未配信の変更あり" in client.get(url).content.decode()
+    services.profile_restore(actor=actor, profile=profile, number=1)
+    assert "未配信の変更あり" not in client.get(url).content.decode()
+    first = client.get(f"{url}versions/1/").content.decode()
+    assert "変更前" not in first  # the first version has nothing before it
+
+
 def test_a_replayed_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) -> None:
     client = logged_in(cast.a1)
     state = start(client, fake_amapi)
@@ -342,6 +360,11 @@ def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_lo
     client.post(f"/alpha/devices/enrollment/{token.pk}/revoke/")
     assert EnrollmentToken.objects.get().revoked_at is not None
     assert token.value[-4:] not in client.get("/alpha/devices/enrollment/").content.decode()
+    # Its page says when and by whom, and no longer shows what would not enroll anything.
+    page = client.get(f"/alpha/devices/enrollment/{token.pk}/").content.decode()
+    assert 'id="token-invalid"' in page and orgs.a2.user.name in page
+    assert token.value not in page and "<svg" not in page and 'id="qr-png"' not in page
+    assert client.get(f"/alpha/devices/enrollment/{token.pk}/qr.png").status_code == 404
 
 
 def test_a_token_without_expiry_must_be_reusable(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
@@ -420,6 +443,88 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert client.delete("/api/v1/android/enterprise").json()["gone"] is False
 
 
+API_WRONG_INPUTS = {
+    # (method, path, body, status, field of the first detail)
+    "profile-id-true": (
+        "put",
+        "/api/v1/organizations/{sales}/profile",
+        {"profile_id": True},
+        422,
+        "profile_id",
+    ),
+    "one-time-yes": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {"organization_id": "{tokyo}", "one_time": "yes", "duration_seconds": 3600},
+        422,
+        "one_time",
+    ),
+    "duration-1e100": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {"organization_id": "{tokyo}", "duration_seconds": 10**100},
+        422,
+        "duration_seconds",
+    ),
+    "dedicated-with-user": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {
+            "organization_id": "{tokyo}",
+            "user_id": "{sato}",
+            "allow_personal_usage": "PERSONAL_USAGE_DISALLOWED_USERLESS",
+            "duration_seconds": 3600,
+        },
+        422,
+        "user_id",
+    ),
+    "negative-length": (
+        "post",
+        "/api/v1/profiles",
+        {"name": "負", "policy": {"passwordPolicies": [{"passwordMinimumLength": -5}]}},
+        400,
+        "policy.passwordPolicies[0].passwordMinimumLength",
+    ),
+    "http-callback": (
+        "post",
+        "/api/v1/android/enterprise",
+        {"callback_url": "http://evil.example/cb"},
+        422,
+        "callback_url",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(API_WRONG_INPUTS))
+def test_wrong_input_in_the_android_api_says_which_field_and_changes_nothing(
+    orgs: OrgCast, fake_amapi: FakeAmapi, case: str
+) -> None:
+    cast = orgs.cast
+    method, path, body, status, field = API_WRONG_INPUTS[case]
+    if "android/enterprise" not in path:
+        bind(logged_in(cast.a1), fake_amapi)
+        run_work("android.")
+    ids = {"sales": orgs.sales.pk, "tokyo": orgs.tokyo.pk, "sato": orgs.sato.pk}
+    body = {
+        k: int(v.format(**ids)) if isinstance(v, str) and v.startswith("{") else v
+        for k, v in body.items()
+    }
+    client = api_client(cast.a1)
+    before = wrong_input_state(cast.a)
+    assignments = list(OrganizationProfile.objects.values_list("organization_id", "profile_id"))
+    response = getattr(client, method)(
+        path.format(**ids), json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == status, response.content
+    detail = response.json()["error"]["details"][0]
+    assert detail["field"] == field and detail["message"]
+    assert wrong_input_state(cast.a) == before
+    assert (
+        list(OrganizationProfile.objects.values_list("organization_id", "profile_id"))
+        == assignments
+    )
+
+
 def wrong_input_state(contract) -> tuple:
     """What a refused form must leave as it was: profiles with their versions, tokens, AMAPI
     calls are counted by the caller, the operation log."""
@@ -495,6 +600,11 @@ WRONG_INPUTS = {
         "この社員コードまたはメールアドレスのユーザーはいません。",
     ),
     "unbind-empty": ("/alpha/settings/android/unbind/", {"confirm": ""}, "利用ドメイン"),
+    "token-dedicated-with-user": (
+        "enrollment/add/",
+        {**TOKEN_OK, "device_kind": "dedicated", "user": "sato@alpha.example"},
+        "専用デバイスにはユーザーがいません",
+    ),
 }
 
 

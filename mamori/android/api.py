@@ -6,7 +6,7 @@ Policy schema is a 400 ``invalid`` with ``details`` per field (``mamori.api.api`
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -268,6 +268,9 @@ class TokenOut(Schema):
     user_id: int | None
     one_time: bool
     allow_personal_usage: annotation_of(EnrollmentToken, "allow_personal_usage")  # type: ignore[valid-type]
+    device_kind: str = Field(
+        description="the device kind chosen (empty: allow_personal_usage only)"
+    )
     note: str
     created_at: datetime.datetime
     revoked: bool
@@ -287,6 +290,12 @@ class TokenIn(Schema):
     allow_personal_usage: annotation_of(  # type: ignore[valid-type]
         EnrollmentToken, "allow_personal_usage"
     ) = PersonalUsage.DISALLOWED
+    device_kind: (
+        Literal["fully_managed", "company_work_profile", "personal_work_profile", "dedicated"]
+        | None
+    ) = Field(
+        None, description="when given, decides allow_personal_usage (and the token page's steps)"
+    )
     note: str = text_field(EnrollmentToken, "note", "")
 
 
@@ -300,6 +309,7 @@ def _token_out(token: EnrollmentToken) -> TokenOut:
         user_id=token.user_id,
         one_time=token.one_time,
         allow_personal_usage=token.allow_personal_usage,
+        device_kind=token.kind,
         note=token.note,
         created_at=token.created_at,
         revoked=token.revoked_at is not None,
@@ -323,6 +333,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenOut]:
         duration_seconds=payload.duration_seconds,
         one_time=payload.one_time,
         allow_personal_usage=payload.allow_personal_usage,
+        kind=payload.device_kind or "",
         note=payload.note,
     )
     return Status(201, _token_out(token))

@@ -30,7 +30,9 @@ from mamori.android import policy as policies
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.device_policy import devices_policy_sync
 from mamori.android.models import (
+    PERSONAL_USAGE_OF_KIND,
     Device,
+    DeviceKind,
     DeviceState,
     EnrollmentToken,
     Enterprise,
@@ -776,6 +778,7 @@ def _token_values(token: EnrollmentToken, profile: Profile | None) -> dict[str, 
         "profile": profile.name if profile else None,
         "one_time": token.one_time,
         "allow_personal_usage": token.allow_personal_usage,
+        "device_kind": token.kind or None,
         "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         "note": token.note,
     }
@@ -818,6 +821,7 @@ def enrollment_token_create(
     duration_seconds: int | None = TOKEN_DURATION_DEFAULT,
     one_time: bool = True,
     allow_personal_usage: str = PersonalUsage.DISALLOWED,
+    kind: str = "",
     note: str = "",
 ) -> EnrollmentToken:
     """Make an enrollment token at AMAPI (inline: the person waits for its QR code) for a
@@ -825,8 +829,13 @@ def enrollment_token_create(
     its ``policyName`` and Mamori's opaque id in ``additionalData``; keep it in Mamori's table.
 
     ``duration_seconds``: 3,600 … 7,776,000, or None for no expiry (reusable tokens only).
+    ``kind`` (a ``DeviceKind``, optional) decides ``allow_personal_usage`` when given.
     """
     authorize(actor, TOKENS_CREATE, organization)
+    if kind:
+        if kind not in DeviceKind.values:
+            raise ValidationError({"device_kind": [_("Choose the kind of device.")]})
+        allow_personal_usage = PERSONAL_USAGE_OF_KIND[DeviceKind(kind)]
     if user is not None and allow_personal_usage == PersonalUsage.DISALLOWED_USERLESS:
         raise ValidationError(
             {"user_id": [_("A dedicated device has no user: leave the user empty.")]}
@@ -868,6 +877,7 @@ def enrollment_token_create(
             organization=organization,
             user=user,
             allow_personal_usage=allow_personal_usage,
+            kind=kind,
             one_time=one_time,
             expires_at=_expiry(answer, duration_seconds),
             note=note,

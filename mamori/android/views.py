@@ -26,7 +26,6 @@ from mamori.android.forms import (
     UnbindForm,
 )
 from mamori.android.models import (
-    PERSONAL_USAGE_OF_KIND,
     DeviceKind,
     EnrollmentToken,
     Profile,
@@ -484,7 +483,7 @@ def token_add(request: HttpRequest) -> HttpResponse:
                     user=user,
                     duration_seconds=form.duration_seconds(),
                     one_time=form.cleaned_data["one_time"],
-                    allow_personal_usage=PERSONAL_USAGE_OF_KIND[kind],
+                    kind=kind,
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:

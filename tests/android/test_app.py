@@ -367,6 +367,34 @@ def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_lo
     assert client.get(f"/alpha/devices/enrollment/{token.pk}/qr.png").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "kind", ["fully_managed", "company_work_profile", "personal_work_profile", "dedicated"]
+)
+def test_a_tokens_device_kind_is_kept_and_decides_its_steps(
+    orgs: OrgCast, fake_amapi: FakeAmapi, kind: str
+) -> None:
+    """The two work-profile kinds share one allowPersonalUsage; the page follows the kind chosen."""
+    from mamori.android.models import PERSONAL_USAGE_OF_KIND, DeviceKind
+
+    cast = orgs.cast
+    bind(logged_in(cast.a1), fake_amapi)
+    response = api_client(cast.a1).post(
+        "/api/v1/enrollment-tokens",
+        {"organization_id": orgs.tokyo.pk, "device_kind": kind, "duration_seconds": 3600},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["device_kind"] == kind
+    token = EnrollmentToken.objects.get()
+    assert token.kind == kind
+    assert token.allow_personal_usage == PERSONAL_USAGE_OF_KIND[DeviceKind(kind)]
+    page = logged_in(cast.a1).get(f"/alpha/devices/enrollment/{token.pk}/").content.decode()
+    assert ("会社所有のデバイス" in page) == (kind != "personal_work_profile")
+    assert ("個人所有のデバイス" in page) == (kind == "personal_work_profile")
+    entry = LogEntry.objects.filter(action="enrollment_token.created").latest("seq")
+    assert entry.after["device_kind"] == kind
+
+
 def test_a_token_without_expiry_must_be_reusable(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
     bind(logged_in(orgs.cast.a1), fake_amapi)
     with pytest.raises(services.ValidationError) as refused:

@@ -98,6 +98,10 @@ def enterprise_signup(request: HttpRequest, payload: SignupIn) -> Status[SignupO
 
 @router.delete("/android/enterprise", response=UnbindOut, summary="Unbind the enterprise")
 def enterprise_unbind(request: HttpRequest) -> UnbindOut:
+    """**Immediate and not undoable** (the panel asks for the usage domain; the API does not):
+    Google's notifications are turned off, the contract's enrollment tokens are deleted at
+    Google and the binding is forgotten. Devices stay enrolled at Google. A new signup makes a
+    new enterprise."""
     contract = _contract(request)
     if selectors.enterprise_get(_me(request)) is None:
         raise NotFound

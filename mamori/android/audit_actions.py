@@ -41,6 +41,7 @@ TOKEN_VALUES = (
     "profile",
     "one_time",
     "allow_personal_usage",
+    "device_kind",
     "expires_at",
     "note",
 )
@@ -55,7 +56,7 @@ def audit_actions_register() -> None:
         A.UNBOUND,
         _("Android Enterprise unbound"),
         before=("enterprise", "display_name"),
-        after=("google_answer",),
+        after=("google_answer", "tokens_deleted", "devices_deleted"),
     )
     action_register(A.PROFILE_CREATED, _("Profile created"), after=("name", "version", "note"))
     action_register(
@@ -97,6 +98,8 @@ def audit_actions_register() -> None:
             "enterprise": _("Enterprise"),
             "display_name": _("Display name"),
             "google_answer": _("Google's answer"),
+            "tokens_deleted": _("Enrollment tokens deleted at Google"),
+            "devices_deleted": _("Devices deleted (wiped) at Google"),
             "version": _("Version"),
             "google_version": _("Google's policy version"),
             "note": _("Note"),
@@ -106,11 +109,13 @@ def audit_actions_register() -> None:
             "value_tail": _("Token (last four characters)"),
             "user": _("User"),
             "one_time": _("One-time"),
-            "allow_personal_usage": _("Device kind"),
+            "allow_personal_usage": _("Personal usage (AMAPI)"),
+            "device_kind": _("Device kind"),
             "expires_at": _("Expires"),
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))
+    value_labels_register("device_kind", dict(DeviceKind.choices))
 
 
 def notifications_actions_register() -> None:
@@ -121,19 +126,24 @@ def notifications_actions_register() -> None:
     action_register(
         A.DEVICE_ENROLLED,
         _("Device enrolled"),
-        after=("device_name", "organization", "value_tail", "kind", "model", "serial_number"),
+        after=(
+            "device_name",
+            "organization",
+            "value_tail",
+            "device_kind",
+            "model",
+            "serial_number",
+        ),
     )
     action_register(A.DEVICE_DELETED, _("Device deleted at Google"), after=("how",))
     key_labels_register(
         {
             "device_name": _("Device name"),
-            "kind": _("Device kind"),
             "model": _("Model"),
             "serial_number": _("Serial number"),
             "how": _("How Mamori learned it"),
         }
     )
-    value_labels_register("kind", dict(DeviceKind.choices))
     value_labels_register(
         "how",
         {

@@ -12,7 +12,7 @@ def nudge_row(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('android', '0002_devices_commands'),
+        ('android', '0003_token_kind'),
     ]
 
     operations = [

@@ -306,7 +306,7 @@ def _enrolled_record(device: Device, organization: str, token_tail: str) -> LogR
             "device_name": device.name,
             "organization": organization,
             "value_tail": token_tail,
-            "kind": device.kind,
+            "device_kind": device.kind,
             "model": device.model,
             "serial_number": device.serial_number,
         },

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-SECRET = "push-secret-7f3a"  # noqa: S105 - a test's path segment
+SECRET = "push-secret-7f3a"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
                 with receiver._lock:

@@ -8,12 +8,14 @@ Everything is observed as Mamori would: through the AMAPI client and the Pub/Sub
 from __future__ import annotations
 
 import base64
-import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mamori.android.sandbox.controls import ControlRefused, Controls, device_control
+from mamori.android.sandbox.store import SCHEMA, Store
 from mamori.android.sandbox.virtual import DeviceLoop
 from tests.android.push_receiver import Receiver, receiver, wait_until
 from tests.android.sandbox import AmapiSandbox
@@ -61,7 +63,9 @@ class Fleet:
 
     def enroll(self, token: dict[str, str], **kw: Any) -> str:
         """One device enrolled with a token made of ``token``; waits for its first report."""
-        (name,) = self.sandbox.enroll(token_make(self.amapi, self.enterprise, **token)["value"], **kw)
+        (name,) = self.sandbox.enroll(
+            token_make(self.amapi, self.enterprise, **token)["value"], **kw
+        )
         wait_until(lambda: self.reports(name))
         return name
 
@@ -138,7 +142,7 @@ def test_reset_password_meets_the_password_policy_and_is_never_echoed(
     pushed = [base64.b64decode(item.body["message"]["data"]) for item in fleet.receiver.received]
     stored = amapi_sandbox.store.read("SELECT body, verdict FROM operation")
     for text in [*pushed, *(row["body"].encode() for row in stored)]:
-        assert b"246810" not in text and b"1234\"" not in text and b"newPassword" not in text
+        assert b"246810" not in text and b'1234"' not in text and b"newPassword" not in text
     assert sorted(row["verdict"] for row in stored) == ["set", "short"]
 
 
@@ -326,7 +330,9 @@ def test_controls_change_what_the_device_reports(fleet: Fleet) -> None:
     said = device_control(fleet.sandbox.store, name, Controls(battery=12.5, compromised=True))
     assert said.endswith("potentially compromised, battery 12.5 %, reports now.")
     report = wait_until(
-        lambda: [r for r in fleet.reports(name) if r["securityPosture"]["devicePosture"] != "SECURE"]
+        lambda: [
+            r for r in fleet.reports(name) if r["securityPosture"]["devicePosture"] != "SECURE"
+        ]
     )[0]
     assert report["securityPosture"]["devicePosture"] == "POTENTIALLY_COMPROMISED"
     assert report["securityPosture"]["postureDetails"][0]["securityRisk"] == "COMPROMISED_OS"
@@ -382,3 +388,25 @@ def test_controls_refuse_unknown_devices_and_bad_values(fleet: Fleet) -> None:
         device_control(fleet.sandbox.store, name, Controls(stop_reporting=True, report_now=True))
     bare = name.rsplit("/", 1)[1]
     assert device_control(fleet.sandbox.store, bare, Controls()) == f"{bare}: unchanged."
+
+
+def test_a_state_file_of_issue_8_gains_the_new_columns_and_its_devices_report(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA)  # issue 8's tables: issue 9's columns are added on open
+    old.execute(
+        "INSERT INTO device (enterprise_id, id, user_id, policy_id, state, management_mode, "
+        "ownership, model, serial, imei, wifi_mac, token_id, token_data, enrolled) "
+        "VALUES ('LC0old', 'd1', 'u1', 'default', 'ACTIVE', 'DEVICE_OWNER', 'COMPANY_OWNED', "
+        "'pixel-8', 'S1', '1', 'm', 't', '', '2026-01-01T00:00:00Z')"
+    )
+    old.commit()
+    old.close()
+    store = Store(path)
+    columns = {row["name"] for row in store.read("PRAGMA table_info(operation)")}
+    assert {"due", "expires", "done", "verdict"} <= columns
+    (row,) = store.read("SELECT next_report, reported FROM device")
+    assert row["next_report"] is not None and row["reported"] is None
+    Store(path)  # opening it again changes nothing

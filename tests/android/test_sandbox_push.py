@@ -104,7 +104,9 @@ def test_audience_and_email_follow_the_settings_and_a_forged_token_is_refused(
 ) -> None:
     enterprise = enterprise_with(amapi_sandbox, amapi, ["ENROLLMENT"])
     amapi_sandbox.push_to(
-        receiver.url, audience="https://mamori.example/pubsub", email="push@p.iam.gserviceaccount.com"
+        receiver.url,
+        audience="https://mamori.example/pubsub",
+        email="push@p.iam.gserviceaccount.com",
     )
     amapi_sandbox.enroll(token_make(amapi, enterprise)["value"])
     wait_until(lambda: receiver.received)

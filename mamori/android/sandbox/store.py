@@ -24,6 +24,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,6 +122,9 @@ class Store:
                 present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    if column == "next_report":  # devices of before report within 15 minutes
+                        db.execute("UPDATE device SET next_report = ? + abs(random() % 900)",
+                                   (time.time(),))  # fmt: skip
         db.executescript(ADDED_INDEXES)
         with self.write() as db:
             db.execute(

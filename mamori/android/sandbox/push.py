@@ -25,7 +25,6 @@ queue is emptied as it fills.
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import sys
 import threading
@@ -198,9 +197,9 @@ class Pusher:
         )
         if not rows:
             return []
-        if self.url is None:
+        if self.url is None:  # nowhere to push: nothing is kept for later
             with self.store.write() as db:
-                db.executemany("DELETE FROM push WHERE seq = ?", [(row["seq"],) for row in rows])
+                db.execute("DELETE FROM push WHERE next_try <= ?", (moment,))
             return []
         sends = self.schedule([(int(row["seq"]), row["body"].encode()) for row in rows])
         url, token = self.url, self.tokens.token()
@@ -252,9 +251,3 @@ class Pusher:
         """Stop and release the worker threads."""
         self.stop()
         self._pool.shutdown(wait=True)
-
-
-def body_json(body: bytes | str) -> dict[str, Any]:
-    """A push body as JSON (a helper for readers of ``delivered``)."""
-    value: dict[str, Any] = json.loads(body)
-    return value

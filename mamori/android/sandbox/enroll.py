@@ -29,7 +29,7 @@ from typing import Any
 
 from mamori.android.sandbox import catalogue, common
 from mamori.android.sandbox.devices import device_name, rendered
-from mamori.android.sandbox.notify import notify
+from mamori.android.sandbox.notify import enterprise_topic, notify
 from mamori.android.sandbox.store import Store
 
 DISALLOWED = ("PERSONAL_USAGE_DISALLOWED", "PERSONAL_USAGE_DISALLOWED_USERLESS")
@@ -106,9 +106,10 @@ def enroll(
         )
         if token.get("oneTimeOnly"):
             db.execute("UPDATE enrollment_token SET used = 1 WHERE seq = ?", (row["seq"],))
-        enrolled = db.execute("SELECT * FROM device WHERE seq > ? ORDER BY seq", (first,))
-        for resource in rendered(store, enrolled.fetchall()):
-            notify(db, enterprise_id, "ENROLLMENT", resource, now)
+        if enterprise_topic(db, enterprise_id, "ENROLLMENT"):  # rendered only when wanted
+            enrolled = db.execute("SELECT * FROM device WHERE seq > ? ORDER BY seq", (first,))
+            for resource in rendered(store, enrolled.fetchall()):
+                notify(db, enterprise_id, "ENROLLMENT", resource, now)
     return [device_name(enterprise_id, device[1]) for device in devices]
 
 

@@ -24,6 +24,7 @@ queue is emptied as it fills.
 
 from __future__ import annotations
 
+import collections
 import http.client
 import random
 import sys
@@ -121,7 +122,7 @@ class Poster:
 class Pusher:
     """Delivers the ``push`` queue to ``url`` (None: drops it); see the module docstring.
 
-    ``delivered`` lists every attempt (``Delivery``), for tests; ``start()`` / ``stop()`` run the
+    ``delivered`` lists the last 10,000 attempts (``Delivery``), for tests; ``start()`` / ``stop()`` run the
     coordinator thread; ``deliver_due()`` does one round by hand and returns its attempts.
     """
 
@@ -149,7 +150,7 @@ class Pusher:
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self.tick = tick
         self.workers = workers
-        self.delivered: list[Delivery] = []
+        self.delivered: collections.deque[Delivery] = collections.deque(maxlen=10_000)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="amapi-push")
         self._stop = threading.Event()

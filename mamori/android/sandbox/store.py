@@ -81,6 +81,13 @@ ADDED_COLUMNS = (
     ("operation", "done", "INTEGER NOT NULL DEFAULT 0"),
     ("operation", "verdict", "TEXT NOT NULL DEFAULT ''"),
 )
+# How rows of an older file get the new columns: devices report within 15 minutes, pending
+# operations are picked up now and expire after the default 10 minutes.
+UPGRADES = {
+    "next_report": "UPDATE device SET next_report = ? + abs(random() % 900)",
+    "due": "UPDATE operation SET due = ?",
+    "expires": "UPDATE operation SET expires = ? + 600",
+}
 ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS device_next_report ON device (next_report)
     WHERE next_report IS NOT NULL;
@@ -122,9 +129,8 @@ class Store:
                 present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-                    if column == "next_report":  # devices of before report within 15 minutes
-                        db.execute("UPDATE device SET next_report = ? + abs(random() % 900)",
-                                   (time.time(),))  # fmt: skip
+                    if column in UPGRADES:  # rows of before get a value that makes them work
+                        db.execute(UPGRADES[column], (time.time(),))
         db.executescript(ADDED_INDEXES)
         with self.write() as db:
             db.execute(

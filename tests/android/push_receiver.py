@@ -36,6 +36,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: list[int] = []
+        self.close_each = False  # answer with Connection: close, as a server without keep-alive
         self._lock = threading.Lock()
         receiver = self
 
@@ -50,6 +51,9 @@ class Receiver:
                     status = receiver.answers.pop(0) if receiver.answers else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
+                if receiver.close_each:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

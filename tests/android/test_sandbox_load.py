@@ -90,6 +90,10 @@ def test_load_counts_refusals_and_refuses_what_is_not_on_this_machine(
     assert json.loads(amapi_sandbox.store.read("SELECT body FROM enterprise")[0]["body"])[
         "pubsubTopic"
     ]  # an enterprise was made for the load
+    receiver.close_each = True  # a server without keep-alive: a connection per message
+    closing = load.run(var_dir=amapi_sandbox.server.var_dir, devices=3, rate=20, seconds=0.25,
+                       push_url=receiver.url, threads=2)  # fmt: skip
+    assert (closing["sent"], closing["acked"]) == (5, 5)
     with pytest.raises(load.LoadRefused, match="loopback"):
         load.run(var_dir=amapi_sandbox.server.var_dir, devices=1, rate=1, seconds=1,
                  push_url="http://mamori.invalid/pubsub/amapi/x")  # fmt: skip

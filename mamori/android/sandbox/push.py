@@ -27,16 +27,14 @@ from __future__ import annotations
 import collections
 import http.client
 import random
-import sys
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from mamori.android.sandbox import keys
+from mamori.android.sandbox import common, keys
 from mamori.android.sandbox.store import Store
 
 ACK_STATUSES = frozenset({102, 200, 201, 202, 204})
@@ -119,12 +117,15 @@ class Poster:
             self._connection = None
 
 
-class Pusher:
+class Pusher(common.Loop):
     """Delivers the ``push`` queue to ``url`` (None: drops it); see the module docstring.
 
-    ``delivered`` lists the last 10,000 attempts (``Delivery``), for tests; ``start()`` / ``stop()`` run the
-    coordinator thread; ``deliver_due()`` does one round by hand and returns its attempts.
+    ``delivered`` lists the last 10,000 attempts (``Delivery``), for tests; ``start()`` /
+    ``stop()`` run the coordinator thread (``common.Loop``); ``deliver_due()`` does one round by
+    hand and returns its attempts.
     """
+
+    thread_name = "amapi-pusher"
 
     def __init__(
         self,
@@ -153,8 +154,8 @@ class Pusher:
         self.delivered: collections.deque[Delivery] = collections.deque(maxlen=10_000)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="amapi-push")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.join_timeout = timeout + 5
+        super().__init__()
         self.configure(url, audience=audience, email=email)
 
     def configure(self, url: str | None, *, audience: str | None = None,
@@ -164,29 +165,9 @@ class Pusher:
         self.tokens = TokenCache(self.key, audience or url or "", email)
         self._generation = getattr(self, "_generation", 0) + 1
 
-    def start(self) -> Pusher:
-        """Run the coordinator in a daemon thread; returns self."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="amapi-pusher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop after the current round."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.deliver_due()
-            except Exception:  # noqa: BLE001 - delivery outlives a bad round; say what happened
-                traceback.print_exc(file=sys.stderr)
-                busy = []
-            if not busy:
-                self._stop.wait(self.tick)
+    def step(self) -> list[Delivery]:
+        """One round of the loop (``deliver_due``)."""
+        return self.deliver_due()
 
     def deliver_due(self, now: float | None = None) -> list[Delivery]:
         """One round: the due rows POSTed (or dropped without a URL); the queue updated."""

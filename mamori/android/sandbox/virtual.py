@@ -47,10 +47,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import sys
-import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,14 +269,16 @@ def expire(db: sqlite3.Connection, op: sqlite3.Row, now: float) -> None:
     finish(db, op, json.loads(op["body"]), outcome, now)
 
 
-class DeviceLoop:
+class DeviceLoop(common.Loop):
     """The thread that makes the virtual devices report and execute commands.
 
     ``report_interval`` (seconds, jittered ± 10 %), ``command_delay`` (seconds between
     ``issueCommand`` and its execution) and ``tick`` (seconds between turns with nothing due)
-    may be changed while it runs. ``turn()`` does one turn by hand (tests) and returns how many
-    rows it handled.
+    may be changed while it runs. ``start()`` / ``stop()`` run its thread (``common.Loop``);
+    ``turn()`` does one turn by hand (tests) and returns how many rows it handled.
     """
+
+    thread_name = "amapi-devices"
 
     def __init__(
         self,
@@ -293,32 +292,11 @@ class DeviceLoop:
         self.report_interval = report_interval
         self.command_delay = command_delay
         self.tick = tick
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
-    def start(self) -> DeviceLoop:
-        """Run in a daemon thread; returns self."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="amapi-devices", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop after the current turn."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.turn()
-            except Exception:  # noqa: BLE001 - the loop outlives a bad row; say what happened
-                traceback.print_exc(file=sys.stderr)
-                busy = 0
-            if not busy:
-                self._stop.wait(self.tick)
+    def step(self) -> range:
+        """One turn of the loop; ``range(n)`` for the ``n`` rows it handled."""
+        return range(self.turn())
 
     def turn(self, now: float | None = None) -> int:
         """Expire, execute and report what is due at ``now`` (default: the clock)."""

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from argparse import ArgumentParser
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -262,14 +263,7 @@ class Command(BaseCommand):
 
     def device(self, var_dir: Path, options: dict[str, Any]) -> None:
         store = self.state(var_dir)
-        controls = Controls(
-            stop_reporting=options["stop_reporting"],
-            resume_reporting=options["resume_reporting"],
-            compromised=options["compromised"],
-            remove_work_profile=options["remove_work_profile"],
-            battery=options["battery"],
-            report_now=options["report_now"],
-        )
+        controls = Controls(**{field.name: options[field.name] for field in fields(Controls)})
         try:
             self.stdout.write(device_control(store, options["name"], controls))
         except ControlRefused as refused:

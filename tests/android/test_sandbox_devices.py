@@ -229,6 +229,12 @@ def test_relinquish_ownership_removes_a_company_owned_work_profile_after_its_fin
     final = wait_until(lambda: [r for r in fleet.reports(cope) if r["appliedState"] == "DELETED"])
     assert len(final) == 1
     assert final[0]["managementMode"] == "PROFILE_OWNER"
+    about = [
+        kind
+        for kind, res, _ in fleet.receiver.messages()
+        if res.get("name") in (done["name"], cope)
+    ]
+    assert about[-2:] == ["COMMAND", "STATUS_REPORT"]  # acknowledged, then gone
     assert refused(fleet.devices.get(name=cope)).status_code == 404
 
     managed = fleet.enroll(FULLY_MANAGED)

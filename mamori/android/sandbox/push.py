@@ -1,8 +1,9 @@
 """Pub/Sub push delivery of the sandbox's queued notifications, as Pub/Sub does it.
 
 ``Pusher`` runs in ``serve``'s own threads (never the HTTP API's): a coordinator reads the due
-rows of the ``push`` table (``notify`` queued them, in this process or in ``enroll``'s), and
-``workers`` threads POST them, each on a keep-alive connection of its own, to ``url``:
+rows of the ``push`` table (``notify`` queued them, in this process or in ``enroll``'s) and POSTs
+them to ``url`` in publish order on one keep-alive connection — or, with ``reorder``, over
+``workers`` threads at once, each with a connection of its own:
 
 * the body is the queued one, exactly ANDROID.md 3.1; ``Content-Type: application/json``;
 * ``Authorization: Bearer <OIDC token>`` (``keys.oidc_token``): ``aud`` = ``audience`` (the push
@@ -185,7 +186,10 @@ class Pusher(common.Loop):
             return []
         sends = self.schedule([(int(row["seq"]), row["body"].encode()) for row in rows])
         url, token = self.url, self.tokens.token()
-        results = list(self._pool.map(lambda send: self.send(url, token, *send), sends))
+        if self.reorder:  # out of order anyway: over ``workers`` connections at once
+            results = list(self._pool.map(lambda send: self.send(url, token, *send), sends))
+        else:  # in publish order, one connection
+            results = [self.send(url, token, *send) for send in sends]
         self.delivered.extend(results)
         acked = {result.seq for result in results if result.status in ACK_STATUSES}
         attempts = {int(row["seq"]): int(row["attempts"]) + 1 for row in rows}

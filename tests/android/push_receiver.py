@@ -83,7 +83,7 @@ class Receiver:
         self.server.server_close()
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
     """Poll ``condition`` every 20 ms until it is truthy; its value. Fails after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:

@@ -37,6 +37,8 @@ class Receiver:
         self.received: list[Received] = []
         self.answers: list[int] = []
         self.close_each = False  # answer with Connection: close, as a server without keep-alive
+        self.hold: threading.Event | None = None  # when set: answer only once it is set
+        self.waiting = threading.Event()  # a request is being held
         self._lock = threading.Lock()
         receiver = self
 
@@ -46,6 +48,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
+                if receiver.hold is not None:
+                    receiver.waiting.set()
+                    receiver.hold.wait(timeout=30)
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                     status = receiver.answers.pop(0) if receiver.answers else 204

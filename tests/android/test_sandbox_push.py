@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import socket
+import threading
 from typing import Any
 
 import google.auth.transport.requests
@@ -20,7 +21,7 @@ from google.auth import jwt
 from google.oauth2 import id_token
 
 from mamori.android.sandbox import keys
-from mamori.android.sandbox.push import Pusher
+from mamori.android.sandbox.push import Pusher, TokenCache
 from tests.android.push_receiver import SECRET, Receiver, receiver, wait_until
 from tests.android.sandbox import AmapiSandbox
 from tests.android.test_sandbox import bind, token_make
@@ -261,3 +262,31 @@ def test_a_restart_keeps_what_was_not_delivered(
         amapi_sandbox.pusher.start()
     ((kind, device, _),) = receiver.messages()
     assert (kind, device["name"]) == ("ENROLLMENT", name)
+
+
+def test_a_slow_endpoint_does_not_hold_up_the_api(
+    amapi_sandbox: AmapiSandbox, amapi: Any, receiver: Receiver
+) -> None:
+    enterprise = enterprise_with(amapi_sandbox, amapi, ["ENROLLMENT"])
+    receiver.hold = threading.Event()
+    amapi_sandbox.push_to(receiver.url)
+    try:
+        amapi_sandbox.enroll(token_make(amapi, enterprise)["value"])
+        assert receiver.waiting.wait(timeout=20)  # a push is in flight, unanswered
+        assert amapi.enterprises().get(name=enterprise["name"]).execute()["name"]
+        assert receiver.received == []
+    finally:
+        receiver.hold.set()
+    wait_until(lambda: receiver.received)
+
+
+def test_one_token_is_reused_until_it_is_55_minutes_old(amapi_sandbox: AmapiSandbox) -> None:
+    cache = TokenCache(json.loads(amapi_sandbox.key_file.read_text()), "https://a/", None)
+    first = cache.token()
+    assert cache.token() == first
+    made = cache._made
+    cache._made -= 54 * 60  # 54 minutes old: still the one
+    assert cache.token() == first and cache._made == made - 54 * 60
+    cache._made -= 60  # 55 minutes old: a new one
+    cache.token()
+    assert cache._made >= made

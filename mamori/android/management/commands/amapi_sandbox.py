@@ -96,7 +96,7 @@ class Command(BaseCommand):
             "--device-cap",
             type=int,
             default=0,
-            help="enrolled devices allowed in the project (Google's default is 500; 0: no cap)",
+            help="enrolled devices allowed in the project (Google's default is 500; the sandbox's default is 0: no cap)",
         )
         serve.add_argument(
             "--i-know-this-is-not-google",
@@ -140,7 +140,9 @@ class Command(BaseCommand):
             help="Enroll virtual devices with an enrollment token; prints their names.",
         )
         enroll_parser.add_argument("--token", required=True, help="the token's value")
-        enroll_parser.add_argument("--count", type=int, default=1)
+        enroll_parser.add_argument(
+            "--count", type=int, default=1, help="how many devices to enroll (default 1)"
+        )
         enroll_parser.add_argument("--model", help=f"one of {', '.join(model_names())}")
         enroll_parser.add_argument(
             "--password", action="store_true", help="the devices have a screen-lock password"

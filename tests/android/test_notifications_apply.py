@@ -4,6 +4,7 @@ wait for their row, messages kept aside, a batch that dies half-way, and the cou
 
 from __future__ import annotations
 
+import base64
 import json
 from io import StringIO
 from typing import Any
@@ -355,10 +356,13 @@ def test_malformed_unknown_and_foreign_messages_are_kept_aside_and_counted(
     push_store(body("", device(2)))
     push_store(body("STATUS_REPORT", ["not", "an", "object"]))
     push_store(body("STATUS_REPORT", {"name": "devices/D1"}))
+    deep = base64.b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+    kind = {"notificationType": "USAGE_LOGS"}
+    push_store(
+        json.dumps({"message": {"messageId": "d", "data": deep, "attributes": kind}}).encode()
+    )
     push_store(body("COMMAND", {"name": f"{ENTERPRISE}/devices/D1"}))
     push_store(b"{}")
-    import base64
-
     raw = base64.b64encode(b"{not json").decode()
     attributes = {"notificationType": "STATUS_REPORT"}
     push_store(
@@ -366,6 +370,7 @@ def test_malformed_unknown_and_foreign_messages_are_kept_aside_and_counted(
     )
     inbox_drain(seconds=5)
     assert sorted(states()["rejected"]) == [
+        "malformed",
         "malformed",
         "malformed",
         "malformed",
@@ -378,7 +383,7 @@ def test_malformed_unknown_and_foreign_messages_are_kept_aside_and_counted(
     out = StringIO()
     call_command("pubsub", "stats", stdout=out)
     lines = out.getvalue().splitlines()
-    assert any(line.split() == ["rejected", "malformed", "4"] for line in lines), lines
+    assert any(line.split() == ["rejected", "malformed", "5"] for line in lines), lines
     assert any(line.split() == ["rejected", "unknown_enterprise", "1"] for line in lines)
     assert any(line.split() == ["rejected_body", "no_message", "1"] for line in lines)
 

@@ -108,6 +108,7 @@ def _message(**fields: Any) -> bytes:
         (b"not json at all", "not_json"),
         (b"\xff\xfe\x00garbage", "not_json"),
         (b"[1, 2]", "no_message"),
+        (b"[" * 200_000 + b"]" * 200_000, "not_json"),
         (b'{"subscription": "x"}', "no_message"),
         (b'{"message": "text"}', "no_message"),
         (_message(messageId=None, message_id=None), "bad_message_id"),

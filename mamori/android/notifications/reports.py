@@ -73,9 +73,12 @@ def escapes_unstorable(text: str) -> bool:
 def json_load(text: str) -> Any:
     """``json.loads(text)`` with NUL and lone surrogates replaced (databases refuse them).
 
-    Raises ``ValueError`` for text that is not JSON.
+    Raises ``ValueError`` for text that is not JSON (or nested too deep to read).
     """
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deep") from exc
     return _clean(value) if _BAD_ESCAPE.search(text) else value
 
 

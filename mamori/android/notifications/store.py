@@ -81,7 +81,7 @@ def envelope_read(body: bytes) -> tuple[str, str, str, datetime.datetime | None]
     """
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting too
         raise Malformed("not_json") from exc
     message = envelope.get("message") if isinstance(envelope, dict) else None
     if not isinstance(message, dict):

@@ -39,6 +39,9 @@ ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CERTS_MIN_SECONDS = 60.0  # a certs answer without max-age is kept this long
 CERTS_TIMEOUT = 5.0  # seconds: the push must be answered within Pub/Sub's ack deadline (10 s)
 TOKENS_KEPT = 1000  # verified tokens cached at most (Pub/Sub uses a handful at a time)
+# Seconds Mamori's clock may differ from Google's when ``iat``/``exp`` are checked (google-auth's
+# default is 0: a token issued a second "in the future" would be refused, and redelivered).
+CLOCK_SKEW = 30
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -155,6 +158,7 @@ class PushVerifier:
                 self.certs,  # type: ignore[arg-type]  # a google-auth Request: called alike
                 audience=audience,
                 certs_url=certs_url,
+                clock_skew_in_seconds=CLOCK_SKEW,
             )
         except auth_exceptions.TransportError as exc:
             # Google's certificates could not be fetched: not the caller's fault, but nothing

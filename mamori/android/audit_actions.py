@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.android.models import PersonalUsage
+from mamori.android.models import DeviceState, PersonalUsage
 from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 
 
@@ -29,6 +29,10 @@ class AndroidAction(StrEnum):
     PROFILE_ASSIGNED = "profile.assigned"
     TOKEN_CREATED = "enrollment_token.created"  # noqa: S105 (an action code)
     TOKEN_REVOKED = "enrollment_token.revoked"  # noqa: S105 (an action code)
+    # The device inventory (Android Enterprise 2 of 3): what a person does to a device.
+    DEVICE_MOVED = "device.moved"
+    DEVICE_NOTE_SET = "device.note_set"
+    DEVICE_REMOVED = "device.removed"
 
 
 TOKEN_VALUES = (
@@ -88,6 +92,18 @@ def audit_actions_register() -> None:
     action_register(
         A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail", "organization")
     )
+    action_register(
+        A.DEVICE_MOVED,
+        _("Device moved"),
+        before=("organization", "user"),
+        after=("organization", "user"),
+    )
+    action_register(A.DEVICE_NOTE_SET, _("Device note changed"), before=("note",), after=("note",))
+    action_register(
+        A.DEVICE_REMOVED,
+        _("Device removed"),
+        before=("device_name", "serial_number", "state", "organization", "user"),
+    )
     key_labels_register(
         {
             "enterprise": _("Enterprise"),
@@ -104,6 +120,10 @@ def audit_actions_register() -> None:
             "one_time": _("One-time"),
             "allow_personal_usage": _("Device kind"),
             "expires_at": _("Expires"),
+            "device_name": _("Device name"),
+            "serial_number": _("Serial number"),
+            "state": _("State"),
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))
+    value_labels_register("state", dict(DeviceState.choices))

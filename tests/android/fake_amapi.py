@@ -93,6 +93,16 @@ class FakeAmapi:
         self._call("device_patch", (name, body, update_mask))
         return {"name": name, **body}
 
+    def device_delete(
+        self,
+        name: str,
+        *,
+        wipe_data_flags: tuple[str, ...] | list[str] = (),
+        wipe_reason_message: str | None = None,
+        contract_id: int | None = None,
+    ) -> None:
+        self._call("device_delete", name)
+
 
 @pytest.fixture
 def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
@@ -107,6 +117,7 @@ def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
         "enrollment_token_create",
         "enrollment_token_delete",
         "device_patch",
+        "device_delete",
     ):
         monkeypatch.setattr(amapi, method, getattr(fake, method))
     return fake

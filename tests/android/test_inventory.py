@@ -54,11 +54,17 @@ def fleet(orgs: OrgCast) -> dict[str, Device]:
             posture="AT_RISK",
             kind=DeviceKind.PERSONAL_WORK_PROFILE,
             non_compliance=[
-                {"settingName": "passwordPolicies", "nonComplianceReason": "USER_ACTION",
-                 "specificNonComplianceReason": "PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT"},
-                {"settingName": "applications", "packageName": "com.example.app",
-                 "nonComplianceReason": "APP_NOT_INSTALLED",
-                 "installationFailureReason": "NOT_APPROVED"},
+                {
+                    "settingName": "passwordPolicies",
+                    "nonComplianceReason": "USER_ACTION",
+                    "specificNonComplianceReason": "PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT",
+                },
+                {
+                    "settingName": "applications",
+                    "packageName": "com.example.app",
+                    "nonComplianceReason": "APP_NOT_INSTALLED",
+                    "installationFailureReason": "NOT_APPROVED",
+                },
             ],
         ),
         "dev": make_device(
@@ -112,7 +118,10 @@ def test_department_administrator_and_operator_see_their_organizations_devices_o
         ("?org={sales}", ["AAA001", "AAA002"]),
         ("?org={sales}&sub=0", ["AAA002"]),
         ("?org={sales}&compliance=yes", ["AAA001"]),
-        ("?state=NOPE&compliance=maybe&kind=x&silent=-3&sort=bogus", ["AAA001", "AAA002", "BBB001", "BBB002"]),
+        (
+            "?state=NOPE&compliance=maybe&kind=x&silent=-3&sort=bogus",
+            ["AAA001", "AAA002", "BBB001", "BBB002"],
+        ),
     ],
 )
 def test_filters_narrow_the_list(orgs, fleet, query: str, expected: list[str]) -> None:
@@ -146,13 +155,17 @@ def test_every_sort_pages_through_every_device_once_in_order(orgs, sort: str) ->
         while url:
             page = client.get(url).context["page"]
             seen += [row.pk for row in page.rows]
-            url = f"/alpha/devices/?sort={direction}{sort}&size=25&after={page.next_cursor}" if page.next_cursor else ""
+            url = (
+                f"/alpha/devices/?sort={direction}{sort}&size=25&after={page.next_cursor}"
+                if page.next_cursor
+                else ""
+            )
         assert len(seen) == 23 and len(set(seen)) == 23, (sort, direction)
         order = selectors.device_order(f"{direction}{sort}")
         expected = list(
-            selectors.devices_ordered(Device.objects.filter(contract=orgs.cast.a), order).values_list(
-                "pk", flat=True
-            )
+            selectors.devices_ordered(
+                Device.objects.filter(contract=orgs.cast.a), order
+            ).values_list("pk", flat=True)
         )
         assert seen == expected
 
@@ -328,7 +341,9 @@ def test_commands_card_names_each_registered_command_or_says_none(orgs, fleet) -
 def test_moving_a_device_makes_its_profile_follow_and_logs_it(orgs, fleet) -> None:
     cast = orgs.cast
     Enterprise.objects.filter(contract=cast.a)
-    dev_profile = Profile.objects.create(contract=cast.a, name="開発", published_number=1, published_version="3")
+    dev_profile = Profile.objects.create(
+        contract=cast.a, name="開発", published_number=1, published_version="3"
+    )
     Assignment.objects.create(contract=cast.a, organization=orgs.dev, profile=dev_profile)
     device = fleet["current"]
     response = logged_in(cast.a1).post(
@@ -338,15 +353,20 @@ def test_moving_a_device_makes_its_profile_follow_and_logs_it(orgs, fleet) -> No
     assert response.status_code == 302
     device.refresh_from_db()
     assert (device.organization_id, device.user_id) == (orgs.dev.pk, orgs.suzuki.pk)
-    assert device.policy_name == "enterprises/LCA/policies/mamori-%d" % dev_profile.pk
-    assert Work.objects.filter(kind="android.device_policy", payload={"device_id": device.pk}).count() == 1
+    assert device.policy_name == f"enterprises/LCA/policies/mamori-{dev_profile.pk}"
+    assert (
+        Work.objects.filter(kind="android.device_policy", payload={"device_id": device.pk}).count()
+        == 1
+    )
     entry = LogEntry.objects.filter(contract=cast.a, action="device.moved").get()
     assert entry.before == {"organization": "東京", "user": "佐藤 花子"}
     assert entry.after == {"organization": "開発部", "user": "鈴木 一郎"}
     assert entry.target_type == "device" and entry.target_id == str(device.pk)
 
 
-def test_department_administrator_cannot_move_a_device_out_of_its_organizations(orgs, fleet) -> None:
+def test_department_administrator_cannot_move_a_device_out_of_its_organizations(
+    orgs, fleet
+) -> None:
     from mamori.core.access import OutOfScope
 
     device = fleet["current"]
@@ -364,8 +384,15 @@ def test_department_administrator_cannot_move_a_device_out_of_its_organizations(
 def test_operator_cannot_move_or_remove(orgs, fleet) -> None:
     device = fleet["current"]
     client = logged_in(orgs.a3)
-    assert client.post(f"/alpha/devices/{device.pk}/move/", {"organization": orgs.sales.pk}).status_code == 403
-    assert client.post(f"/alpha/devices/{device.pk}/remove/", {"confirm": "AAA001"}).status_code == 403
+    assert (
+        client.post(
+            f"/alpha/devices/{device.pk}/move/", {"organization": orgs.sales.pk}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/alpha/devices/{device.pk}/remove/", {"confirm": "AAA001"}).status_code == 403
+    )
     device.refresh_from_db()
     assert device.deleted_at is None and device.organization_id == orgs.tokyo.pk
 
@@ -386,7 +413,9 @@ def test_removing_needs_the_serial_and_then_marks_and_tells_google(
     client = logged_in(orgs.cast.a1)
     client.post(f"/alpha/devices/{device.pk}/remove/", {"confirm": "AAA002"})
     device.refresh_from_db()
-    assert device.deleted_at is None and not Work.objects.filter(kind="android.device_delete").exists()
+    assert (
+        device.deleted_at is None and not Work.objects.filter(kind="android.device_delete").exists()
+    )
     client.post(f"/alpha/devices/{device.pk}/remove/", {"confirm": "aaa001"})
     device.refresh_from_db()
     assert device.deleted_at is not None and device.applied_state == DeviceState.DELETED
@@ -451,7 +480,7 @@ def test_an_organization_with_devices_cannot_be_deleted(orgs) -> None:
     actor = Actor(account=orgs.cast.a1)
     empty = organization_create(actor=actor, parent=orgs.sales, name="空")
     make_device(empty)
-    with pytest.raises(Exception, match="has 1 device. Move it to another organization"):
+    with pytest.raises(Exception, match=r"has 1 device\. Move it to another organization"):
         organization_delete(actor=actor, organization=empty)
     assert Organization.objects.filter(pk=empty.pk).exists()
     Device.objects.filter(organization=empty).update(applied_state=DeviceState.DELETED)
@@ -468,13 +497,26 @@ def test_api_lists_devices_with_filters_and_cursor(orgs, fleet) -> None:
     assert [d["serial_number"] for d in first["items"]] == ["BBB002", "BBB001", "AAA002"]
     rest = client.get(f"/api/v1/devices?limit=3&after={first['next_cursor']}").json()
     assert [d["serial_number"] for d in rest["items"]] == ["AAA001"] and rest["next_cursor"] is None
-    item = client.get(f"/api/v1/devices?q=AAA001").json()["items"][0]
+    item = client.get("/api/v1/devices?q=AAA001").json()["items"][0]
     assert item["state"] == "ACTIVE" and item["profile_status"] == "current"
     assert item["user_id"] == orgs.sato.pk and item["organization_id"] == orgs.tokyo.pk
     assert set(item) >= {
-        "id", "name", "serial_number", "model", "android_version", "state", "policy_compliant",
-        "organization_id", "user_id", "last_status_report_at", "enrolled_at", "kind",
-        "security_posture", "battery_level", "security_patch_level", "applied_policy_version",
+        "id",
+        "name",
+        "serial_number",
+        "model",
+        "android_version",
+        "state",
+        "policy_compliant",
+        "organization_id",
+        "user_id",
+        "last_status_report_at",
+        "enrolled_at",
+        "kind",
+        "security_posture",
+        "battery_level",
+        "security_patch_level",
+        "applied_policy_version",
         "note",
     }
     sorted_ = client.get("/api/v1/devices?sort=-serial_number").json()["items"]
@@ -485,7 +527,15 @@ def test_api_lists_devices_with_filters_and_cursor(orgs, fleet) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["state=NOPE", "compliance=maybe", "kind=x", "sort=bogus", "silent_hours=0", "after=%25%25", "q=" + "x" * 101],
+    [
+        "state=NOPE",
+        "compliance=maybe",
+        "kind=x",
+        "sort=bogus",
+        "silent_hours=0",
+        "after=%25%25",
+        "q=" + "x" * 101,
+    ],
 )
 def test_api_refuses_a_filter_it_cannot_read_with_a_code(orgs, fleet, query: str) -> None:
     response = api_client(orgs.cast.a1).get(f"/api/v1/devices?{query}")
@@ -503,8 +553,16 @@ def test_api_patch_moves_annotates_and_delete_removes(orgs, fleet, fake_amapi) -
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["organization_id"], body["user_id"], body["note"]) == (orgs.sales.pk, None, "予備機")
-    assert list(LogEntry.objects.filter(action__startswith="device.").values_list("action", flat=True).order_by("id")) == ["device.moved", "device.note_set"]
+    assert (body["organization_id"], body["user_id"], body["note"]) == (
+        orgs.sales.pk,
+        None,
+        "予備機",
+    )
+    assert list(
+        LogEntry.objects.filter(action__startswith="device.")
+        .values_list("action", flat=True)
+        .order_by("id")
+    ) == ["device.moved", "device.note_set"]
     assert client.delete(f"/api/v1/devices/{device.pk}").status_code == 204
     assert client.delete(f"/api/v1/devices/{device.pk}").json()["error"]["code"] == "invalid"
     assert client.get(f"/api/v1/devices/{device.pk}").json()["removed_at"] is not None

@@ -143,23 +143,32 @@ def _query(
 
 
 class DeviceFilters(Schema):
-    q: str = Field("", description="a serial number, a device id, or a user's name, "
-                   "furigana or employee code")
+    q: str = Field(
+        "", description="a serial number, a device id, or a user's name, furigana or employee code"
+    )
     organization_id: int | None = None
     include_sub_organizations: bool = True
-    state: str = Field("", description="ACTIVE, PROVISIONING, LOST, DISABLED, DELETED…; "
-                       "empty: every state but DELETED")
+    state: str = Field(
+        "",
+        description="ACTIVE, PROVISIONING, LOST, DISABLED, DELETED…; "
+        "empty: every state but DELETED",
+    )
     compliance: str = Field("", description="yes, no or unknown")
-    kind: str = Field("", description="fully_managed, company_work_profile, "
-                      "personal_work_profile or dedicated")
+    kind: str = Field(
+        "", description="fully_managed, company_work_profile, personal_work_profile or dedicated"
+    )
     model: str = ""
     android_version: str = ""
-    silent_hours: int | None = Field(None, description="no status report for more than this "
-                                     "many hours (or none ever)")
-    sort: str = Field("", description="a column (name, serial_number, user, organization, "
-                      "model, android_version, kind, state, compliance, posture, battery, "
-                      "profile, last_report, enrolled), '-' first for descending; empty: newest "
-                      "first")
+    silent_hours: int | None = Field(
+        None, description="no status report for more than this many hours (or none ever)"
+    )
+    sort: str = Field(
+        "",
+        description="a column (name, serial_number, user, organization, "
+        "model, android_version, kind, state, compliance, posture, battery, "
+        "profile, last_report, enrolled), '-' first for descending; empty: newest "
+        "first",
+    )
 
 
 def _filters_query(me: Principal, f: DeviceFilters) -> selectors.DeviceQuery:

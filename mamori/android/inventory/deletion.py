@@ -64,4 +64,3 @@ def organization_devices_check(actor: Actor, organization: Organization) -> list
     if organization.parent_id is not None:
         devices.update(organization_id=organization.parent_id)
     return []
-

@@ -16,9 +16,9 @@ from mamori.android.inventory.selectors import (
     DeviceQuery,
     compliance_code,
     compliance_labels,
+    device_order,
     devices_filtered,
     devices_ordered,
-    device_order,
 )
 from mamori.android.models import DeviceKind, DeviceState, SecurityPosture
 from mamori.core.access import Principal

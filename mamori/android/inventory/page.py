@@ -75,7 +75,10 @@ def software(device: Device, report: dict[str, Any]) -> Facts:
         [
             (_("Android version"), info.get("androidVersion") or device.android_version),
             (_("API level"), report.get("apiLevel") or device.api_level),
-            (_("Security patch level"), info.get("securityPatchLevel") or device.security_patch_level),
+            (
+                _("Security patch level"),
+                info.get("securityPatchLevel") or device.security_patch_level,
+            ),
             (_("Build number"), info.get("androidBuildNumber")),
             (_("Kernel version"), info.get("deviceKernelVersion")),
             (_("Bootloader version"), info.get("bootloaderVersion")),
@@ -121,7 +124,7 @@ def battery(device: Device, report: dict[str, Any]) -> Facts:
         for e in report.get("powerManagementEvents") or []
         if e.get("eventType") == "BATTERY_LEVEL_COLLECTED"
     ]
-    newest = max(events, key=lambda e: e.get("createTime", ""), default={})
+    newest: dict[str, Any] = max(events, key=lambda e: e.get("createTime", ""), default={})
     level = device.battery_level
     return _present(
         [
@@ -160,7 +163,9 @@ def compliance(report: dict[str, Any]) -> list[dict[str, str]]:
                 "setting": detail.get("settingName", ""),
                 "field": detail.get("fieldPath", ""),
                 "package": detail.get("packageName", ""),
-                "current": "" if detail.get("currentValue") is None else str(detail["currentValue"]),
+                "current": ""
+                if detail.get("currentValue") is None
+                else str(detail["currentValue"]),
                 "reasons": " ".join(r for r in reasons if r),
                 "codes": " / ".join(
                     str(detail[k])
@@ -312,9 +317,9 @@ def user_devices_html(account: Principal, user: Any) -> str:
         .filter(user=user)
         .exclude(applied_state=DeviceState.DELETED)
         .order_by("-id")
-        .values_list("pk", "serial_number", "name", "model", "applied_state", "last_status_report_at")[
-            : USER_DEVICES + 1
-        ]
+        .values_list(
+            "pk", "serial_number", "name", "model", "applied_state", "last_status_report_at"
+        )[: USER_DEVICES + 1]
     )
     domain = account.contract.domain  # type: ignore[attr-defined]
     base = reverse("panel:devices", kwargs={"domain": domain})
@@ -331,5 +336,9 @@ def user_devices_html(account: Principal, user: Any) -> str:
     ]
     return render_to_string(
         "android/devices/user_devices.html",
-        {"rows": rows, "more": len(devices) > USER_DEVICES, "zone_name": timezone.get_current_timezone_name()},
+        {
+            "rows": rows,
+            "more": len(devices) > USER_DEVICES,
+            "zone_name": timezone.get_current_timezone_name(),
+        },
     )

@@ -98,7 +98,9 @@ INSTALLATION: dict[str, Promise] = {
     "NOT_FOUND": _("The app was not found in Google Play."),
     "NOT_COMPATIBLE_WITH_DEVICE": _("The app is not compatible with the device."),
     "NOT_APPROVED": _("The app has not been approved by the administrator."),
-    "PERMISSIONS_NOT_ACCEPTED": _("The app has new permissions the administrator has not accepted."),
+    "PERMISSIONS_NOT_ACCEPTED": _(
+        "The app has new permissions the administrator has not accepted."
+    ),
     "NOT_AVAILABLE_IN_COUNTRY": _("The app is not available in the user's country."),
     "NO_LICENSES_REMAINING": _("No licenses of the app are left to assign."),
     "NOT_ENROLLED": _("The enterprise is no longer enrolled with managed Google Play."),

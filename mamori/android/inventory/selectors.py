@@ -79,7 +79,9 @@ def device_get(account: Principal, pk: int | str, action: str = "view") -> Devic
     )
 
 
-def devices_selected(account: Principal, ids: Iterable[int], action: str = "view") -> QuerySet[Device]:
+def devices_selected(
+    account: Principal, ids: Iterable[int], action: str = "view"
+) -> QuerySet[Device]:
     """The chosen devices of a bulk selection that the account may act on; ids of other
     contracts or organizations are left out, as if they did not exist."""
     return devices_visible_to(account, action).filter(pk__in=list(ids)).order_by("id")
@@ -131,9 +133,7 @@ def device_query_check(query: DeviceQuery) -> DeviceQuery:
     for field in ("search", "model", "android_version"):
         value = getattr(query, field)
         if len(value) > SEARCH_MAX:
-            errors[field] = [
-                _("Enter at most %(max)d characters.") % {"max": SEARCH_MAX}
-            ]
+            errors[field] = [_("Enter at most %(max)d characters.") % {"max": SEARCH_MAX}]
         elif "\x00" in value:
             errors[field] = [_("Control characters (such as NUL or a tab) are not allowed.")]
     if errors:
@@ -350,7 +350,9 @@ def profile_states(
     version, ``unknown`` before it reported one. Two queries whatever the rows."""
     nodes = {n.id: n for n in tree}
     wanted_nodes = [nodes[r["organization_id"]] for r in records if r["organization_id"] in nodes]
-    resolved = {a.node.id: a.profile_id for a in profiles_resolved(account.contract_id, wanted_nodes)}
+    resolved = {
+        a.node.id: a.profile_id for a in profiles_resolved(account.contract_id, wanted_nodes)
+    }
     profiles = {
         p.pk: p
         for p in Profile.objects.filter(
@@ -380,7 +382,7 @@ def profile_state(
 
 
 def time_ago(moment: datetime.datetime | None, now: datetime.datetime) -> str:
-    """"3 hours ago" in the active language: minutes under an hour, hours under two days, then
+    """ "3 hours ago" in the active language: minutes under an hour, hours under two days, then
     days."""
     if moment is None:
         return ""
@@ -500,7 +502,12 @@ def device_counts(account: Principal, query: DeviceQuery) -> list[Count]:
     live = base.exclude(applied_state=DeviceState.DELETED)
     labels = compliance_labels()
     counts += [
-        Count("compliance", code, labels[code], live.filter(policy_compliant=value)[: COUNT_LIMIT + 1].count())
+        Count(
+            "compliance",
+            code,
+            labels[code],
+            live.filter(policy_compliant=value)[: COUNT_LIMIT + 1].count(),
+        )
         for code, value in (("yes", True), ("no", False))
     ]
     return counts
@@ -511,9 +518,7 @@ def device_filter_choices(account: Principal) -> dict[str, list[str]]:
     DISTINCT queries on the contract's devices)."""
     devices = devices_visible_to(account).exclude(applied_state=DeviceState.DELETED).order_by()
     return {
-        "model": sorted(
-            m for m in devices.values_list("model", flat=True).distinct()[:200] if m
-        ),
+        "model": sorted(m for m in devices.values_list("model", flat=True).distinct()[:200] if m),
         "android_version": sorted(
             (v for v in devices.values_list("android_version", flat=True).distinct()[:100] if v),
             key=_version_key,

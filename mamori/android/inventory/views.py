@@ -327,9 +327,8 @@ def device_note(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_get(_me(request), device_id, "change")
     form = DeviceNoteForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        for message in form.errors.get("note", []):
+            messages.error(request, str(message))
         return _back(request, device_id)
     try:
         services.device_note_set(

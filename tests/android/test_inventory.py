@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from mamori.android.inventory import selectors
 from mamori.android.inventory.services import device_move, device_note_set, device_remove
@@ -27,6 +27,16 @@ from tests.android.fake_amapi import FakeAmapi, fake_amapi
 from tests.conftest import OrgCast, api_client, logged_in, make_user, run_work
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(orgs: OrgCast):
+    """A1 reads English here (its Japanese is tried once, below), and so do the services."""
+    from mamori.accounts.models import Account
+
+    Account.objects.filter(pk=orgs.cast.a1.pk).update(language="en")
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

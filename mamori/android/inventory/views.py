@@ -193,7 +193,6 @@ def devices_list(request: HttpRequest) -> HttpResponse:
             "params": params.urlencode(),
             "sorts": _sort_links(params, query.sort),
             "org_select": _organization_select(me, query),
-            "choices": selectors.device_filter_choices(me),
             "states": DeviceState.choices,
             "kinds": DeviceKind.choices,
             "compliances": list(selectors.compliance_labels().items()),

@@ -43,6 +43,7 @@ def device_rows_html(
     """``<tr>`` of each row: ``devices_url`` and ``users_url`` are the lists' URLs (a device's
     page is ``{devices_url}{id}/``); ``bulk`` adds the selection's check box."""
     choose = _("Choose %(name)s")
+    version_text = _("version %(version)s")
     base, people = escape(devices_url), escape(users_url)
     parts = []
     for row in rows:
@@ -71,6 +72,12 @@ def device_rows_html(
                 f'<span class="d-block small text-secondary">'
                 f"{escape(row.security_patch_level)}</span>"
             )
+        version = (
+            f'<span class="d-block small text-secondary">'
+            f"{escape(version_text % {'version': row.profile_version})}</span>"
+            if row.profile_version
+            else ""
+        )
         parts.append(
             f"<tr>{check}"
             f'<td><a href="{base}{row.pk}/" class="cell-text narrow" title="{escape(row.label)}">'
@@ -87,7 +94,7 @@ def device_rows_html(
             f'<td class="col-wide-only">'
             f"{_badge(POSTURE_TONES.get(row.posture, 'bg-secondary-lt'), row.posture_label)}</td>"
             f'<td class="col-wide-only">{escape(row.battery) or "—"}</td>'
-            f"<td>{_badge(PROFILE_TONES[row.profile_status], row.profile_label)}</td>"
+            f"<td>{_badge(PROFILE_TONES[row.profile_status], row.profile_label)}{version}</td>"
             f'<td class="text-nowrap">{report}</td>'
             f'<td class="col-wide-only text-nowrap">{escape(row.enrolled) or "—"}</td>'
             f"</tr>"

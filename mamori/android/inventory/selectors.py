@@ -276,6 +276,7 @@ class DeviceRow:
     battery: str
     profile_status: str  # current / behind / unknown
     profile_label: str
+    profile_version: str  # the applied policy's version, "" before a report
     last_report: str  # in the viewer's timezone
     last_report_ago: str
     enrolled: str
@@ -377,10 +378,11 @@ def profile_state(
     ``enterprises/{e}/policies/mamori-{profile id}``; its version is ``Policy.version``."""
     if profile is None or applied_version is None or not applied_name:
         return "unknown", _("Not reported")
-    mine = applied_name.rsplit("/", 1)[-1] == f"mamori-{profile.pk}"
-    if mine and profile.published_version and str(applied_version) == profile.published_version:
-        return "current", _("Current (version %(version)s)") % {"version": applied_version}
-    return "behind", _("Behind (version %(version)s)") % {"version": applied_version}
+    if applied_name.rsplit("/", 1)[-1] != f"mamori-{profile.pk}":
+        return "behind", _("Another profile")
+    if profile.published_version and str(applied_version) == profile.published_version:
+        return "current", _("Current")
+    return "behind", _("Behind")
 
 
 def time_ago(moment: datetime.datetime | None, now: datetime.datetime) -> str:
@@ -456,6 +458,9 @@ def device_rows(
                 battery=f"{r['battery_level']}%" if r["battery_level"] is not None else "",
                 profile_status=status,
                 profile_label=profile_label,
+                profile_version=""
+                if r["applied_policy_version"] is None
+                else str(r["applied_policy_version"]),
                 last_report=local_text(r["last_status_report_at"]),
                 last_report_ago=time_ago(r["last_status_report_at"], now),
                 enrolled=local_text(r["enrolled_at"]),

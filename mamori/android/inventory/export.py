@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from mamori.android.inventory.selectors import (
+    ROW_COLUMNS,
     DeviceQuery,
     compliance_code,
     compliance_labels,
@@ -27,26 +28,7 @@ from mamori.directory.models import Organization
 
 BATCH = 1000
 
-COLUMNS = (
-    "id",
-    "name",
-    "serial_number",
-    "user__name",
-    "user__employee_code",
-    "organization_id",
-    "model",
-    "android_version",
-    "security_patch_level",
-    "kind",
-    "applied_state",
-    "policy_compliant",
-    "security_posture",
-    "battery_level",
-    "applied_policy_version",
-    "last_status_report_at",
-    "enrolled_at",
-    "note",
-)
+COLUMNS = (*ROW_COLUMNS, "user__employee_code")
 
 
 def _header() -> list[str]:

@@ -291,7 +291,8 @@ class DevicePage:
     total_exact: bool
 
 
-_ROW_COLUMNS = (
+# The columns a row of the list is made of (the CSV reads them too).
+ROW_COLUMNS = (
     "id",
     "name",
     "serial_number",
@@ -331,7 +332,7 @@ def device_page(
     if after:
         with contextlib.suppress(ValidationError):
             devices = order.after(devices, order.decode(after, field="after"))
-    columns = (*_ROW_COLUMNS, *([order.field] if order.field in SORT_VALUES else []))
+    columns = (*ROW_COLUMNS, *([order.field] if order.field in SORT_VALUES else []))
     found = list(devices.values_list(*columns)[: size + 1])
     records = [dict(zip(columns, row, strict=True)) for row in found[:size]]
     rows = device_rows(account, records, tree)
@@ -421,7 +422,7 @@ def compliance_labels() -> dict[str, str]:
 def device_rows(
     account: Principal, records: Sequence[dict[str, Any]], tree: Sequence[OrgNode]
 ) -> list[DeviceRow]:
-    """``records`` (dicts of ``_ROW_COLUMNS``) as rows ready to print."""
+    """``records`` (dicts of ``ROW_COLUMNS``) as rows ready to print."""
     nodes = {n.id: n for n in tree}
     profiles = profile_states(account, records, tree)
     kinds = {k: str(v) for k, v in DeviceKind.choices}

@@ -32,6 +32,8 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 class DeviceOut(Schema):
+    """A device as the API gives it: AMAPI's facts copied from its newest report, Mamori's organization and user."""
+
     id: int
     name: str = Field(description="AMAPI's enterprises/{e}/devices/{d}")
     serial_number: str = Field(
@@ -59,11 +61,15 @@ class DeviceOut(Schema):
 
 
 class DevicePageOut(Schema):
+    """One page of devices."""
+
     items: list[DeviceOut]
     next_cursor: str | None = Field(description="pass it as after= for the next page")
 
 
 class DevicePatchIn(Schema):
+    """What PATCH changes: the fields given, the others stay."""
+
     organization_id: int | None = Field(None, description="move the device there")
     user_id: int | None = Field(None, description="its user; null: no user")
     note: str | None = text_field(Device, "note", None)
@@ -143,6 +149,8 @@ def _query(
 
 
 class DeviceFilters(Schema):
+    """The Devices page's filters, as query parameters."""
+
     q: str = Field(
         "", description="a serial number, a device id, or a user's name, furigana or employee code"
     )
@@ -220,6 +228,8 @@ def export(request: HttpRequest, filters: Query[DeviceFilters]) -> StreamingHttp
 
 @router.get("/devices/{device_id}", response=DeviceOut, summary="One device")
 def device_detail(request: HttpRequest, device_id: int) -> DeviceOut:
+    """Another contract's device, or one outside the token account's organizations, is a 404."""
+
     me = _me(request)
     return _outs(me, [selectors.device_get(me, device_id)])[0]
 

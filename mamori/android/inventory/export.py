@@ -77,6 +77,8 @@ def devices_csv_chunks(account: Principal, query: DeviceQuery) -> Iterator[bytes
     devices = devices_ordered(devices_filtered(account, query), device_order(query.sort))
 
     def when(value: Any) -> str:
+        """An aware time in the reader's timezone with its offset; "" for none."""
+
         return value.astimezone(zone).isoformat(timespec="seconds") if value else ""
 
     buffer = io.StringIO()

@@ -12,6 +12,8 @@ from mamori.core.widgets import FastChoiceField, Options
 
 
 class DeviceMoveForm(PanelForm):
+    """Another organization (its profile follows) and a user found by employee code or e-mail."""
+
     organization = FastChoiceField(label=_("Organization"), coerce=int)
     user = forms.CharField(
         label=_("User (optional)"),
@@ -26,8 +28,12 @@ class DeviceMoveForm(PanelForm):
 
 
 class DeviceNoteForm(PanelForm):
+    """The device's note: one line, at most 200 characters."""
+
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
 class DeviceRemoveForm(PanelForm):
+    """The serial number (or device id) typed to confirm a removal."""
+
     confirm = forms.CharField(label=_("Serial number, to confirm"), max_length=100)

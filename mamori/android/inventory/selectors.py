@@ -285,6 +285,8 @@ class DeviceRow:
 
 @dataclasses.dataclass(frozen=True)
 class DevicePage:
+    """One page of the list: its rows, the cursor of the next page, the capped count."""
+
     rows: list[DeviceRow]
     next_cursor: str | None
     total: int  # exact, or COUNT_LIMIT + 1 meaning "more than COUNT_LIMIT"
@@ -493,6 +495,8 @@ class Count:
 
     @property
     def more(self) -> bool:
+        """Whether the count stands for "more than COUNT_LIMIT"."""
+
         return self.count > COUNT_LIMIT
 
 

@@ -38,6 +38,7 @@ from mamori.android.models import (
     Device,
     DeviceKind,
     DeviceState,
+    Enterprise,
     Profile,
     SecurityPosture,
     UsageLogEvent,
@@ -112,6 +113,8 @@ class DeviceQuery:
     silent_hours: int | None = None
     ids: tuple[int, ...] = ()
     sort: str = ""  # a key of DEVICE_SORTS, "-" for descending; "" newest first
+    # The search's lookups, made once per query (the page, its count and the counts share it).
+    found: dict[int, Q] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 def device_query_check(query: DeviceQuery) -> DeviceQuery:
@@ -141,18 +144,32 @@ def device_query_check(query: DeviceQuery) -> DeviceQuery:
     return query
 
 
+SEARCH_USERS_MAX = 1000
+
+
 def _search(contract_id: int, text: str) -> Q:
-    """A serial number (exact, in either letter case), the end of AMAPI's device name (its id,
-    exact), or the user: a furigana prefix, a name containing the text, or an employee code."""
+    """A serial number (exact, as typed or in capitals), AMAPI's device id (the last part of its
+    name, exact), or the user: a furigana prefix, a name containing the text, or an employee
+    code (as the users search reads them).
+
+    Each arm is a list of values on an index of its own (serial number, device name, user), so
+    PostgreSQL ORs three index scans instead of scanning the contract's devices: the users are
+    looked up first (at most ``SEARCH_USERS_MAX`` of them) and so is the enterprise's name."""
     text = nfkc(text).strip()
-    matches = Q(serial_number__in={text, text.upper()}) | Q(name__endswith=f"/devices/{text}")
     users = Q(name_key__contains=fold(text)) | Q(
         employee_code__iexact=employee_code_normalize(text)
     )
     with contextlib.suppress(ValidationError):
         users |= Q(furigana_key__startswith=reading_key(normalize_furigana(text)))
-    user_ids = User.objects.filter(contract_id=contract_id).filter(users).values("pk")
-    return matches | Q(user_id__in=user_ids)
+    user_ids = list(
+        User.objects.filter(contract_id=contract_id)
+        .filter(users)
+        .order_by()
+        .values_list("pk", flat=True)[:SEARCH_USERS_MAX]
+    )
+    enterprises = Enterprise.objects.filter(contract_id=contract_id).values_list("name", flat=True)
+    names = [f"{enterprise}/devices/{text}" for enterprise in enterprises]
+    return Q(serial_number__in={text, text.upper()}) | Q(name__in=names) | Q(user_id__in=user_ids)
 
 
 def devices_filtered(
@@ -190,7 +207,9 @@ def devices_filtered(
         )
     text = query.search.strip()
     if text:
-        devices = devices.filter(_search(account.contract_id, text))
+        if account.contract_id not in query.found:
+            query.found[account.contract_id] = _search(account.contract_id, text)
+        devices = devices.filter(query.found[account.contract_id])
     if query.ids:
         devices = devices.filter(pk__in=query.ids)
     return devices

@@ -190,9 +190,7 @@ def grow_devices(
     device = Device.objects.filter(contract=orgs.cast.a, serial_number="QC-0").first()
     if device is None:
         device = make_device(orgs.tokyo, user=orgs.sato, serial="QC-0", profile_id=profile.pk)
-    Command.objects.create(
-        contract=orgs.cast.a, device=device, type="LOCK", issued_by=orgs.cast.a1
-    )
+    Command.objects.create(contract=orgs.cast.a, device=device, type="LOCK", issued_by=orgs.cast.a1)
     UsageLogEvent.objects.create(
         contract=orgs.cast.a,
         device=device,

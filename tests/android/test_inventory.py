@@ -291,7 +291,7 @@ def test_device_page_shows_reports_and_reasons_in_words(orgs, fleet) -> None:
         "com.android.chrome",
         "The password does not meet the profile&#x27;s password requirements.",
         "The app has not been approved by the administrator.",
-        "Behind</span> <span class=\"small\">version 6</span>",
+        'Behind</span> <span class="small">version 6</span>',
         "newest: version 7",
         "At risk",
     ):

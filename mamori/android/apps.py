@@ -14,7 +14,6 @@ class AndroidConfig(AppConfig):
         from mamori.android.audit_actions import audit_actions_register
         from mamori.android.inventory.deletion import organization_devices_check, user_devices_check
         from mamori.android.inventory.page import user_devices_html
-        from mamori.android.inventory.services import register as inventory_register
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
         from mamori.directory.deletion import organization_deleting_register, user_deleting_register
@@ -25,7 +24,6 @@ class AndroidConfig(AppConfig):
         audit_actions_register()
         work.register()
         device_policy.register()
-        inventory_register()
         organization_deleting_register("android.devices", organization_devices_check)
         user_deleting_register("android.devices", user_devices_check)
         user_section_register("android.devices", user_devices_html)

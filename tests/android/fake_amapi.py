@@ -87,21 +87,14 @@ class FakeAmapi:
     def enrollment_token_delete(self, name: str, *, contract_id: int | None = None) -> None:
         self._call("enrollment_token_delete", name)
 
+    def device_delete(self, name: str, **kw: Any) -> None:
+        self._call("device_delete", name)
+
     def device_patch(
         self, name: str, body: dict, *, update_mask: str, contract_id: int | None = None
     ) -> dict:
         self._call("device_patch", (name, body, update_mask))
         return {"name": name, **body}
-
-    def device_delete(
-        self,
-        name: str,
-        *,
-        wipe_data_flags: tuple[str, ...] | list[str] = (),
-        wipe_reason_message: str | None = None,
-        contract_id: int | None = None,
-    ) -> None:
-        self._call("device_delete", name)
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ removing it (AMAPI ``devices.delete``, which attempts a wipe and forgets the dev
 
 Each is one function ``<noun>_<verb>(*, actor, …)`` (CONTRIBUTING): it authorizes, validates,
 owns its transaction and writes one operation-log entry last in it. The call to Google is
-durable work submitted in the same transaction (``android.device_delete``), made after commit.
+durable work submitted in the same transaction (the app's ``android.device_delete``), made
+after commit.
 """
 
 from __future__ import annotations
@@ -15,21 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mamori.android import amapi
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.device_policy import devices_policy_sync
 from mamori.android.models import Device, DeviceState
 from mamori.android.permissions import DEVICES_CHANGE, DEVICES_REMOVE
+from mamori.android.services import DEVICE_DELETE
 from mamori.audit.services import Target, TargetType, log_record
 from mamori.core.access import OutOfScope, authorize
 from mamori.core.actor import Actor
 from mamori.core.fields import length_errors
-from mamori.core.models import Work
 from mamori.core.text import control_character, line_break, nfkc
-from mamori.core.work import work_handler, work_submit
+from mamori.core.work import work_submit
 from mamori.directory.models import Organization, User
-
-DEVICE_DELETE = "android.device_delete"
 
 
 def device_target(device: Device) -> Target:
@@ -148,9 +146,11 @@ def device_remove(*, actor: Actor, device: Device, confirm: str) -> None:
             **_placement(device),
         }
         device.deleted_at, device.applied_state = now, DeviceState.DELETED
+        # The app's devices.delete work (mamori.android.work): by AMAPI name, as the unbinding
+        # sends it; Google not knowing the device any more is done.
         work_submit(
             kind=DEVICE_DELETE,
-            payload={"device_id": device.pk},
+            payload={"name": device.name},
             actor=actor,
             contract_id=device.contract_id,
         )
@@ -162,24 +162,3 @@ def device_remove(*, actor: Actor, device: Device, confirm: str) -> None:
             before=before,
             organization_id=device.organization_id,
         )
-
-
-def device_delete_send(work: Work, actor: Actor) -> str:
-    """Tell Google a removed device is gone (``enterprises.devices.delete``). Reads the device
-    again; a device Google no longer knows is done. Safe to run twice. Returns ``"deleted"``
-    or ``"gone"``."""
-    device = Device.objects.filter(pk=work.payload["device_id"]).only("name", "contract_id").first()
-    if device is None or not device.name:
-        return "gone"
-    try:
-        amapi.device_delete(device.name, contract_id=device.contract_id)
-    except amapi.AmapiNotFound:
-        return "gone"
-    except amapi.AmapiError as exc:
-        raise amapi.work_retry(exc, work) from exc
-    return "deleted"
-
-
-def register() -> None:
-    """Called from ``AndroidConfig.ready()``: the work handler of removals."""
-    work_handler(DEVICE_DELETE, retry=amapi.work_retry_policy())(device_delete_send)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('android', '0002_devices_commands'),
+        ('android', '0003_token_kind'),
         ('contracts', '0003_data_version'),
         ('directory', '0013_organizations_version_triggers'),
     ]

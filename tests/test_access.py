@@ -75,6 +75,10 @@ class TestPrivileges:
             "organizations.view",
             "profiles.view",
             "enrollment_tokens.view",
+            "devices.view",
+            "commands.lock",
+            "commands.reboot",
+            "commands.lost_mode",
         }
 
     def test_a_custom_scheme_cannot_smuggle_in_a_contract_wide_permission(

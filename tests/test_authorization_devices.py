@@ -13,11 +13,12 @@ from mamori.audit.models import LogEntry
 from mamori.core.models import Work
 from tests.android.devices import make_device
 from tests.conftest import OrgCast, api_client, logged_in
+from tests.test_authorization_android import actor_of, fill
 
 pytestmark = pytest.mark.django_db
 
 OK = "ok"
-ACTORS = ("system", "department", "operator", "custom", "other")
+ACTORS = ("system", "department", "operator", "custom", "other")  # as actor_of names them
 
 PAGES = [
     ("the list", "get", "/alpha/devices/", None, (OK, OK, OK, 403, 404)),
@@ -112,24 +113,6 @@ def world(orgs: OrgCast) -> dict[str, int]:
         "sales": orgs.sales.pk,
         "dev": orgs.dev.pk,
     }
-
-
-def fill(value, ids: dict):
-    if isinstance(value, dict):
-        return {k: fill(v, ids) for k, v in value.items()}
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        return ids[value[1:-1]]
-    return value
-
-
-def actor_of(orgs: OrgCast, name: str):
-    return {
-        "system": orgs.cast.a1,
-        "department": orgs.a2,
-        "operator": orgs.a3,
-        "custom": orgs.a4,
-        "other": orgs.cast.b1,
-    }[name]
 
 
 def state(orgs: OrgCast) -> tuple:

@@ -12,9 +12,9 @@ class AndroidConfig(AppConfig):
     def ready(self) -> None:
         from mamori.android import device_policy, permissions, work
         from mamori.android.audit_actions import audit_actions_register
-        from mamori.android.notifications import work as notifications_work
         from mamori.android.inventory.deletion import organization_devices_check, user_devices_check
         from mamori.android.inventory.page import user_devices_html
+        from mamori.android.notifications import work as notifications_work
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
         from mamori.directory.deletion import organization_deleting_register, user_deleting_register

@@ -12,6 +12,9 @@ class AndroidConfig(AppConfig):
     def ready(self) -> None:
         from mamori.android import device_policy, permissions, work
         from mamori.android.audit_actions import audit_actions_register
+        from mamori.android.commands import audit_actions as command_actions
+        from mamori.android.commands import definitions as command_definitions
+        from mamori.android.commands import work as command_work
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
         from mamori.directory.deletion import organization_deleting_register
@@ -21,5 +24,8 @@ class AndroidConfig(AppConfig):
         audit_actions_register()
         work.register()
         device_policy.register()
+        command_definitions.register()
+        command_actions.audit_actions_register()
+        command_work.register()
         org_note_register("android.profile", profile_notes)
         organization_deleting_register("android.enrollment_tokens", organization_tokens_delete)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from mamori.android import views
 
@@ -38,4 +38,5 @@ urlpatterns = [
     path("devices/enrollment/<int:token_id>/", views.token_detail, name="token_detail"),
     path("devices/enrollment/<int:token_id>/qr.png", views.token_qr_png, name="token_qr_png"),
     path("devices/enrollment/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("", include("mamori.android.commands.urls")),
 ]

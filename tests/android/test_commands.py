@@ -170,7 +170,10 @@ def test_clear_app_data_takes_the_devices_apps_and_shows_each_result(
     with pytest.raises(ValidationError):
         issue(orgs.cast.a1, device, "clear_app_data", package_names=["com.other.app"])
     command = issue(
-        orgs.cast.a1, device, "clear_app_data", package_names=["com.example.mail", "com.example.chat"]
+        orgs.cast.a1,
+        device,
+        "clear_app_data",
+        package_names=["com.example.mail", "com.example.chat"],
     )
     run_work("android.command_send")
     command.refresh_from_db()
@@ -383,7 +386,9 @@ def test_a_new_password_is_checked_against_android_and_the_profile(
         device.policy_name = f"{device.enterprise.name}/policies/mamori-{profile.pk}"
         device.save()
     with pytest.raises(ValidationError) as refused:
-        issue(orgs.cast.a1, device, "reset_password", new_password=password, confirmation=confirmation)
+        issue(
+            orgs.cast.a1, device, "reset_password", new_password=password, confirmation=confirmation
+        )
     assert field in refused.value.message_dict
     assert Command.objects.count() == 0 and fake_commands.calls == []
 
@@ -391,9 +396,15 @@ def test_a_new_password_is_checked_against_android_and_the_profile(
 def test_a_password_matching_the_reported_policy_is_accepted(
     orgs: OrgCast, fake_commands: FakeCommands
 ) -> None:
-    report = {"appliedPasswordPolicies": [{"passwordQuality": "NUMERIC_COMPLEX", "passwordMinimumLength": 6}]}
+    report = {
+        "appliedPasswordPolicies": [
+            {"passwordQuality": "NUMERIC_COMPLEX", "passwordMinimumLength": 6}
+        ]
+    }
     device = make_device(orgs.tokyo, report=report)
-    command = issue(orgs.cast.a1, device, "reset_password", new_password="135792", confirmation="135792")
+    command = issue(
+        orgs.cast.a1, device, "reset_password", new_password="135792", confirmation="135792"
+    )
     assert command.status == CommandStatus.SENT
 
 
@@ -404,7 +415,13 @@ def test_a_new_password_is_refused_while_another_command_is_ahead(
     issue(orgs.cast.a1, device, "lock")
     with pytest.raises(ValidationError, match="Another command"):
         with translation.override("en"):
-            issue(orgs.cast.a1, device, "reset_password", new_password="Abcdef12", confirmation="Abcdef12")
+            issue(
+                orgs.cast.a1,
+                device,
+                "reset_password",
+                new_password="Abcdef12",
+                confirmation="Abcdef12",
+            )
     assert Command.objects.count() == 1
 
 
@@ -415,7 +432,11 @@ def test_a_password_google_could_not_take_fails_at_once_and_is_not_kept(
 
     fake_commands.fail["issue"] = amapi.AmapiUnavailable("down", status=503)
     command = issue(
-        orgs.cast.a1, make_device(orgs.tokyo), "reset_password", new_password="Abcdef12", confirmation="Abcdef12"
+        orgs.cast.a1,
+        make_device(orgs.tokyo),
+        "reset_password",
+        new_password="Abcdef12",
+        confirmation="Abcdef12",
     )
     assert (command.status, command.error_code) == (CommandStatus.FAILED, "NOT_SENT")
     # The reconciling work finds the command finished and sends nothing.
@@ -432,7 +453,11 @@ def test_a_password_request_that_died_is_reconciled_by_its_mark_not_sent_again(
     recorded = sending._record
     monkeypatch.setattr(sending, "_record", lambda *a, **k: "died")  # the request died here
     command = issue(
-        orgs.cast.a1, make_device(orgs.tokyo), "reset_password", new_password="Abcdef12", confirmation="Abcdef12"
+        orgs.cast.a1,
+        make_device(orgs.tokyo),
+        "reset_password",
+        new_password="Abcdef12",
+        confirmation="Abcdef12",
     )
     assert command.status == CommandStatus.REGISTERED
     monkeypatch.setattr(sending, "_record", recorded)

@@ -413,15 +413,14 @@ def test_a_new_password_is_refused_while_another_command_is_ahead(
 ) -> None:
     device = make_device(orgs.tokyo)
     issue(orgs.cast.a1, device, "lock")
-    with pytest.raises(ValidationError, match="Another command"):
-        with translation.override("en"):
-            issue(
-                orgs.cast.a1,
-                device,
-                "reset_password",
-                new_password="Abcdef12",
-                confirmation="Abcdef12",
-            )
+    with pytest.raises(ValidationError, match="Another command"), translation.override("en"):
+        issue(
+            orgs.cast.a1,
+            device,
+            "reset_password",
+            new_password="Abcdef12",
+            confirmation="Abcdef12",
+        )
     assert Command.objects.count() == 1
 
 

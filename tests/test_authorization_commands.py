@@ -70,7 +70,9 @@ def actor_of(orgs: OrgCast, name: str) -> Account:
 
 
 def state(orgs: OrgCast) -> tuple:
+    orgs.cast.a.refresh_from_db()
     return (
+        orgs.cast.a.command_expiry_days,
         list(Command.objects.values_list("pk", "status", "cancel_requested_at")),
         list(CommandJob.objects.values_list("pk", "cancelled_at")),
         LogEntry.objects.filter(contract=orgs.cast.a, action__startswith="command").count(),
@@ -139,6 +141,14 @@ def world(orgs: OrgCast) -> dict[str, int]:
 
 # (case, method, path, expected per actor in ACTORS order)
 OTHER_CASES = [
+    ("command settings", "get", "/alpha/settings/android/commands/", (OK, 403, 403, 403, 403, 404)),
+    ("change them", "post", "/alpha/settings/android/commands/", (OK, 403, 403, 403, 403, 404)),
+    (
+        "api: command settings",
+        "get",
+        "/api/v1/android/command-settings",
+        (OK, 403, 403, 403, 403, OK),
+    ),
     ("a command", "get", "/alpha/devices/commands/{command}/", (OK, OK, OK, 404, OK, 404)),
     (
         "cancel a wipe",
@@ -202,9 +212,12 @@ def test_command_pages_and_endpoints_for_each_privilege(
     client = api_client(account) if path.startswith("/api/") else logged_in(account)
     before = state(orgs)
     url = path.format(**ids)
-    response = (
-        client.post(url, content_type="application/json") if method == "post" else client.get(url)
-    )
+    if method == "post" and url.startswith("/api/"):
+        response = client.post(url, content_type="application/json")
+    elif method == "post":
+        response = client.post(url, {"command_expiry_days": 5})
+    else:
+        response = client.get(url)
     want = wants[ACTORS.index(actor)]
     if want == OK:
         assert response.status_code in (200, 201, 202, 302), response.content[:300]

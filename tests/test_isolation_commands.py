@@ -17,6 +17,8 @@ from tests.conftest import Cast, api_client, logged_in
 pytestmark = pytest.mark.django_db
 
 PANEL = [
+    ("command_settings", "get", "/alpha/settings/android/commands/"),
+    ("command_settings", "post", "/alpha/settings/android/commands/"),
     ("device_command", "get", "/bravo/devices/{a_device}/commands/lock/"),
     ("device_command", "post", "/bravo/devices/{a_device}/commands/lock/"),
     ("device_command", "post", "/bravo/devices/{a_device}/commands/wipe/"),
@@ -40,6 +42,10 @@ API = [
     ("get", "/api/v1/jobs/{a_job}"),
     ("post", "/api/v1/jobs/{a_job}/cancel"),
     ("post", "/api/v1/devices/commands"),
+]
+API_OWN_ONLY = [
+    ("get", "/api/v1/android/command-settings"),
+    ("put", "/api/v1/android/command-settings"),
 ]
 
 
@@ -68,7 +74,7 @@ def snapshot(cast: Cast) -> tuple:
     )
 
 
-@pytest.mark.parametrize(("name", "method", "path"), PANEL)
+@pytest.mark.parametrize(("name", "method", "path"), [c for c in PANEL if "{a_" in c[2]])
 def test_contract_b_session_gets_404_on_contract_a_commands(
     cast: Cast, a_objects: dict, fake_commands: FakeCommands, name: str, method: str, path: str
 ) -> None:
@@ -95,6 +101,27 @@ def test_contract_b_token_gets_404_on_contract_a_commands(
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
     assert snapshot(cast) == before and fake_commands.calls == []
+
+
+def test_contract_b_sets_and_reads_only_its_own_command_expiry(cast: Cast, a_objects: dict) -> None:
+    client = api_client(cast.b1)
+    changed = client.put(
+        "/api/v1/android/command-settings",
+        {"command_expiry_days": 3},
+        content_type="application/json",
+    )
+    assert changed.json() == {"command_expiry_days": 3}
+    cast.a.refresh_from_db()
+    cast.b.refresh_from_db()
+    assert (cast.a.command_expiry_days, cast.b.command_expiry_days) == (7, 3)
+    assert (
+        logged_in(cast.b1)
+        .post("/alpha/settings/android/commands/", {"command_expiry_days": 1})
+        .status_code
+        == 404
+    )
+    cast.a.refresh_from_db()
+    assert cast.a.command_expiry_days == 7
 
 
 def test_contract_b_cannot_command_contract_as_organization(cast: Cast, a_objects: dict) -> None:

@@ -516,3 +516,29 @@ def test_a_department_administrator_cannot_reach_devices_outside_its_organizatio
 
 
 __all__ = ["fake_commands"]
+
+
+def test_the_contracts_command_expiry_is_a_setting_of_system_administrators(
+    orgs: OrgCast, fake_commands: FakeCommands
+) -> None:
+    client = logged_in(orgs.cast.a1)
+    assert (
+        client.post("/alpha/settings/android/commands/", {"command_expiry_days": 0}).status_code
+        == 200
+    )
+    assert (
+        client.post("/alpha/settings/android/commands/", {"command_expiry_days": 3}).status_code
+        == 302
+    )
+    orgs.cast.a.refresh_from_db()
+    assert orgs.cast.a.command_expiry_days == 3
+    entry = LogEntry.objects.get(action="command_settings.changed")
+    assert (entry.before, entry.after) == ({"command_expiry_days": 7}, {"command_expiry_days": 3})
+    command = issue(orgs.cast.a1, make_device(orgs.tokyo), "lock")
+    assert abs((command.expires_at - command.created_at).total_seconds() - 3 * 86400) < 5
+    assert (
+        logged_in(orgs.a2)
+        .post("/alpha/settings/android/commands/", {"command_expiry_days": 9})
+        .status_code
+        == 403
+    )

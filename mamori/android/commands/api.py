@@ -19,7 +19,7 @@ from mamori.android.commands import selectors, services
 from mamori.android.commands.definitions import ALL, MAX_PACKAGES, WIPE_REASON_MAX
 from mamori.android.commands.lifecycle import command_reason
 from mamori.android.models import Command, CommandJob
-from mamori.core.access import Principal
+from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor, ActorKind
 
 router = Router(tags=["Device commands"])
@@ -247,3 +247,27 @@ def job_cancel(request: HttpRequest, job_id: int) -> Status[JobOut]:
     me = _me(request)
     services.command_job_cancel(actor=_actor(request), job=selectors.job_get(me, job_id))
     return Status(202, _job_out(selectors.job_get(me, job_id)))
+
+
+class CommandSettings(Schema):
+    command_expiry_days: int = Field(
+        description="how long a command waits for its device, 1 … 365 days (default 7)"
+    )
+
+
+@router.get("/android/command-settings", response=CommandSettings, summary="Command settings")
+def command_settings(request: HttpRequest) -> CommandSettings:
+    """System administrators only."""
+    me = _me(request)
+    permission_require(me, "android.manage")
+    return CommandSettings(command_expiry_days=me.contract.command_expiry_days)  # type: ignore[attr-defined]
+
+
+@router.put("/android/command-settings", response=CommandSettings, summary="Change them")
+def command_settings_update(request: HttpRequest, payload: CommandSettings) -> CommandSettings:
+    me = _me(request)
+    contract = me.contract  # type: ignore[attr-defined]
+    services.command_expiry_update(
+        actor=_actor(request), contract=contract, days=payload.command_expiry_days
+    )
+    return CommandSettings(command_expiry_days=contract.command_expiry_days)

@@ -37,6 +37,7 @@ class CommandAction(StrEnum):
     CANCEL_REQUESTED = "command.cancel_requested"
     JOB_CREATED = "command_job.created"
     JOB_CANCELLED = "command_job.cancelled"
+    SETTINGS_CHANGED = "command_settings.changed"
 
 
 def audit_actions_register() -> None:
@@ -63,6 +64,12 @@ def audit_actions_register() -> None:
         after=("type", "total", "skipped", *PARAMS),
     )
     action_register(A.JOB_CANCELLED, _("Bulk device command cancelled"), after=("cancelled",))
+    action_register(
+        A.SETTINGS_CHANGED,
+        _("Device command expiry changed"),
+        before=("command_expiry_days",),
+        after=("command_expiry_days",),
+    )
     key_labels_register(
         {
             "type": _("Command"),
@@ -74,6 +81,7 @@ def audit_actions_register() -> None:
             "skipped": _("Devices skipped"),
             "cancelled": _("Commands cancelled"),
             "params": _("Parameters"),
+            "command_expiry_days": _("Device commands expire after (days)"),
         }
     )
     value_labels_register("type", dict(CommandType.choices))

@@ -352,8 +352,51 @@ def command_job_cancel(*, actor: Actor, job: CommandJob) -> int:
     return cancelled
 
 
+# The contract's setting --------------------------------------------------------------------------
+
+EXPIRY_DAYS_MAX = 365
+
+
+def command_expiry_update(*, actor: Actor, contract: Contract, days: int) -> None:
+    """Set how many days a device command waits for its device (1 … 365; the contract's
+    ``command_expiry_days``, sent to AMAPI as ``Command.duration``). System administrators only
+    (``android.manage``). Applies to commands issued from now on. ``ValidationError`` outside
+    the range."""
+    from mamori.android.permissions import ENTERPRISE_MANAGE
+
+    authorize(actor, ENTERPRISE_MANAGE)
+    if not 1 <= days <= EXPIRY_DAYS_MAX:
+        raise ValidationError(
+            {
+                "command_expiry_days": [
+                    _("Enter a number of days from 1 to %(max)d.") % {"max": EXPIRY_DAYS_MAX}
+                ]
+            }
+        )
+    with transaction.atomic():
+        locked = Contract.objects.select_for_update().get(pk=contract.pk)
+        before = locked.command_expiry_days
+        if before == days:
+            return
+        Contract.objects.filter(pk=contract.pk).update(command_expiry_days=days)
+        contract.command_expiry_days = days
+        log_records(
+            [
+                LogRecord(
+                    contract=contract,
+                    actor=actor,
+                    action=CommandAction.SETTINGS_CHANGED,
+                    target=Target(TargetType.CONTRACT, contract.pk, contract.domain),
+                    before={"command_expiry_days": before},
+                    after={"command_expiry_days": days},
+                )
+            ]
+        )
+
+
 __all__ = [
     "command_cancel",
+    "command_expiry_update",
     "command_is_head",
     "command_issue",
     "command_job_cancel",

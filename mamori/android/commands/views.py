@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from mamori.android.commands import selectors, services
@@ -21,10 +22,10 @@ from mamori.android.commands.lifecycle import clearing_results, command_reason
 from mamori.android.models import Command, CommandStatus
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
-from mamori.core.access import NotFound, Principal, has_permission
+from mamori.core.access import NotFound, Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
-from mamori.core.forms import add_service_errors
+from mamori.core.forms import PanelForm, add_service_errors
 
 LOG_SHOWN = 50
 
@@ -132,6 +133,40 @@ def command_cancel(request: HttpRequest, command_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The command is being cancelled."))
     return HttpResponseRedirect(_url(request, "command_detail", command_id=command.pk))
+
+
+class ExpiryForm(PanelForm):
+    command_expiry_days = forms.IntegerField(
+        label=gettext_lazy("Device commands expire after (days)"),
+        help_text=gettext_lazy(
+            "A command the device has not carried out by then is dropped by Google and shown as "
+            "expired. From 1 to 365 days; Google's own default is 10 minutes."
+        ),
+    )
+
+
+@account_required
+def command_settings(request: HttpRequest) -> HttpResponse:
+    """Settings → Android Enterprise → device commands: how long a command waits for its
+    device (System administrators only)."""
+    me = _me(request)
+    permission_require(me, "android.manage")
+    contract = request.contract  # type: ignore[attr-defined]
+    data = request.POST if request.method == "POST" else None
+    form = ExpiryForm(data, initial={"command_expiry_days": contract.command_expiry_days})
+    if data is not None and form.is_valid():
+        try:
+            services.command_expiry_update(
+                actor=Actor.from_request(request),
+                contract=contract,
+                days=form.cleaned_data["command_expiry_days"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The setting has been saved."))
+            return HttpResponseRedirect(_url(request, "command_settings"))
+    return render(request, "android/commands/settings.html", {"form": form, "tab": "settings"})
 
 
 # Bulk -----------------------------------------------------------------------------------------

@@ -75,6 +75,10 @@ class FakeCommands:
             raise self.fail["issue"]
         if kw.get("marker"):
             command = amapi.command_marked(command, kw["marker"])
+            if kw.get("sent_after") is not None:  # the gateway reconciles first (calls.py)
+                for operation in self.operation_list(name):
+                    if operation["metadata"].get("duration") == command["duration"]:
+                        return operation
         self.issued.append((name, command))
         operation = {
             "name": f"{name}/operations/{next(self.counter)}",

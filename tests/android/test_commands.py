@@ -542,3 +542,25 @@ def test_the_contracts_command_expiry_is_a_setting_of_system_administrators(
         .status_code
         == 403
     )
+
+
+def test_a_sender_that_died_after_sending_is_reconciled_not_sent_twice(
+    orgs: OrgCast, fake_commands: FakeCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mamori.android.commands import sending
+
+    command = issue(orgs.cast.a1, make_device(orgs.tokyo), "lock")
+    recorded = sending._record
+
+    def died(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("the worker was killed before it recorded Google's answer")
+
+    monkeypatch.setattr(sending, "_record", died)
+    assert run_work("android.command_send") == ["retry"]
+    monkeypatch.setattr(sending, "_record", recorded)
+    Work.objects.filter(kind="android.command_send").update(next_attempt_at=timezone.now())
+    assert run_work("android.command_send") == ["done"]
+    command.refresh_from_db()
+    assert command.status == CommandStatus.SENT
+    assert len(fake_commands.issued) == 1  # found by its mark, not issued again
+    assert command.operation_name == next(iter(fake_commands.operations))

@@ -34,6 +34,8 @@ class TestCatalogue:
             "android",
             "profiles",
             "enrollment_tokens",
+            "devices",
+            "commands",
         ]
 
     def test_a_screen_registered_twice_is_a_configuration_error(self) -> None:

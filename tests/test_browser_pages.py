@@ -250,6 +250,14 @@ def test_every_page_fits_390_and_1280_pixels_in_both_languages(
                         ".map(t => t.scrollWidth - t.clientWidth)"
                     )
                     assert sideways and max(sideways) <= 1, (lang, sideways)
+                    # Profile notes give way to the organizations' names: short names whole.
+                    cut = page.evaluate(
+                        "[...document.querySelectorAll('.org-tree a.org-link')]"
+                        ".filter(a => a.textContent.trim().length <= 7"
+                        " && a.scrollWidth > a.clientWidth + 1).map(a => a.textContent)"
+                    )
+                    notes = page.locator(".org-tree .org-note").count()
+                    assert notes and cut == [], (lang, notes, cut)
             _log_in(page, live_server.url, lang, domain="charlie")
             page.goto(f"{live_server.url}/charlie/settings/android/")
             _check(page, "android-unbound", lang, width, errors)

@@ -223,8 +223,24 @@ class TestUnstorableText:
         root = Organization.objects.get(contract=cast.a, parent=None)
         response = client.post(f"/alpha/orgs/{root.pk}/add/", {"name": "営業\x00部"})
         assert response.status_code == 400
-        assert "NUL" in response.content.decode()
+        page = response.content.decode()
+        assert "NUL" in page and 'id="refusal"' in page  # the product's page, with the reason
+        assert page.startswith("<!doctype html>") and "tabler" in page
         assert not Organization.objects.filter(name__startswith="営業").exists()
+
+    @pytest.mark.parametrize("depth", [65, 5000, 200_000])
+    def test_json_nested_too_deep_is_a_400_whatever_the_depth(self, cast, depth: int) -> None:
+        root = Organization.objects.get(contract=cast.a, parent=None)
+        before = Organization.objects.count()
+        nested = "[" * depth + "]" * depth
+        body = f'{{"name": "x", "parent_id": {root.pk}, "deep": {nested}}}'
+        response = api_client(cast.a1).post(
+            "/api/v1/organizations", body, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_request"
+        assert "64" in response.json()["error"]["message"]
+        assert Organization.objects.count() == before
 
     def test_ordinary_text_passes(self, cast) -> None:
         assert api_client(cast.a1).get("/api/v1/users?q=やまだ").status_code == 200

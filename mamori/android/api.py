@@ -6,11 +6,11 @@ Policy schema is a 400 ``invalid`` with ``details`` per field (``mamori.api.api`
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from mamori.android import selectors, services
 from mamori.android.models import EnrollmentToken, PersonalUsage, Profile, ProfileVersion
@@ -45,6 +45,9 @@ class EnterpriseOut(Schema):
 
 
 class SignupIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     callback_url: str | None = Field(
         None,
         max_length=500,
@@ -95,6 +98,10 @@ def enterprise_signup(request: HttpRequest, payload: SignupIn) -> Status[SignupO
 
 @router.delete("/android/enterprise", response=UnbindOut, summary="Unbind the enterprise")
 def enterprise_unbind(request: HttpRequest) -> UnbindOut:
+    """**Immediate and not undoable** (the panel asks for the usage domain; the API does not):
+    Google's notifications are turned off, the contract's enrollment tokens are deleted at
+    Google and the binding is forgotten. Devices stay enrolled at Google. A new signup makes a
+    new enterprise."""
     contract = _contract(request)
     if selectors.enterprise_get(_me(request)) is None:
         raise NotFound
@@ -122,6 +129,9 @@ class ProfileOut(Schema):
 
 
 class ProfileIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     name: str = text_field(Profile, "name")
     policy: dict[str, Any] = Field(description="AMAPI Policy JSON")
     note: str = text_field(ProfileVersion, "note", "")
@@ -220,6 +230,9 @@ def profile_publish(request: HttpRequest, profile_id: int) -> Status[ProfileOut]
 
 
 class AssignIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     profile_id: int | None = Field(description="null: inherit the parent organization's profile")
 
 
@@ -259,12 +272,18 @@ class TokenOut(Schema):
     user_id: int | None
     one_time: bool
     allow_personal_usage: annotation_of(EnrollmentToken, "allow_personal_usage")  # type: ignore[valid-type]
+    device_kind: str = Field(
+        description="the device kind chosen (empty: allow_personal_usage only)"
+    )
     note: str
     created_at: datetime.datetime
     revoked: bool
 
 
 class TokenIn(Schema):
+    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
+    model_config = ConfigDict(strict=True)
+
     organization_id: int
     user_id: int | None = None
     duration_seconds: int | None = Field(
@@ -275,6 +294,12 @@ class TokenIn(Schema):
     allow_personal_usage: annotation_of(  # type: ignore[valid-type]
         EnrollmentToken, "allow_personal_usage"
     ) = PersonalUsage.DISALLOWED
+    device_kind: (
+        Literal["fully_managed", "company_work_profile", "personal_work_profile", "dedicated"]
+        | None
+    ) = Field(
+        None, description="when given, decides allow_personal_usage (and the token page's steps)"
+    )
     note: str = text_field(EnrollmentToken, "note", "")
 
 
@@ -288,6 +313,7 @@ def _token_out(token: EnrollmentToken) -> TokenOut:
         user_id=token.user_id,
         one_time=token.one_time,
         allow_personal_usage=token.allow_personal_usage,
+        device_kind=token.kind,
         note=token.note,
         created_at=token.created_at,
         revoked=token.revoked_at is not None,
@@ -311,6 +337,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenOut]:
         duration_seconds=payload.duration_seconds,
         one_time=payload.one_time,
         allow_personal_usage=payload.allow_personal_usage,
+        kind=payload.device_kind or "",
         note=payload.note,
     )
     return Status(201, _token_out(token))

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.android.models import PersonalUsage
+from mamori.android.models import DeviceKind, PersonalUsage
 from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 
 
@@ -38,6 +38,7 @@ TOKEN_VALUES = (
     "profile",
     "one_time",
     "allow_personal_usage",
+    "device_kind",
     "expires_at",
     "note",
 )
@@ -52,7 +53,7 @@ def audit_actions_register() -> None:
         A.UNBOUND,
         _("Android Enterprise unbound"),
         before=("enterprise", "display_name"),
-        after=("google_answer",),
+        after=("google_answer", "tokens_deleted", "devices_deleted"),
     )
     action_register(A.PROFILE_CREATED, _("Profile created"), after=("name", "version", "note"))
     action_register(
@@ -93,6 +94,8 @@ def audit_actions_register() -> None:
             "enterprise": _("Enterprise"),
             "display_name": _("Display name"),
             "google_answer": _("Google's answer"),
+            "tokens_deleted": _("Enrollment tokens deleted at Google"),
+            "devices_deleted": _("Devices deleted (wiped) at Google"),
             "version": _("Version"),
             "google_version": _("Google's policy version"),
             "note": _("Note"),
@@ -102,8 +105,10 @@ def audit_actions_register() -> None:
             "value_tail": _("Token (last four characters)"),
             "user": _("User"),
             "one_time": _("One-time"),
-            "allow_personal_usage": _("Device kind"),
+            "allow_personal_usage": _("Personal usage (AMAPI)"),
+            "device_kind": _("Device kind"),
             "expires_at": _("Expires"),
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))
+    value_labels_register("device_kind", dict(DeviceKind.choices))

@@ -190,6 +190,9 @@ class EnrollmentToken(models.Model):
     allow_personal_usage = models.CharField(
         _("device kind"), max_length=40, choices=PersonalUsage.choices
     )
+    # The kind the person chose (the two work-profile kinds share one allowPersonalUsage);
+    # empty for a token an API client made with allowPersonalUsage alone.
+    kind = models.CharField(_("device kind"), max_length=40, choices=DeviceKind.choices, blank=True)
     one_time = models.BooleanField(_("one-time"), default=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)

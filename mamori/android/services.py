@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +30,10 @@ from mamori.android import policy as policies
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.device_policy import devices_policy_sync
 from mamori.android.models import (
+    PERSONAL_USAGE_OF_KIND,
     Device,
+    DeviceKind,
+    DeviceState,
     EnrollmentToken,
     Enterprise,
     OrganizationProfile,
@@ -63,6 +66,7 @@ PUBLISH = "android.policy_publish"
 RELEASE = "android.enterprise_release"
 POLICY_DELETE = "android.policy_delete"
 TOKEN_DELETE = "android.enrollment_token_delete"  # noqa: S105 (a work kind)
+DEVICE_DELETE = "android.device_delete"  # devices.delete of a device Mamori forgets
 
 # The signed state of a signup (Django's TimestampSigner with a salt of its own).
 SIGNUP_SALT = "mamori.android.signup"
@@ -113,6 +117,17 @@ def _session_bound(session_key: str) -> str:
     return session_hash(session_key) if session_key else ""
 
 
+def _callback_acceptable(url: str, *, given: bool) -> bool:
+    """A callback an API client gives must be https (http only on loopback, for development):
+    Google sends the enterprise token there. Mamori's own callback follows MAMORI_BASE_URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    return not given or parts.hostname in ("localhost", "127.0.0.1", "::1")
+
+
 def enterprise_signup_start(
     *, actor: Actor, contract: Contract, session_key: str, callback_url: str = ""
 ) -> str:
@@ -129,8 +144,10 @@ def enterprise_signup_start(
         {"c": contract.pk, "a": _account_id(actor), "s": _session_bound(session_key), "n": nonce}
     )
     callback = callback_url or absolute_url("panel:android_callback", domain=contract.domain)
-    if not callback.startswith(("https://", "http://")) or control_character(callback):
-        raise ValidationError({"callback_url": [_("Enter an absolute URL (https://…).")]})
+    if control_character(callback) or not _callback_acceptable(callback, given=bool(callback_url)):
+        raise ValidationError(
+            {"callback_url": [_("Enter an absolute https:// URL (http:// only on this machine).")]}
+        )
     try:
         signup = amapi.signup_url_create(
             callback_url=f"{callback}{'&' if '?' in callback else '?'}state={quote(state)}",
@@ -258,11 +275,13 @@ def _enterprise_bind(actor: Actor, contract: Contract, created: dict[str, Any]) 
 class Unbound:
     """What unbinding found at Google: ``gone`` (the enterprise no longer exists there),
     ``queued`` (Google could not be reached: the patch is retried by the worker), and Google's
-    refusal, if any."""
+    refusal, if any; how many enrollment tokens and devices are being deleted there."""
 
     gone: bool = False
     queued: bool = False
     refused: str = ""
+    tokens: int = 0
+    devices: int = 0
 
 
 NOTIFICATIONS_OFF = {"pubsubTopic": "", "enabledNotificationTypes": []}
@@ -326,7 +345,14 @@ def enterprise_unbind(
             publish_violations=[],
         )
         SignupAttempt.objects.filter(contract=contract).delete()
-        enterprise.delete()  # its enrollment tokens with it
+        # Google has no enterprise left when it answered "gone": its tokens and devices went with it.
+        tokens, devices = (
+            (0, 0)
+            if result.gone
+            else _unbind_google_side(actor, enterprise, delete_devices=delete_devices)
+        )
+        result = dataclasses.replace(result, tokens=tokens, devices=devices)
+        enterprise.delete()  # its enrollment tokens and devices with it
         answer = "gone" if result.gone else "queued" if result.queued else result.refused or "ok"
         log_record(
             contract=contract,
@@ -334,9 +360,46 @@ def enterprise_unbind(
             action=AndroidAction.UNBOUND,
             target=_enterprise_target(enterprise),
             before={"enterprise": enterprise.name, "display_name": enterprise.display_name},
-            after={"google_answer": answer},
+            after={"google_answer": answer, "tokens_deleted": tokens, "devices_deleted": devices},
         )
     return result
+
+
+def _unbind_google_side(
+    actor: Actor, enterprise: Enterprise, *, delete_devices: bool
+) -> tuple[int, int]:
+    """Durable work deleting at Google the enterprise's valid enrollment tokens (a token left
+    there would still enroll devices into an enterprise Mamori no longer reads) and, when
+    asked, its devices (``devices.delete``: a wipe attempt). Returns the two counts."""
+    now = timezone.now()
+    tokens = list(
+        EnrollmentToken.objects.filter(enterprise=enterprise, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("name", flat=True)
+    )
+    if tokens:
+        work_submit_many(
+            kind=TOKEN_DELETE,
+            payloads=[{"name": name} for name in tokens],
+            actor=actor,
+            contract_id=enterprise.contract_id,
+        )
+    devices: list[str] = []
+    if delete_devices:
+        devices = list(
+            Device.objects.filter(enterprise=enterprise)
+            .exclude(applied_state=DeviceState.DELETED)
+            .order_by("pk")
+            .values_list("name", flat=True)
+        )
+        if devices:
+            work_submit_many(
+                kind=DEVICE_DELETE,
+                payloads=[{"name": name} for name in devices],
+                actor=actor,
+                contract_id=enterprise.contract_id,
+            )
+    return len(tokens), len(devices)
 
 
 # Profiles -----------------------------------------------------------------------------------
@@ -715,6 +778,7 @@ def _token_values(token: EnrollmentToken, profile: Profile | None) -> dict[str, 
         "profile": profile.name if profile else None,
         "one_time": token.one_time,
         "allow_personal_usage": token.allow_personal_usage,
+        "device_kind": token.kind or None,
         "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         "note": token.note,
     }
@@ -757,6 +821,7 @@ def enrollment_token_create(
     duration_seconds: int | None = TOKEN_DURATION_DEFAULT,
     one_time: bool = True,
     allow_personal_usage: str = PersonalUsage.DISALLOWED,
+    kind: str = "",
     note: str = "",
 ) -> EnrollmentToken:
     """Make an enrollment token at AMAPI (inline: the person waits for its QR code) for a
@@ -764,8 +829,17 @@ def enrollment_token_create(
     its ``policyName`` and Mamori's opaque id in ``additionalData``; keep it in Mamori's table.
 
     ``duration_seconds``: 3,600 … 7,776,000, or None for no expiry (reusable tokens only).
+    ``kind`` (a ``DeviceKind``, optional) decides ``allow_personal_usage`` when given.
     """
     authorize(actor, TOKENS_CREATE, organization)
+    if kind:
+        if kind not in DeviceKind.values:
+            raise ValidationError({"device_kind": [_("Choose the kind of device.")]})
+        allow_personal_usage = PERSONAL_USAGE_OF_KIND[DeviceKind(kind)]
+    if user is not None and allow_personal_usage == PersonalUsage.DISALLOWED_USERLESS:
+        raise ValidationError(
+            {"user_id": [_("A dedicated device has no user: leave the user empty.")]}
+        )
     if user is not None:
         authorize(actor, TOKENS_CREATE, user.organization)
         if user.contract_id != organization.contract_id:
@@ -803,6 +877,7 @@ def enrollment_token_create(
             organization=organization,
             user=user,
             allow_personal_usage=allow_personal_usage,
+            kind=kind,
             one_time=one_time,
             expires_at=_expiry(answer, duration_seconds),
             note=note,

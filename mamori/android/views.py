@@ -10,7 +10,7 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,9 +26,9 @@ from mamori.android.forms import (
     UnbindForm,
 )
 from mamori.android.models import (
-    PERSONAL_USAGE_OF_KIND,
     DeviceKind,
     EnrollmentToken,
+    Profile,
     PublishState,
 )
 from mamori.android.permissions import (
@@ -84,6 +84,7 @@ def enterprise_settings(request: HttpRequest) -> HttpResponse:
             "enterprise": enterprise,
             "form": UnbindForm(),
             "configured": _configured(),
+            "has_profiles": enterprise is None and selectors.profiles_visible_to(me).exists(),
             "tab": "settings",
         },
     )
@@ -211,6 +212,17 @@ def profile_add(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_url(request, "profiles"))
 
 
+def _unpublished_changes(profile: Profile) -> bool:
+    """Whether the current version sets something else than the version last published (a
+    restored copy of the published version is no change)."""
+    if profile.current is None or profile.published_number is None:
+        return False
+    if profile.published_number == profile.current.number:
+        return False
+    published = profile.versions.filter(number=profile.published_number).first()
+    return published is None or published.policy != profile.current.policy
+
+
 @require_safe
 @account_required
 def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
@@ -229,8 +241,7 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
         "assigned": selectors.profile_assignment_counts(me).get(profile.pk, 0),
         # What the current version sets, one row a setting, as the comparison shows them.
         "settings": policies.policy_diff({}, profile.current.policy if profile.current else {}),
-        "unpublished_changes": profile.current is not None
-        and profile.published_number != profile.current.number,
+        "unpublished_changes": _unpublished_changes(profile),
         "states": PublishState,
         "rename_form": ProfileNameForm(initial={"name": profile.name}),
         "copy_form": ProfileNameForm(
@@ -472,7 +483,7 @@ def token_add(request: HttpRequest) -> HttpResponse:
                     user=user,
                     duration_seconds=form.duration_seconds(),
                     one_time=form.cleaned_data["one_time"],
-                    allow_personal_usage=PERSONAL_USAGE_OF_KIND[kind],
+                    kind=kind,
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
@@ -503,14 +514,14 @@ def _qr(token: EnrollmentToken) -> segno.QRCode:
 def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
     """The printable page: QR code, value, expiry in the viewer's timezone, instructions."""
     token = selectors.token_get(_me(request), token_id)
-    qr = _qr(token)
+    valid = selectors.token_valid(token)
     return render(
         request,
         "android/token_detail.html",
         {
             "token": token,
-            "qr_svg": qr.svg_inline(scale=4, border=2, omitsize=False),
-            "valid": selectors.token_valid(token),
+            "qr_svg": _qr(token).svg_inline(scale=4, border=2, omitsize=False) if valid else "",
+            "valid": valid,
             **_devices_context(request, "tokens"),
         },
     )
@@ -520,6 +531,8 @@ def token_detail(request: HttpRequest, token_id: int) -> HttpResponse:
 @account_required
 def token_qr_png(request: HttpRequest, token_id: int) -> HttpResponse:
     token = selectors.token_get(_me(request), token_id)
+    if not selectors.token_valid(token):  # a dead token's QR code would only mislead
+        raise Http404
     out = io.BytesIO()
     _qr(token).save(out, kind="png", scale=8, border=4)
     response = HttpResponse(out.getvalue(), content_type="image/png")

@@ -15,6 +15,7 @@ from mamori.android import amapi
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.models import Enterprise, Profile, PublishState
 from mamori.android.services import (
+    DEVICE_DELETE,
     NOTIFICATIONS_MASK,
     NOTIFICATIONS_OFF,
     POLICY_DELETE,
@@ -142,6 +143,15 @@ def _google_call(work: Work, call: Callable[[], object], done: str) -> str:
     return done
 
 
+def device_delete(work: Work, actor: Actor) -> str:
+    """``devices.delete`` (a wipe attempt) of a device Mamori forgets with its enterprise."""
+    return _google_call(
+        work,
+        lambda: amapi.device_delete(work.payload["name"], contract_id=work.contract_id),
+        "deleted",
+    )
+
+
 def enterprise_release(work: Work, actor: Actor) -> str:
     """Clear an unbound enterprise's Pub/Sub topic and notification types."""
     return _google_call(
@@ -173,3 +183,4 @@ def register() -> None:
     work_handler(RELEASE, retry=amapi.work_retry_policy())(enterprise_release)
     work_handler(POLICY_DELETE, retry=amapi.work_retry_policy())(policy_delete)
     work_handler(TOKEN_DELETE, retry=amapi.work_retry_policy())(enrollment_token_delete)
+    work_handler(DEVICE_DELETE, retry=amapi.work_retry_policy())(device_delete)

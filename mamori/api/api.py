@@ -83,8 +83,9 @@ def on_forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _field(loc: tuple | list) -> str:
     # ("body", "payload", "emails", 0, "address") names the body's field "emails.0.address":
     # the client never sees the endpoint's parameter name ("payload").
-    parts = list(loc[2:] if loc and loc[0] == "body" and len(loc) > 2 else loc[1:])
-    return ".".join(str(p) for p in parts)
+    if loc and loc[0] == "body":
+        return ".".join(str(p) for p in loc[2:])  # ("body", "payload"): the body itself, ""
+    return ".".join(str(p) for p in loc[1:])
 
 
 # Pydantic's messages are English whatever the account's language: the common kinds are said
@@ -95,6 +96,8 @@ _PYDANTIC_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "int_type": lambda ctx: _("Enter a whole number."),
     "int_parsing": lambda ctx: _("Enter a whole number."),
     "int_from_float": lambda ctx: _("Enter a whole number."),
+    "int_parsing_size": lambda ctx: _("Enter a whole number."),
+    "finite_number": lambda ctx: _("Enter a finite number."),
     "float_type": lambda ctx: _("Enter a number."),
     "float_parsing": lambda ctx: _("Enter a number."),
     "bool_type": lambda ctx: _("Enter true or false."),
@@ -142,7 +145,13 @@ def _message(error: dict[str, Any]) -> str:
 
 @api.exception_handler(NinjaValidationError)
 def on_invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    details = [{"field": _field(e.get("loc", ())), "message": _message(e)} for e in exc.errors]
+    details = [
+        {"field": field, "message": _message(e)}
+        if field or e.get("type") != "missing"
+        else {"field": "", "message": _("Send a JSON object as the request body.")}
+        for e in exc.errors
+        for field in [_field(e.get("loc", ()))]
+    ]
     return error(request, 422, "invalid_request", _("The request is not valid."), details=details)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -88,14 +88,24 @@ class ApiErrorMiddleware:
         return replacement
 
 
+class RequestRefused(BadRequest):
+    """A request refused with a message a person may read (in the active language): the 400
+    page shows it. Other 400s show a generic sentence (their messages are not for people)."""
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The 400 handler; a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``RequestDataTooBig``, read
-    by whichever layer first touched the body) is a 413 instead. ``400.html`` in the panel."""
+    by whichever layer first touched the body) is a 413 instead. ``400.html`` in the panel,
+    with the message of a ``RequestRefused``."""
     too_large = isinstance(exception, RequestDataTooBig)
     status = 413 if too_large else 400
     if is_api(request):
         return api_error(status)
-    context = {"too_large": too_large, "size": upload_limit_megabytes()}
+    context = {
+        "too_large": too_large,
+        "size": upload_limit_megabytes(),
+        "message": str(exception) if isinstance(exception, RequestRefused) else "",
+    }
     body = loader.get_template("400.html").render(context, request)
     return HttpResponse(body, status=status)
 

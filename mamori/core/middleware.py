@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from mamori.core.door import json_error
-from mamori.core.errors import api_error, bad_request, is_api
+from mamori.core.errors import RequestRefused, api_error, bad_request, is_api
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -38,16 +38,32 @@ class RequestIdMiddleware:
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+# No JSON body Mamori takes nests anywhere near this deep (a policy is refused past 32 levels):
+# a deeper one is refused before anything walks it recursively.
+JSON_DEPTH_MAX = 64
+
+
+class _TooDeep(Exception):
+    pass
+
+
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    """Every string (keys too) in a JSON value, walked without recursion; ``_TooDeep`` past
+    ``JSON_DEPTH_MAX`` levels."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict | list):
+            if depth >= JSON_DEPTH_MAX:
+                raise _TooDeep
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    yield str(key)
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
 
 
 class UnstorableTextMiddleware:
@@ -66,17 +82,22 @@ class UnstorableTextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        message = ""
         try:
-            unstorable = any(_UNSTORABLE.search(text) for text in self._texts(request))
+            if any(_UNSTORABLE.search(text) for text in self._texts(request)):
+                message = _(
+                    "The request contains a character that cannot be stored (NUL or an unpaired surrogate)."
+                )
         except RequestDataTooBig:
             return too_large(request)
-        if unstorable:
-            message = _(
-                "The request contains a character that cannot be stored (NUL or an unpaired surrogate)."
-            )
+        except (_TooDeep, RecursionError):
+            message = _("The JSON is nested more than %(limit)s levels deep.") % {
+                "limit": JSON_DEPTH_MAX
+            }
+        if message:
             if is_api(request):
                 return json_error(400, "invalid_request", message)
-            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+            return bad_request(request, RequestRefused(message))
         return self.get_response(request)
 
     def _texts(self, request: HttpRequest) -> Iterator[str]:

@@ -87,6 +87,9 @@ class FakeAmapi:
     def enrollment_token_delete(self, name: str, *, contract_id: int | None = None) -> None:
         self._call("enrollment_token_delete", name)
 
+    def device_delete(self, name: str, **kw: Any) -> None:
+        self._call("device_delete", name)
+
     def device_patch(
         self, name: str, body: dict, *, update_mask: str, contract_id: int | None = None
     ) -> dict:
@@ -107,6 +110,7 @@ def fake_amapi(monkeypatch: pytest.MonkeyPatch) -> FakeAmapi:
         "enrollment_token_create",
         "enrollment_token_delete",
         "device_patch",
+        "device_delete",
     ):
         monkeypatch.setattr(amapi, method, getattr(fake, method))
     return fake

@@ -101,6 +101,24 @@ def test_the_profile_page_polls_its_publication_while_publishing(
     assert "hx-trigger" not in part and "配信済み" in part
 
 
+def test_restoring_the_published_version_is_no_unpublished_change(
+    cast: Cast, fake_amapi: FakeAmapi
+) -> None:
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    actor = Actor(account=cast.a1)
+    profile = Profile.objects.get(contract=cast.a, is_initial=True)
+    policy = {**profile.current.policy, "cameraAccess": "CAMERA_ACCESS_DISABLED"}
+    services.profile_save(actor=actor, profile=profile, policy=policy, note="camera off")
+    url = f"/alpha/devices/profiles/{profile.pk}/"
+    assert "未配信の変更あり" in client.get(url).content.decode()
+    services.profile_restore(actor=actor, profile=profile, number=1)
+    assert "未配信の変更あり" not in client.get(url).content.decode()
+    first = client.get(f"{url}versions/1/").content.decode()
+    assert "変更前" not in first  # the first version has nothing before it
+
+
 def test_a_replayed_callback_changes_nothing(cast: Cast, fake_amapi: FakeAmapi) -> None:
     client = logged_in(cast.a1)
     state = start(client, fake_amapi)
@@ -162,6 +180,38 @@ def test_unbinding_needs_the_domain_and_turns_notifications_off(
     assert body == {"pubsubTopic": "", "enabledNotificationTypes": []}
     assert mask == "pubsubTopic,enabledNotificationTypes"
     assert "play.google.com/work" in response.content.decode()
+
+
+def test_unbinding_deletes_the_tokens_at_google_and_the_devices_when_asked(
+    orgs: OrgCast, fake_amapi: FakeAmapi
+) -> None:
+    """A token left at Google would still enroll devices into an enterprise nobody reads."""
+    from mamori.android.models import Device, DeviceKind
+
+    cast = orgs.cast
+    client = logged_in(cast.a1)
+    bind(client, fake_amapi)
+    run_work("android.")
+    actor = Actor(account=cast.a1)
+    token = services.enrollment_token_create(actor=actor, organization=orgs.sales)
+    enterprise = Enterprise.objects.get(contract=cast.a)
+    device = Device.objects.create(
+        contract=cast.a,
+        enterprise=enterprise,
+        name=f"{enterprise.name}/devices/D1",
+        organization=orgs.sales,
+        kind=DeviceKind.FULLY_MANAGED,
+    )
+    response = client.post(
+        "/alpha/settings/android/unbind/", {"confirm": "alpha", "delete_devices": "on"}
+    )
+    assert 'id="google-deletions"' in response.content.decode()
+    assert not Device.objects.filter(pk=device.pk).exists()
+    assert sorted(run_work("android.")) == ["done", "done"]
+    assert ("enrollment_token_delete", token.name) in fake_amapi.calls
+    assert ("device_delete", device.name) in fake_amapi.calls
+    entry = LogEntry.objects.filter(action="android.unbound").latest("seq")
+    assert entry.after == {"google_answer": "ok", "tokens_deleted": 1, "devices_deleted": 1}
 
 
 def test_unbinding_an_enterprise_google_no_longer_has_says_so(
@@ -310,6 +360,39 @@ def test_a_token_is_made_for_its_organizations_profile_and_its_value_is_never_lo
     client.post(f"/alpha/devices/enrollment/{token.pk}/revoke/")
     assert EnrollmentToken.objects.get().revoked_at is not None
     assert token.value[-4:] not in client.get("/alpha/devices/enrollment/").content.decode()
+    # Its page says when and by whom, and no longer shows what would not enroll anything.
+    page = client.get(f"/alpha/devices/enrollment/{token.pk}/").content.decode()
+    assert 'id="token-invalid"' in page and orgs.a2.user.name in page
+    assert token.value not in page and "<svg" not in page and 'id="qr-png"' not in page
+    assert client.get(f"/alpha/devices/enrollment/{token.pk}/qr.png").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "kind", ["fully_managed", "company_work_profile", "personal_work_profile", "dedicated"]
+)
+def test_a_tokens_device_kind_is_kept_and_decides_its_steps(
+    orgs: OrgCast, fake_amapi: FakeAmapi, kind: str
+) -> None:
+    """The two work-profile kinds share one allowPersonalUsage; the page follows the kind chosen."""
+    from mamori.android.models import PERSONAL_USAGE_OF_KIND, DeviceKind
+
+    cast = orgs.cast
+    bind(logged_in(cast.a1), fake_amapi)
+    response = api_client(cast.a1).post(
+        "/api/v1/enrollment-tokens",
+        {"organization_id": orgs.tokyo.pk, "device_kind": kind, "duration_seconds": 3600},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["device_kind"] == kind
+    token = EnrollmentToken.objects.get()
+    assert token.kind == kind
+    assert token.allow_personal_usage == PERSONAL_USAGE_OF_KIND[DeviceKind(kind)]
+    page = logged_in(cast.a1).get(f"/alpha/devices/enrollment/{token.pk}/").content.decode()
+    assert ("会社所有のデバイス" in page) == (kind != "personal_work_profile")
+    assert ("個人所有のデバイス" in page) == (kind == "personal_work_profile")
+    entry = LogEntry.objects.filter(action="enrollment_token.created").latest("seq")
+    assert entry.after["device_kind"] == kind
 
 
 def test_a_token_without_expiry_must_be_reusable(orgs: OrgCast, fake_amapi: FakeAmapi) -> None:
@@ -388,6 +471,88 @@ def test_the_api_covers_profiles_and_tokens(orgs: OrgCast, fake_amapi: FakeAmapi
     assert client.delete("/api/v1/android/enterprise").json()["gone"] is False
 
 
+API_WRONG_INPUTS = {
+    # (method, path, body, status, field of the first detail)
+    "profile-id-true": (
+        "put",
+        "/api/v1/organizations/{sales}/profile",
+        {"profile_id": True},
+        422,
+        "profile_id",
+    ),
+    "one-time-yes": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {"organization_id": "{tokyo}", "one_time": "yes", "duration_seconds": 3600},
+        422,
+        "one_time",
+    ),
+    "duration-1e100": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {"organization_id": "{tokyo}", "duration_seconds": 10**100},
+        422,
+        "duration_seconds",
+    ),
+    "dedicated-with-user": (
+        "post",
+        "/api/v1/enrollment-tokens",
+        {
+            "organization_id": "{tokyo}",
+            "user_id": "{sato}",
+            "allow_personal_usage": "PERSONAL_USAGE_DISALLOWED_USERLESS",
+            "duration_seconds": 3600,
+        },
+        422,
+        "user_id",
+    ),
+    "negative-length": (
+        "post",
+        "/api/v1/profiles",
+        {"name": "負", "policy": {"passwordPolicies": [{"passwordMinimumLength": -5}]}},
+        400,
+        "policy.passwordPolicies[0].passwordMinimumLength",
+    ),
+    "http-callback": (
+        "post",
+        "/api/v1/android/enterprise",
+        {"callback_url": "http://evil.example/cb"},
+        422,
+        "callback_url",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(API_WRONG_INPUTS))
+def test_wrong_input_in_the_android_api_says_which_field_and_changes_nothing(
+    orgs: OrgCast, fake_amapi: FakeAmapi, case: str
+) -> None:
+    cast = orgs.cast
+    method, path, body, status, field = API_WRONG_INPUTS[case]
+    if "android/enterprise" not in path:
+        bind(logged_in(cast.a1), fake_amapi)
+        run_work("android.")
+    ids = {"sales": orgs.sales.pk, "tokyo": orgs.tokyo.pk, "sato": orgs.sato.pk}
+    body = {
+        k: int(v.format(**ids)) if isinstance(v, str) and v.startswith("{") else v
+        for k, v in body.items()
+    }
+    client = api_client(cast.a1)
+    before = wrong_input_state(cast.a)
+    assignments = list(OrganizationProfile.objects.values_list("organization_id", "profile_id"))
+    response = getattr(client, method)(
+        path.format(**ids), json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == status, response.content
+    detail = response.json()["error"]["details"][0]
+    assert detail["field"] == field and detail["message"]
+    assert wrong_input_state(cast.a) == before
+    assert (
+        list(OrganizationProfile.objects.values_list("organization_id", "profile_id"))
+        == assignments
+    )
+
+
 def wrong_input_state(contract) -> tuple:
     """What a refused form must leave as it was: profiles with their versions, tokens, AMAPI
     calls are counted by the caller, the operation log."""
@@ -422,6 +587,20 @@ WRONG_INPUTS = {
         "cameraOff",
     ),
     "note-300": ("profiles/{p}/edit/", {"note": LONG}, "このバージョンのメモは"),
+    "managed-configuration-too-deep": (
+        "profiles/{p}/edit/",
+        {
+            "app-0-package_name": "com.example.app",
+            "app-0-install_type": "FORCE_INSTALLED",
+            "app-0-managed_configuration": '{"k": ' + "[" * 1500 + "]" * 1500 + "}",
+        },
+        "32",
+    ),
+    "work-off-days-1": (
+        "profiles/{p}/edit/",
+        {"personal_max_days_work_off": "1"},
+        "personalUsagePolicies.maxDaysWithWorkOff",
+    ),
     "minimum-length-out-of-range": (
         "profiles/{p}/edit/",
         {"password_minimum_length": "-1"},
@@ -446,9 +625,14 @@ WRONG_INPUTS = {
     "token-unknown-user": (
         "enrollment/add/",
         {**TOKEN_OK, "user": "nobody@alpha.example"},
-        "この社員番号またはメールアドレスのユーザーはいません。",
+        "この社員コードまたはメールアドレスのユーザーはいません。",
     ),
     "unbind-empty": ("/alpha/settings/android/unbind/", {"confirm": ""}, "利用ドメイン"),
+    "token-dedicated-with-user": (
+        "enrollment/add/",
+        {**TOKEN_OK, "device_kind": "dedicated", "user": "sato@alpha.example"},
+        "専用デバイスにはユーザーがいません",
+    ),
 }
 
 

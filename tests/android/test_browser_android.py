@@ -115,7 +115,8 @@ def _edit_and_publish(page: Page, base: str, t: dict[str, str], cast: Cast) -> P
     page.locator("select[name=password_quality]").select_option("ALPHANUMERIC")
     page.locator("input[name=password_minimum_length]").fill("8")
     page.locator("input[name=note]").fill("カメラ禁止、パスワード必須")
-    page.locator("#profile-form").get_by_role("button", name=t["save"], exact=True).click()
+    # Enter in a field saves (the form's first submit button is Save, not "Add app").
+    page.locator("input[name=note]").press("Enter")
     expect(page).to_have_url(f"{base}/alpha/devices/profiles/{initial.pk}/")
     initial.refresh_from_db()
     assert initial.current is not None and initial.current.number == 2
@@ -130,8 +131,8 @@ def _edit_and_publish(page: Page, base: str, t: dict[str, str], cast: Cast) -> P
     assert run_work("android.") == ["done"]
     initial.refresh_from_db()
     assert initial.publish_state == PublishState.PUBLISHED and initial.published_number == 2
-    page.reload()
-    expect(page.locator("#state")).to_have_text(t["published"])
+    # No reload: the page polls its publication part while publishing (htmx, every 2 s).
+    expect(page.locator("#state")).to_have_text(t["published"], timeout=10_000)
     expect(page.locator("#published")).to_contain_text(
         t["amapi_version"] % {"v": initial.published_version}
     )

@@ -71,6 +71,8 @@ def value_of(setting: Setting) -> st.SearchStrategy[Any]:
     if kind == "bool":
         return st.booleans()
     if kind == "int":
+        if setting.path == "personalUsagePolicies.maxDaysWithWorkOff":  # 0, or at least 3 days
+            return st.just(0) | st.integers(3, setting.maximum)
         return st.integers(0, setting.maximum)
     if kind == "minutes":
         return st.integers(0, setting.maximum).map(lambda m: str(m * 60_000))
@@ -275,7 +277,7 @@ def test_the_comparison_names_settings_and_shows_values_as_people_read_them() ->
         "microphoneAccess": "MICROPHONE_ACCESS_DISABLED",
     }
     with override("ja"):
-        changes = policy_diff(old, new)
+        changes = sorted(policy_diff(old, new), key=lambda change: change.path)
     assert changes == [
         Change(
             "applications[com.a.b].installType",
@@ -315,3 +317,19 @@ def test_the_first_version_compares_with_nothing_setting_by_setting() -> None:
         ("cameraAccess", None, "CAMERA_ACCESS_DISABLED")
     ]
     assert policy_diff({}, {}) == []
+
+
+def test_the_comparison_follows_the_forms_order_and_names_what_the_form_derives() -> None:
+    new = {
+        "systemUpdate": {"type": "WINDOWED", "startMinutes": 60, "endMinutes": 120},
+        "shortSupportMessage": {"defaultMessage": "Ask IT", "localizedMessages": {"en": "Ask IT"}},
+        "applications": [{"packageName": "com.a.b", "managedConfiguration": {"url": "x", "n": 3}}],
+    }
+    with override("en"):
+        changes = policy_diff({}, new)
+    paths = [c.path for c in changes]
+    assert paths.index("systemUpdate.startMinutes") < paths.index("systemUpdate.endMinutes")
+    labels = {c.path: c.label for c in changes}
+    assert labels["shortSupportMessage.defaultMessage"] == "Short support message (other languages)"
+    config = next(c for c in changes if c.path.endswith("managedConfiguration"))
+    assert config.new_value == {"url": "x", "n": 3} and '"url"' in config.new

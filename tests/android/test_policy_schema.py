@@ -436,3 +436,36 @@ def test_googles_field_violations_are_shown_like_ours() -> None:
         assert policy_errors_from_google([("camera_access", "Bad.")])[0].message == (
             "cameraAccess: Google に拒否されました: Bad."
         )
+
+
+def test_negative_counts_and_too_few_work_off_days_are_refused() -> None:
+    policy = {
+        "passwordPolicies": [{"passwordMinimumLength": -5, "passwordHistoryLength": 3}],
+        "maximumTimeToLock": "-1",
+        "personalUsagePolicies": {"maxDaysWithWorkOff": 1},
+    }
+    assert fields_of(policy_errors(policy)) == [
+        "passwordPolicies[0].passwordMinimumLength",
+        "maximumTimeToLock",
+        "personalUsagePolicies.maxDaysWithWorkOff",
+    ]
+    fine = {"personalUsagePolicies": {"maxDaysWithWorkOff": 0}, "maximumTimeToLock": "0"}
+    assert policy_errors(fine) == []
+    assert policy_errors({"personalUsagePolicies": {"maxDaysWithWorkOff": 3}}) == []
+
+
+@pytest.mark.parametrize("depth", [33, 1500, 100_000])
+def test_a_managed_configuration_nested_too_deep_is_refused_not_walked(depth: int) -> None:
+    nested: Any = 1
+    for _ in range(depth):
+        nested = [nested]
+    policy = {
+        "applications": [{"packageName": "com.example.app", "managedConfiguration": {"k": nested}}]
+    }
+    errors = policy_errors(policy)
+    assert len(errors) == 1 and errors[0].field.startswith("applications[0].managedConfiguration.k")
+    assert "32" in errors[0].message
+    shallow = {
+        "applications": [{"packageName": "com.example.app", "managedConfiguration": {"k": [[1]]}}]
+    }
+    assert policy_errors(shallow) == []

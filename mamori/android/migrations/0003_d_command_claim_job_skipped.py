@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('android', '0002_devices_commands'),
+        ('android', '0003_token_kind'),
         ('contracts', '0004_d_command_expiry'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mamori.android.policy.fields import (
     ABSENT,
@@ -17,6 +18,18 @@ from mamori.android.policy.fields import (
     REPORT_LABELS,
     display_value,
 )
+
+# Paths the form fills by itself (no field of their own), named for the comparison.
+DERIVED_LABELS = {
+    "shortSupportMessage.defaultMessage": _("Short support message (other languages)"),
+    "longSupportMessage.defaultMessage": _("Long support message (other languages)"),
+}
+# The form's order (a window's start before its end), then the rest by path.
+_ORDER = {path: i for i, path in enumerate(BY_PATH)}
+
+
+def _order(path: str) -> tuple[int, str]:
+    return (_ORDER.get(path, len(_ORDER)), path)
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,8 @@ class Change:
 
 
 def policy_diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """The settings that differ between ``old`` and ``new`` (two Policy dicts), sorted by path.
+    """The settings that differ between ``old`` and ``new`` (two Policy dicts), in the form's
+    order (then by path).
 
     Both are flattened to paths: objects by key, ``applications`` (any list of objects with
     distinct package names) by package name, other lists of objects by index; lists of plain
@@ -44,7 +58,7 @@ def policy_diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """
     before, after = flatten(old), flatten(new)
     changes = []
-    for path in sorted(before.keys() | after.keys()):
+    for path in sorted(before.keys() | after.keys(), key=_order):
         a, b = before.get(path, ABSENT), after.get(path, ABSENT)
         if a != b or type(a) is not type(b):
             changes.append(
@@ -69,7 +83,13 @@ def flatten(policy: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _flatten(value: Any, path: str, leaves: dict[str, Any]) -> None:
-    if path in BY_PATH or not value or not isinstance(value, dict | list):
+    # A managed configuration is the app's own JSON: one value, shown as JSON.
+    if (
+        path in BY_PATH
+        or path.endswith(".managedConfiguration")
+        or not value
+        or not isinstance(value, dict | list)
+    ):
         leaves[path] = value
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -94,6 +114,8 @@ def label_of(path: str) -> str:
     """The translated name of ``path``: the form's label, an app's column, else the path."""
     if path in BY_PATH:
         return str(BY_PATH[path].label)
+    if path in DERIVED_LABELS:
+        return str(DERIVED_LABELS[path])
     if path.startswith("statusReportingSettings."):
         key = path.removeprefix("statusReportingSettings.")
         if key in REPORT_LABELS:

@@ -46,6 +46,10 @@ FREEZE_GAP_DAYS_MIN = 60  # SystemUpdate.freezePeriods: "separated by at least 6
 MINIMUM_VERSION_CODE_APPS_MAX = 20  # minimumVersionCode: "At most 20 apps … per policy"
 INSTALL_PRIORITY_MAX = 10000  # installPriority: "outside of the range 0 to 10,000 … rejected"
 INT32 = (-(2**31), 2**31 - 1)
+WORK_OFF_DAYS_MIN = 3  # PersonalUsagePolicies.maxDaysWithWorkOff: "must be at least 3 days"
+# Mamori's own bound on nesting (no AMAPI field nests nearly this deep; a managed configuration
+# is the only free-form part): a deeper value is refused before anything walks it recursively.
+DEPTH_MAX = 32
 INT64 = (-(2**63), 2**63 - 1)
 
 # The field to use instead of a deprecated one (ANDROID.md 2.6; descriptions in the document).
@@ -204,9 +208,33 @@ def policy_errors(policy: object) -> list[PolicyError]:
             errors.append(
                 PolicyError(key, _("%(field)s is set by Google: leave it out.") % {"field": key})
             )
+    deep = _too_deep(policy)
+    if deep is not None:
+        return [
+            PolicyError(
+                deep,
+                _("%(field)s is nested more than %(limit)s levels deep.")
+                % {"field": deep or "policy", "limit": DEPTH_MAX},
+            )
+        ]
     rest = {k: v for k, v in policy.items() if k not in SERVER_FIELDS}
     _check(policy_schema(), rest, "", errors)
     return errors
+
+
+def _too_deep(value: Any) -> str | None:
+    """The path where ``value`` nests deeper than ``DEPTH_MAX``, or None (walked without
+    recursion, so any depth is safe)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > DEPTH_MAX:
+            return path
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
+    return None
 
 
 def policy_without_server_fields(policy: dict[str, Any]) -> dict[str, Any]:
@@ -463,6 +491,23 @@ def _install_priority(value: Any, path: str, errors: list[PolicyError]) -> None:
         errors.append(_range_error(path, value, 0, INSTALL_PRIORITY_MAX))
 
 
+def _not_negative(value: Any, path: str, errors: list[PolicyError]) -> None:
+    number = value if _is_int(value) else int(value) if _is_int64(value) else None
+    if number is not None and number < 0:
+        errors.append(_range_error(path, value, 0, INT32[1]))
+
+
+def _work_off_days(value: Any, path: str, errors: list[PolicyError]) -> None:
+    if _is_int(value) and (value < 0 or 0 < value < WORK_OFF_DAYS_MIN):
+        errors.append(
+            PolicyError(
+                path,
+                _("%(field)s: 0 (no limit) or at least %(minimum)s days (now %(value)s).")
+                % {"field": path, "minimum": WORK_OFF_DAYS_MIN, "value": value},
+            )
+        )
+
+
 def _applications(apps: Any, path: str, errors: list[PolicyError]) -> None:
     if not isinstance(apps, list):
         return
@@ -644,4 +689,21 @@ _RULES: dict[tuple[str, str], Rule] = {
     ("SystemUpdate", "freezePeriods"): _freeze_periods,
     ("UserFacingMessage", ""): _message,
     ("PasswordRequirements", ""): _password,
+    ("PersonalUsagePolicies", "maxDaysWithWorkOff"): _work_off_days,
+    # Counts and lengths: the document types them int32, but a negative one means nothing.
+    **{
+        ("PasswordRequirements", count): _not_negative
+        for count in (
+            "passwordMinimumLength",
+            "passwordMinimumLetters",
+            "passwordMinimumLowerCase",
+            "passwordMinimumNonLetter",
+            "passwordMinimumNumeric",
+            "passwordMinimumSymbols",
+            "passwordMinimumUpperCase",
+            "passwordHistoryLength",
+            "maximumFailedPasswordsForWipe",
+        )
+    },
+    ("Policy", "maximumTimeToLock"): _not_negative,
 }

@@ -96,6 +96,8 @@
       event.preventDefault();
       window.history.back();
     }
+    // A page that is meant to be printed (an enrollment token's) has a Print button.
+    if (event.target.closest("[data-print]")) window.print();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -75,6 +75,12 @@ class TestPrivileges:
             "organizations.view",
             "profiles.view",
             "enrollment_tokens.view",
+            # Devices: the list, and the commands SPEC 3 gives Operators (lock and lost mode;
+            # reboot, as harmless as a lock), never a wipe.
+            "devices.view",
+            "commands.lock",
+            "commands.reboot",
+            "commands.lost_mode",
         }
 
     def test_a_custom_scheme_cannot_smuggle_in_a_contract_wide_permission(

@@ -75,8 +75,6 @@ class TestPrivileges:
             "organizations.view",
             "profiles.view",
             "enrollment_tokens.view",
-            # Devices: the list, and the commands SPEC 3 gives Operators (lock and lost mode;
-            # reboot, as harmless as a lock), never a wipe.
             "devices.view",
             "commands.lock",
             "commands.reboot",

@@ -4,6 +4,11 @@ One server per test process (session scope, a free port, a temporary var dir), i
 emptied before each test, so a test costs a few SQLite deletes. The fixture sets
 ``settings.MAMORI_AMAPI_ENDPOINT``, ``MAMORI_AMAPI_CREDENTIALS`` and ``MAMORI_PUBSUB_TOPIC`` for
 the test (pytest-django's ``settings``), and yields an ``AmapiSandbox``.
+
+The server's virtual devices run as under ``serve`` (a device picks a command up 1 s after it is
+issued, reports every 900 s and at once on a change) and push nowhere until a test says where
+(``push_to``); ``tune`` changes the timings for one test, and the reset before the next test
+puts them back.
 """
 
 from __future__ import annotations
@@ -23,9 +28,13 @@ from mamori.android.sandbox.app import Seen
 from mamori.android.sandbox.common import discovery
 from mamori.android.sandbox.enroll import enroll
 from mamori.android.sandbox.keys import PROJECT_ID, SCOPE
+from mamori.android.sandbox.push import Pusher
 from mamori.android.sandbox.server import SandboxServer
+from mamori.android.sandbox.virtual import DeviceLoop
 
 PUBSUB_TOPIC = f"projects/{PROJECT_ID}/topics/mamori"
+COMMAND_DELAY = 1.0  # seconds, serve's default
+REPORT_INTERVAL = 900.0
 
 
 class AmapiSandbox:
@@ -41,6 +50,25 @@ class AmapiSandbox:
         self.key_file: Path = server.key_file
         self.project_id = PROJECT_ID
         self.store = server.store
+        self.certs_url = server.certs_url
+        self.devices: DeviceLoop = server.devices
+        self.pusher: Pusher = server.pusher
+
+    def tune(self, *, command_delay: float | None = None,
+             report_interval: float | None = None) -> None:  # fmt: skip
+        """Change when devices pick commands up and how often they report (seconds)."""
+        if command_delay is not None:
+            self.devices.command_delay = command_delay
+        if report_interval is not None:
+            self.devices.report_interval = report_interval
+
+    def push_to(self, url: str | None, **settings: Any) -> None:
+        """Push notifications to ``url`` (None: nowhere). Keywords: ``audience``, ``email``
+        (token claims), ``duplicate_rate``, ``reorder``, ``min_backoff``, ``max_backoff``."""
+        for name in ("duplicate_rate", "reorder", "min_backoff", "max_backoff"):
+            if name in settings:
+                setattr(self.pusher, name, settings.pop(name))
+        self.pusher.configure(url, **settings)
 
     def requests(self) -> list[tuple[str, str]]:
         """Every request seen since the test began, as ``(method, path)`` (no query string).
@@ -94,8 +122,11 @@ class AmapiSandbox:
 
     def reset(self) -> None:
         """Empty the state (limits back to default) and forget the requests and the quota window."""
+        self.push_to(None, duplicate_rate=0.0, reorder=False, min_backoff=1.0, max_backoff=60.0)
+        self.tune(command_delay=COMMAND_DELAY, report_interval=REPORT_INTERVAL)
         self.store.reset()
         self.server.app.quota_reset()
+        self.pusher.delivered.clear()
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,8 @@ SCALARS: dict[str, Any] = {
     "enum": lambda n: st.sampled_from(sorted(n.enum - n.deprecated_values)),
     "string": lambda n: st.text(max_size=10),
     "bool": lambda n: st.booleans(),
-    "int32": lambda n: st.integers(0, 1439),  # within every description-only range
+    # Within every description-only range (minutes of a day; maxDaysWithWorkOff 0 or ≥ 3).
+    "int32": lambda n: st.just(0) | st.integers(3, 1439),
     "int64": lambda n: st.integers(0, 2**63 - 1).flatmap(lambda i: st.sampled_from([i, str(i)])),
     "duration": lambda n: st.integers(0, 10**6).map(lambda i: f"{i}s") | st.just("1.5s"),
     "datetime": lambda n: st.sampled_from(

@@ -98,6 +98,7 @@ class Sandbox:
         self.key_file = key_file
         self.key = json.loads(key_file.read_text())
         self.certs = keys.public_pem(self.key)
+        self.certificate = certificate_kept(store, self.key)
         self.log: list[Seen] = []
         self._accepted: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
@@ -134,7 +135,7 @@ class Sandbox:
         if endpoint == "signup":
             return self.signup(request, args["signup"])
         if endpoint == "certs":
-            return json_response({self.key["private_key_id"]: self.certs})
+            return json_response({self.key["private_key_id"]: self.certificate})
         try:
             self.quota_take()
             self.authenticate(request)
@@ -219,6 +220,18 @@ class Sandbox:
             return Response(signup_page(signup_id, missing=True), status=400, mimetype="text/html")
         target = resources.signup_confirm(self.store, signup_id, organization[:100])
         return Response(status=303, headers={"Location": target or "/"})
+
+
+def certificate_kept(store: Store, key: dict[str, Any]) -> str:
+    """The key's self-signed certificate, made once and kept in the state file."""
+    name = f"certificate:{key['private_key_id']}"
+    kept = store.config(name)
+    if kept:
+        return kept
+    made = keys.certificate_pem(key)
+    with store.write() as db:
+        db.execute("INSERT OR IGNORE INTO config VALUES (?, ?)", (name, made))
+    return store.config(name)
 
 
 def request_body(request: Request) -> dict[str, Any]:

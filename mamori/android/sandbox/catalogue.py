@@ -4,6 +4,9 @@ Each model gives the ``hardwareInfo``, ``softwareInfo``, ``memoryInfo`` and ``di
 AMAPI's Device resource (ANDROID.md 2.3), a serial-number pattern and an IMEI TAC (the 8 digits
 that name a model; the rest of an IMEI is random, with its Luhn check digit). Figures are the
 makers' published specifications; serials and IMEIs are made up.
+
+``CATALOGUE`` is what enrollment takes turns over; ``LEGACY`` models (an Android 6.0 phone, API
+23) are enrolled only when named (``--model``), to see commands refused with API_LEVEL.
 """
 
 from __future__ import annotations
@@ -58,12 +61,16 @@ CATALOGUE = (
     Model("torque-g06", "KYOCERA", "KYOCERA", "KYG03", "qcom", "13", 33, "2025-08-01",
           "1.030KC.0100.a", 6 * GIB, 128 * GIB, 1080, 2400, 400, 60, "", 15, "35862611", "au"),
 )  # fmt: skip
+LEGACY = (
+    Model("aquos-ever", "SHARP", "SHARP", "SH-02J", "qcom", "6.0", 23, "2018-01-01",
+          "S4180", 2 * GIB, 16 * GIB, 720, 1280, 320, 60, "", 15, "35403507", "NTT DOCOMO"),
+)  # fmt: skip
 
 
 def model_find(name: str) -> Model | None:
     """The model whose key or model name is ``name`` (any case), or None."""
     wanted = name.strip().lower()
-    for model in CATALOGUE:
+    for model in CATALOGUE + LEGACY:
         if wanted in (model.key, model.model.lower(), f"{model.brand} {model.model}".lower()):
             return model
     return None
@@ -71,7 +78,7 @@ def model_find(name: str) -> Model | None:
 
 def model_names() -> list[str]:
     """The catalogue's keys, for ``--model`` help and its error message."""
-    return [model.key for model in CATALOGUE]
+    return [model.key for model in CATALOGUE + LEGACY]
 
 
 def model_get(key: str) -> Model:

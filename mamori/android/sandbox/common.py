@@ -14,6 +14,10 @@ import json
 import re
 import secrets
 import string
+import sys
+import threading
+import traceback
+from collections.abc import Sized
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,3 +120,49 @@ def update_mask(query: dict[str, str]) -> list[str] | None:
     if raw is None:
         return None
     return [camel(field).split(".")[0] for field in raw.split(",") if field.strip()]
+
+
+class Loop:
+    """A daemon thread that calls ``step()`` until stopped: the serve process's background work.
+
+    After a step that did nothing (an empty result) it waits ``tick`` seconds; an exception is
+    printed to stderr and the loop goes on (one bad row must not stop the devices or delivery).
+    ``start()`` returns self; ``stop()`` waits up to ``join_timeout`` seconds for the step under
+    way.
+    """
+
+    thread_name = "amapi-sandbox-loop"
+    tick = 0.2
+    join_timeout = 10.0
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self) -> Sized:
+        """One round of work; what it handled (empty: nothing was due)."""
+        raise NotImplementedError
+
+    def start(self) -> Loop:
+        """Run in a daemon thread; returns self."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the current step."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.join_timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = len(self.step())
+            except Exception:  # noqa: BLE001 - the loop outlives a bad round; say what happened
+                traceback.print_exc(file=sys.stderr)
+                busy = 0
+            if not busy:
+                self._stop.wait(self.tick)

@@ -3,19 +3,25 @@
 A device row keeps only its own facts; ``device_resource`` renders the ``Device`` of the discovery
 document from them, the hardware catalogue and the policy it applies, with only the report
 sections the policy's ``statusReportingSettings`` enable (ANDROID.md 2.3). A virtual device is
-always online: it applies a policy as soon as the policy exists or changes (PROVISIONING →
-ACTIVE), and reports compliance the way AMAPI does:
+online unless told to stop reporting (``controls``): it applies a policy as soon as the policy
+exists or changes (PROVISIONING → ACTIVE), and reports compliance the way AMAPI does:
 
 * ``passwordPolicies`` asking for a password on a device without one (enrolled without
-  ``--password``): non-compliant, ``{settingName: "passwordPolicies", nonComplianceReason:
-  "USER_ACTION"}``;
+  ``--password``, and no RESET_PASSWORD with a new password since): non-compliant,
+  ``{settingName: "passwordPolicies", nonComplianceReason: "USER_ACTION"}``;
 * ``minimumApiLevel`` above the device's API level: ``OS_NOT_PERMITTED``;
 * every other setting counts as applied; FORCE_INSTALLED, REQUIRED_FOR_SETUP and PREINSTALLED
   apps appear in ``applicationReports`` (installed from Play).
 
-Commands are stored as long-running ``Operation`` resources (``done: false``); executing them on
-the virtual device is issue 9. Status reports and Pub/Sub delivery are issue 9 too: the row's
-``extra`` JSON is kept for what they add.
+The row's ``extra`` JSON holds what controls and commands change: ``battery`` (percent),
+``posture`` (a ``securityPosture``), ``before_lost`` (the state to return to after lost mode),
+``password_reset`` (Unix time of the last RESET_PASSWORD). Every change that a device would
+report sets ``next_report`` to now, so the serve loop (``virtual``) sends a STATUS_REPORT at once.
+
+Commands are stored as long-running ``Operation`` resources (``done: false``), with the time the
+device picks them up (``due``) and their expiry (``expires`` = createTime + duration); the serve
+loop executes them (``virtual``). ``newPassword`` is never stored: only whether one was given,
+and whether it is too short (the ``verdict`` column).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from mamori.android.sandbox import common
 from mamori.android.sandbox.catalogue import Model, model_get
 from mamori.android.sandbox.errors import invalid, not_found
+from mamori.android.sandbox.notify import notify
 from mamori.android.sandbox.resources import Call, enterprise_load, policy_load, policy_name
 from mamori.android.sandbox.store import Store
 
@@ -43,13 +50,23 @@ INSTALLED_TYPES = ("FORCE_INSTALLED", "REQUIRED_FOR_SETUP", "PREINSTALLED")
 
 
 def policy_apply(db: sqlite3.Connection, enterprise_id: str, policy_id: str, version: int) -> None:
-    """Every device that uses the policy applies ``version`` now (inside the caller's write)."""
+    """Every device that uses the policy applies ``version`` now (inside the caller's write),
+    and reports it at once."""
+    now = time.time()
     db.execute(
         "UPDATE device SET applied_policy_id = ?, applied_version = ?, synced = ?, "
-        "state = CASE state WHEN 'PROVISIONING' THEN 'ACTIVE' ELSE state END "
+        "state = CASE state WHEN 'PROVISIONING' THEN 'ACTIVE' ELSE state END, "
+        # reports at once; a silent device (NULL) stays silent
+        "next_report = CASE WHEN next_report IS NULL THEN NULL ELSE ? END "
         "WHERE enterprise_id = ? AND policy_id = ?",
-        (policy_id, version, common.rfc3339(time.time()), enterprise_id, policy_id),
+        (policy_id, version, common.rfc3339(now), now, enterprise_id, policy_id),
     )
+
+
+def extra_of(row: sqlite3.Row) -> dict[str, Any]:
+    """The row's ``extra`` JSON (see the module docstring)."""
+    value: dict[str, Any] = json.loads(row["extra"] or "{}")
+    return value
 
 
 # ── rendering ────────────────────────────────────────────────────────────────────────────────
@@ -64,6 +81,7 @@ def device_resource(row: sqlite3.Row, policy: dict[str, Any] | None) -> dict[str
     """The ``Device`` JSON of a device row, ``policy`` being the one it applies (or None)."""
     model = model_get(row["model"])
     enterprise_id = row["enterprise_id"]
+    extra = extra_of(row)
     device: dict[str, Any] = {
         "name": device_name(enterprise_id, row["id"]),
         "userName": f"enterprises/{enterprise_id}/users/{row['user_id']}",
@@ -73,11 +91,11 @@ def device_resource(row: sqlite3.Row, policy: dict[str, Any] | None) -> dict[str
         "appliedState": row["state"],
         "policyName": policy_name(enterprise_id, row["policy_id"]),
         "enrollmentTime": row["enrolled"],
-        "lastStatusReportTime": row["synced"] or row["enrolled"],
+        "lastStatusReportTime": row["reported"] or row["synced"] or row["enrolled"],
         "apiLevel": model.api_level,
         "hardwareInfo": hardware_info(model, row),
         "enrollmentTokenName": f"enterprises/{enterprise_id}/enrollmentTokens/{row['token_id']}",
-        "securityPosture": {"devicePosture": "SECURE"},
+        "securityPosture": extra.get("posture") or {"devicePosture": "SECURE"},
     }
     if row["token_data"]:
         device["enrollmentTokenData"] = row["token_data"]
@@ -137,7 +155,8 @@ def reports(
     settings: dict[str, Any], model: Model, row: sqlite3.Row, policy: dict[str, Any]
 ) -> dict[str, Any]:
     """The report sections ``statusReportingSettings`` enable, and only those."""
-    now = row["synced"] or row["enrolled"]
+    now = row["reported"] or row["synced"] or row["enrolled"]
+    battery = float(extra_of(row).get("battery", 87.0))
     out: dict[str, Any] = {}
     if settings.get("softwareInfoEnabled"):
         out["softwareInfo"] = {
@@ -177,7 +196,7 @@ def reports(
         ]
     if settings.get("powerManagementEventsEnabled"):
         out["powerManagementEvents"] = [
-            {"eventType": "BATTERY_LEVEL_COLLECTED", "createTime": now, "batteryLevel": 87.0}
+            {"eventType": "BATTERY_LEVEL_COLLECTED", "createTime": now, "batteryLevel": battery}
         ]
     if settings.get("deviceSettingsEnabled"):
         out["deviceSettings"] = {
@@ -321,9 +340,10 @@ def device_patch(call: Call) -> dict[str, Any]:
         reason = json.dumps(given) if given else None
     with call.store.write() as db:
         db.execute(
-            "UPDATE device SET state = ?, policy_id = ?, disabled_reason = ? "
+            "UPDATE device SET state = ?, policy_id = ?, disabled_reason = ?, "
+            "next_report = CASE WHEN next_report IS NULL THEN NULL ELSE ? END "
             "WHERE enterprise_id = ? AND id = ?",
-            (state, policy_id, reason, enterprise_id, device_id),
+            (state, policy_id, reason, time.time(), enterprise_id, device_id),
         )
         policy = policy_load(call.store, enterprise_id, policy_id)
         if policy is not None and policy_id != row["applied_policy_id"]:
@@ -350,23 +370,32 @@ def device_policy_id(enterprise_id: str, value: Any) -> str:
 def device_delete(call: Call) -> dict[str, Any]:
     """enterprises.devices.delete: the device is gone (404 from then on); it is asked to wipe.
 
-    ``wipeReasonMessage`` longer than 200 characters: 400 INVALID_ARGUMENT. The wipe flags are
-    recorded for issue 9's DELETED report.
+    ``wipeReasonMessage`` longer than 200 characters: 400 INVALID_ARGUMENT. "If the device is
+    deleted via the API call, this state is published to Pub/Sub" (ANDROID.md 2.3): a final
+    STATUS_REPORT with ``appliedState`` DELETED is queued in the same write (``device_gone``).
     """
     if len(call.query.get("wipeReasonMessage", "")) > 200:
         raise invalid("wipe_reason_message", "wipeReasonMessage is longer than 200 characters.")
     enterprise_id, device_id = call.path["enterprise"], call.path["device"]
+    row = device_row(call.store, enterprise_id, device_id)
     with call.store.write() as db:
-        done = db.execute(
-            "DELETE FROM device WHERE enterprise_id = ? AND id = ?", (enterprise_id, device_id)
-        ).rowcount
-        db.execute(
-            "DELETE FROM operation WHERE enterprise_id = ? AND device_id = ?",
-            (enterprise_id, device_id),
-        )
-    if not done:
-        raise not_found()
+        device_gone(db, call.store, row, time.time())
     return {}
+
+
+def device_gone(db: sqlite3.Connection, store: Store, row: sqlite3.Row, now: float) -> None:
+    """The device's final STATUS_REPORT (``appliedState`` DELETED) queued, then the device and
+    its pending operations deleted (inside the caller's write). Its finished operations stay, so
+    ``operations.get`` still answers for a WIPE."""
+    final = rendered(store, [row])[0]
+    final["appliedState"] = "DELETED"
+    final["lastStatusReportTime"] = common.rfc3339(now)
+    notify(db, row["enterprise_id"], "STATUS_REPORT", final, now)
+    db.execute("DELETE FROM device WHERE seq = ?", (row["seq"],))
+    db.execute(
+        "DELETE FROM operation WHERE enterprise_id = ? AND device_id = ? AND done = 0",
+        (row["enterprise_id"], row["id"]),
+    )
 
 
 # ── commands and operations ──────────────────────────────────────────────────────────────────
@@ -388,10 +417,12 @@ def command_issue(call: Call) -> dict[str, Any]:
 
     ``type`` is filled in from a ``*Params`` object when absent; a missing or unspecified type
     is a 400 INVALID_ARGUMENT. ``metadata`` is the Command with ``createTime``, ``duration``
-    (default ``600s``) and ``userName``; ``newPassword`` is never echoed.
+    (default ``600s``) and ``userName``; ``newPassword`` is never echoed nor stored (only
+    ``password_verdict`` on it). The device picks it up a moment later (``virtual``).
     """
     enterprise_id, device_id = call.path["enterprise"], call.path["device"]
     row = device_row(call.store, enterprise_id, device_id)
+    verdict = password_verdict(call.body.get("newPassword"), model_get(row["model"]).api_level)
     command = {key: value for key, value in call.body.items() if key != "newPassword"}
     for params, kind in PARAMS_TYPE.items():
         if params in command:
@@ -399,10 +430,12 @@ def command_issue(call: Call) -> dict[str, Any]:
     allowed = common.enum_values("Command", "type")[1:]
     if command.get("type") not in allowed:
         raise invalid("command.type", f"Invalid value at 'command.type' ({command.get('type')!r}).")
+    duration = 600.0
     if "duration" in command:
-        common.duration_seconds(command["duration"], "command.duration")
+        duration = common.duration_seconds(command["duration"], "command.duration")
     command.setdefault("duration", "600s")
-    command["createTime"] = common.rfc3339(time.time())
+    now = time.time()
+    command["createTime"] = common.rfc3339(now)
     command["userName"] = f"enterprises/{enterprise_id}/users/{row['user_id']}"
     operation_id = str(secrets.randbelow(9 * 10**18) + 10**18)
     operation = {
@@ -412,10 +445,24 @@ def command_issue(call: Call) -> dict[str, Any]:
     }
     with call.store.write() as db:
         db.execute(
-            "INSERT INTO operation (enterprise_id, device_id, id, body) VALUES (?, ?, ?, ?)",
-            (enterprise_id, device_id, operation_id, json.dumps(operation)),
-        )
+            "INSERT INTO operation (enterprise_id, device_id, id, body, due, expires, verdict) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (enterprise_id, device_id, operation_id, json.dumps(operation), now,
+             now + duration, verdict),
+        )  # fmt: skip
     return operation
+
+
+def password_verdict(password: Any, api_level: int) -> str:
+    """What the device needs to know of a RESET_PASSWORD's ``newPassword``, never the password:
+    ``""`` (none given: the password is removed), ``"set"``, or ``"short"`` — a numeric one of
+    fewer than 6 digits, which Android 14 and later refuse with INVALID_VALUE (ANDROID.md 2.2)."""
+    if not password:
+        return ""
+    text = str(password)
+    if text.isdigit() and len(text) < 6 and api_level >= 34:
+        return "short"
+    return "set"
 
 
 def operation_row(call: Call) -> sqlite3.Row:
@@ -457,7 +504,9 @@ def operation_list(call: Call) -> dict[str, Any]:
 def operation_cancel(call: Call) -> dict[str, Any]:
     """enterprises.devices.operations.cancel: a pending operation ends with ``error.code = 1``.
 
-    Best effort, as Google's: cancelling a finished operation changes nothing and succeeds.
+    Best effort, as Google's: cancelling a finished operation changes nothing and succeeds (the
+    device may have won the race). A cancelled operation is finished: a COMMAND notification
+    carries it, as for any other end.
     """
     row = operation_row(call)
     operation = json.loads(row["body"])
@@ -465,7 +514,10 @@ def operation_cancel(call: Call) -> dict[str, Any]:
         operation["done"] = True
         operation["error"] = {"code": 1, "message": "The operation was cancelled.", "details": []}
         with call.store.write() as db:
-            db.execute(
-                "UPDATE operation SET body = ? WHERE seq = ?", (json.dumps(operation), row["seq"])
-            )
+            changed = db.execute(
+                "UPDATE operation SET body = ?, done = 1 WHERE seq = ? AND done = 0",
+                (json.dumps(operation), row["seq"]),
+            ).rowcount
+            if changed:
+                notify(db, call.path["enterprise"], "COMMAND", operation)
     return {}

@@ -12,6 +12,11 @@ What a device gets (ANDROID.md 2.3, 2.4): ``managementMode``/``ownership`` from 
 device, DEVICE_OWNER and COMPANY_OWNED; otherwise a work profile, PROFILE_OWNER, company-owned
 unless ``personal``); the token's policy (``enterprises/{e}/policies/default`` when it names none),
 applied at once when it exists (ACTIVE), else PROVISIONING until it does.
+
+An enrolled device is announced as a phone's is: an ENROLLMENT notification (its ``Device``) is
+queued in the enrollment's own write, and its first STATUS_REPORT is due at once
+(``next_report`` = now), so a running ``serve`` in another process delivers both (``notify``,
+``push``, ``virtual``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import time
 from typing import Any
 
 from mamori.android.sandbox import catalogue, common
-from mamori.android.sandbox.devices import device_name
+from mamori.android.sandbox.devices import device_name, rendered
+from mamori.android.sandbox.notify import enterprise_topic, notify
 from mamori.android.sandbox.store import Store
 
 DISALLOWED = ("PERSONAL_USAGE_DISALLOWED", "PERSONAL_USAGE_DISALLOWED_USERLESS")
@@ -88,17 +94,22 @@ def enroll(
                  "PERSONALLY_OWNED" if personal else "COMPANY_OWNED", kind.key,
                  catalogue.serial_new(kind), catalogue.imei_new(kind), catalogue.mac_new(),
                  int(password), row["id"], token.get("additionalData", ""), stamp,
-                 stamp if version else None)
+                 stamp if version else None, now)
             )  # fmt: skip
+        first = db.execute("SELECT COALESCE(MAX(seq), 0) FROM device").fetchone()[0]
         db.executemany(
             "INSERT INTO device (enterprise_id, id, user_id, policy_id, applied_policy_id, "
             "applied_version, state, management_mode, ownership, model, serial, imei, wifi_mac, "
-            "password, token_id, token_data, enrolled, synced) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "password, token_id, token_data, enrolled, synced, next_report) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             devices,
         )
         if token.get("oneTimeOnly"):
             db.execute("UPDATE enrollment_token SET used = 1 WHERE seq = ?", (row["seq"],))
+        if enterprise_topic(db, enterprise_id, "ENROLLMENT"):  # rendered only when wanted
+            enrolled = db.execute("SELECT * FROM device WHERE seq > ? ORDER BY seq", (first,))
+            for resource in rendered(store, enrolled.fetchall()):
+                notify(db, enterprise_id, "ENROLLMENT", resource, now)
     return [device_name(enterprise_id, device[1]) for device in devices]
 
 

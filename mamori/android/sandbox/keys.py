@@ -15,11 +15,19 @@ sets ``https://oauth2.googleapis.com/token`` whatever ``token_uri`` says (ANDROI
 Access tokens are stateless (``ya29.sandbox.<payload>.<HMAC>``, signed with a secret kept in the
 state file), valid for ``TOKEN_LIFETIME`` seconds, and survive a restart. A self-signed JWT
 (``always_use_jwt_access=True``) is accepted as a bearer token too.
+
+Pub/Sub push tokens (``oidc_token``) are the OpenID Connect ID tokens Pub/Sub attaches to a push
+(ANDROID.md 3.2): RS256, signed with this key, header ``kid`` = its ``private_key_id``, claims
+``iss`` ``https://accounts.google.com``, ``aud``, ``azp``, ``sub``, ``email``,
+``email_verified``, ``iat``, ``exp`` = ``iat`` + 3600. Their certificate (``certificate_pem``, a
+self-signed X.509 certificate of the key) is what ``/oauth2/v1/certs`` serves, in Google's
+``{kid: PEM}`` shape, so google-auth's ``id_token.verify_token(certs_url=…)`` verifies them.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -29,10 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import crypt, jwt
 from google.auth import exceptions as auth_exceptions
-from google.auth import jwt
 
 KEY_FILE_NAME = "amapi-sandbox-key.json"
 PROJECT_ID = "mamori-sandbox"
@@ -41,6 +50,8 @@ SCOPE = "https://www.googleapis.com/auth/androidmanagement"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_LIFETIME = 3600  # seconds, as Google's
 ACCESS_TOKEN_PREFIX = "ya29.sandbox."  # noqa: S105 - a prefix, not a secret
+GOOGLE_ISSUER = "https://accounts.google.com"
+OIDC_LIFETIME = 3600  # seconds: a push token "can be up to one hour old" (ANDROID.md 3.2)
 
 
 class GrantRefused(Exception):
@@ -158,3 +169,49 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def certificate_pem(info: dict[str, Any]) -> str:
+    """A self-signed X.509 certificate (PEM) of the key file's key, valid for ten years.
+
+    Its subject is the key's ``client_email``, as Google's robot certificates name theirs. Each
+    call makes a new certificate of the same key (both verify the same signatures): callers keep
+    the one they made (``app.Sandbox`` stores it in the state file).
+    """
+    private = serialization.load_pem_private_key(info["private_key"].encode(), password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, info["client_email"])])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(private, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def oidc_token(
+    info: dict[str, Any], audience: str, email: str | None = None, now: float | None = None
+) -> str:
+    """A Pub/Sub push OIDC token signed with the key file's key (claims: module docstring).
+
+    ``email`` defaults to the key's ``client_email``; ``now`` (Unix seconds) to the clock.
+    """
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": GOOGLE_ISSUER,
+        "aud": audience,
+        "azp": info["client_id"],
+        "sub": info["client_id"],
+        "email": email or info["client_email"],
+        "email_verified": True,
+        "iat": issued,
+        "exp": issued + OIDC_LIFETIME,
+    }
+    signer = crypt.RSASigner.from_service_account_info(info)
+    return jwt.encode(signer, claims).decode()

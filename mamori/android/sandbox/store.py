@@ -9,7 +9,11 @@ Sized for 100,000 devices: a device row holds only its own facts (about 300 byte
 sections are rendered on read from the hardware catalogue and the applied policy
 (``devices.device_resource``). ``devices.list`` pages by keyset on ``device.seq`` (enrollment
 order), never by OFFSET; the policy a device uses is indexed, so ``policies.delete``'s "still in
-use" check and applying a new policy version touch only those rows.
+use" check and applying a new policy version touch only those rows. The virtual devices' clock
+is a column too: ``device.next_report`` (indexed, NULL while silent) says when each reports
+next, ``operation.due`` when a device picks a command up, so the serve loop
+(``virtual.DeviceLoop``) reads only what is due, whatever the fleet's size. ``push`` is the
+Pub/Sub delivery queue (``notify``, ``push``): a restart keeps what is not delivered yet.
 
 Nothing of Django is used here: the sandbox stands in for Google, not for Mamori.
 """
@@ -20,6 +24,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +62,37 @@ CREATE INDEX IF NOT EXISTS device_policy ON device (enterprise_id, policy_id);
 CREATE TABLE IF NOT EXISTS operation (
     seq INTEGER PRIMARY KEY, enterprise_id TEXT NOT NULL, device_id TEXT NOT NULL,
     id TEXT NOT NULL, body TEXT NOT NULL, UNIQUE (enterprise_id, device_id, id));
+CREATE TABLE IF NOT EXISTS push (
+    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS push_due ON push (next_try);
+"""
+
+# Columns issue 9 added to issue 8's tables: a state file made before gets them on open.
+# device.next_report: when the virtual device reports next (Unix seconds; NULL while it is
+# silent); device.reported: its lastStatusReportTime. operation.due: when the device picks the
+# command up; expires: createTime + duration; done: 1 once finished; verdict: what the device
+# needs but the Operation must never show (whether a new password was given and valid).
+ADDED_COLUMNS = (
+    ("device", "next_report", "REAL"),
+    ("device", "reported", "TEXT"),
+    ("operation", "due", "REAL"),
+    ("operation", "expires", "REAL"),
+    ("operation", "done", "INTEGER NOT NULL DEFAULT 0"),
+    ("operation", "verdict", "TEXT NOT NULL DEFAULT ''"),
+)
+# How rows of an older file get the new columns: devices report within 15 minutes, pending
+# operations are picked up now and expire after the default 10 minutes.
+UPGRADES = {
+    "next_report": "UPDATE device SET next_report = ? + abs(random() % 900)",
+    "due": "UPDATE operation SET due = ?",
+    "expires": "UPDATE operation SET expires = ? + 600",
+}
+ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS device_next_report ON device (next_report)
+    WHERE next_report IS NOT NULL;
+CREATE INDEX IF NOT EXISTS operation_due ON operation (due) WHERE done = 0;
+CREATE INDEX IF NOT EXISTS operation_expires ON operation (expires) WHERE done = 0;
 """
 
 # What a reset (the tests' fresh state) empties: everything but the config (the token secret).
@@ -68,6 +104,7 @@ STATE_TABLES = (
     "enrollment_token",
     "device",
     "operation",
+    "push",
 )
 
 # The limits a running server and `enroll` share (`Store.limits`): queries per window, the window
@@ -87,6 +124,14 @@ class Store:
     def _schema(self) -> None:
         db = self.connection()
         db.executescript(SCHEMA)  # IF NOT EXISTS throughout: a restart keeps the state
+        with self.write() as db:  # two processes opening an old file: one adds the columns
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    if column in UPGRADES:  # rows of before get a value that makes them work
+                        db.execute(UPGRADES[column], (time.time(),))
+        db.executescript(ADDED_INDEXES)
         with self.write() as db:
             db.execute(
                 "INSERT OR IGNORE INTO config VALUES ('token_secret', ?)", (secrets.token_hex(32),)

@@ -1,0 +1,125 @@
+"""What a person does to a virtual device by hand: ``mamori amapi-sandbox device NAME --…``.
+
+The command writes the change to the state file; ``serve`` (another process) sees it on its
+next turn, since each change that a device would report sets ``next_report`` to now
+(``virtual.DeviceLoop`` sends the STATUS_REPORT). The controls, applied in this order:
+
+* ``stop_reporting``: the device goes silent (offline): no reports, no commands executed (they
+  wait and expire). ``resume_reporting``: it reports at once and picks its commands up again.
+* ``compromised``: ``securityPosture`` POTENTIALLY_COMPROMISED with a COMPROMISED_OS
+  ``postureDetails`` entry and its advice (ANDROID.md 2.3).
+* ``battery``: the battery level (0–100 %), reported as a ``powerManagementEvents``
+  BATTERY_LEVEL_COLLECTED event with ``batteryLevel`` (when the policy enables them).
+* ``report_now``: a STATUS_REPORT at once (a silent device reports, and is no longer silent).
+* ``remove_work_profile``: the user removes the work profile (or resets the phone): the device
+  vanishes from the sandbox **without** a word to the server — "the device state will remain
+  unknown to the server" (ANDROID.md 2.3). Applied last; nothing else matters then.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from mamori.android.sandbox.devices import extra_of
+from mamori.android.sandbox.store import Store
+
+COMPROMISED = {
+    "devicePosture": "POTENTIALLY_COMPROMISED",
+    "postureDetails": [
+        {
+            "securityRisk": "COMPROMISED_OS",
+            "advice": [
+                {
+                    "defaultMessage": "The device's operating system may have been modified. "
+                    "Factory reset the device.",
+                }
+            ],
+        }
+    ],
+}
+
+
+class ControlRefused(Exception):
+    """The control cannot be applied; ``str()`` says why, in English (a developer's tool)."""
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The controls of one ``device`` command (see the module docstring)."""
+
+    stop_reporting: bool = False
+    resume_reporting: bool = False
+    compromised: bool = False
+    remove_work_profile: bool = False
+    battery: float | None = None
+    report_now: bool = False
+
+
+def device_find(store: Store, name: str) -> tuple[str, str]:
+    """``(enterprise id, device id)`` of ``enterprises/E/devices/D`` or a bare device id.
+
+    Raises ``ControlRefused`` for an unknown device or a bare id two enterprises share.
+    """
+    parts = name.strip().split("/")
+    if len(parts) == 4 and parts[0] == "enterprises" and parts[2] == "devices":
+        rows = store.read(
+            "SELECT enterprise_id, id FROM device WHERE enterprise_id = ? AND id = ?",
+            (parts[1], parts[3]),
+        )
+    else:
+        rows = store.read("SELECT enterprise_id, id FROM device WHERE id = ?", (parts[-1],))
+    if not rows:
+        raise ControlRefused(f"No device is named {name!r}.")
+    if len(rows) > 1:
+        raise ControlRefused(f"{name!r} names devices of several enterprises: give its full name.")
+    return str(rows[0]["enterprise_id"]), str(rows[0]["id"])
+
+
+def device_control(store: Store, name: str, controls: Controls) -> str:
+    """Apply ``controls`` to the device ``name``; returns what was done, in one English line.
+
+    Raises ``ControlRefused`` (unknown device, battery outside 0–100, stop and resume at once).
+    """
+    if controls.battery is not None and not 0 <= controls.battery <= 100:
+        raise ControlRefused("--battery must be between 0 and 100.")
+    if controls.stop_reporting and (controls.resume_reporting or controls.report_now):
+        raise ControlRefused("--stop-reporting cannot be combined with --resume-reporting or "
+                             "--report-now.")  # fmt: skip
+    enterprise_id, device_id = device_find(store, name)
+    now = time.time()
+    done = []
+    with store.write() as db:
+        row = db.execute(
+            "SELECT * FROM device WHERE enterprise_id = ? AND id = ?", (enterprise_id, device_id)
+        ).fetchone()
+        if row is None:
+            raise ControlRefused(f"No device is named {name!r}.")
+        if controls.remove_work_profile:
+            db.execute("DELETE FROM device WHERE seq = ?", (row["seq"],))
+            db.execute(
+                "DELETE FROM operation WHERE enterprise_id = ? AND device_id = ? AND done = 0",
+                (enterprise_id, device_id),
+            )
+            return f"{row['id']}: removed by its user; the server is not told."
+        extra = extra_of(row)
+        next_report = row["next_report"]
+        if controls.compromised:
+            extra["posture"] = COMPROMISED
+            done.append("potentially compromised")
+        if controls.battery is not None:
+            extra["battery"] = float(controls.battery)
+            done.append(f"battery {controls.battery:g} %")
+        changed = bool(done)
+        if controls.stop_reporting:
+            next_report = None
+            done.append("silent")
+        elif controls.resume_reporting or controls.report_now or (changed and next_report):
+            next_report = now
+            done.append("reports now")
+        db.execute(
+            "UPDATE device SET extra = ?, next_report = ? WHERE seq = ?",
+            (json.dumps(extra), next_report, row["seq"]),
+        )
+    return f"{device_id}: {', '.join(done) or 'unchanged'}."

@@ -39,6 +39,9 @@ CANCEL = "android.command_cancel"
 EXPIRE = "android.commands_expire"
 OPEN = (CommandStatus.REGISTERED, CommandStatus.SENT)
 CANCELLED_CODE = 1  # google.rpc.Code CANCELLED: what operations.cancel leaves (ANDROID.md 4)
+# google.rpc.Code DEADLINE_EXCEEDED: the sandbox's (and, unverified, Google's) expired command;
+# reconciliation also uses it for an operation Google dropped after the command's expiry.
+DEADLINE_EXCEEDED = 4
 # google.rpc.Code names of Operation.error.code.
 RPC_CODES = {
     1: "CANCELLED",
@@ -232,7 +235,9 @@ def operation_outcome(command: Command, operation: Mapping[str, Any]) -> dict[st
             "error_message": "",
             "result": result,
         }
-    expired = command.expires_at is not None and timezone.now() >= command.expires_at
+    expired = rpc == DEADLINE_EXCEEDED or (
+        command.expires_at is not None and timezone.now() >= command.expires_at
+    )
     status = CommandStatus.EXPIRED if expired and not specific else CommandStatus.FAILED
     return {"status": status, "error_code": failing, "error_message": message, "result": result}
 

@@ -602,3 +602,15 @@ def test_home_counts_devices_by_state_and_compliance_once_bound(orgs: OrgCast, f
     Enterprise.objects.filter(contract=orgs.cast.a).delete()
     page = logged_in(orgs.cast.a1).get("/alpha/").content.decode()
     assert 'id="home-devices"' not in page and "once Android Enterprise is set up" in page
+
+
+def test_a_list_narrowed_to_an_organization_offers_a_command_to_all_of_its_devices(
+    orgs: OrgCast, fleet
+) -> None:
+    client = logged_in(orgs.cast.a1)
+    page = client.get(f"/alpha/devices/?org={orgs.sales.pk}&sub=0").content.decode()
+    link = f'href="/alpha/devices/commands/bulk/?organization={orgs.sales.pk}&amp;subtree=0"'
+    assert 'id="bulk-organization"' in page and link in page
+    bulk = client.get(f"/alpha/devices/commands/bulk/?organization={orgs.sales.pk}&subtree=0")
+    assert bulk.status_code == 200
+    assert 'id="bulk-organization"' not in client.get("/alpha/devices/").content.decode()

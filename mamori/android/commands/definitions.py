@@ -427,7 +427,10 @@ class Wipe(AndroidCommand):
         errors = _text_errors({"reason": params.reason})
         if params.reason and line_break(params.reason):
             errors.setdefault("reason", []).append(_("Enter this on one line."))
-        if device is not None and params.confirm_serial.strip() != device_label(device):
+        if (
+            device is not None
+            and params.confirm_serial.strip().upper() != device_label(device).upper()
+        ):
             errors["confirm_serial"] = [
                 _("Type the device's serial number %(serial)s to confirm.")
                 % {"serial": device_label(device)}

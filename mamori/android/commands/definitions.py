@@ -204,7 +204,9 @@ class StartLostMode(AndroidCommand):
     loggable = frozenset({"message", "phone_number", "email", "street_address", "organization"})
     help = gettext_lazy(
         "Locks the device and shows your message and contact details on its screen, so that "
-        "whoever finds it can return it. Company-owned devices only."
+        "whoever finds it can return it. Company-owned devices only. Fill in at least one of "
+        "the message, phone number, e-mail address or street address (the organization name "
+        "alone is not enough)."
     )
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zoneinfo
 
 import pytest
 import zxingcpp
@@ -92,7 +93,10 @@ def _sign_up(page: Page, base: str, t: dict[str, str], cast: Cast, sandbox: Amap
     assert enterprise.display_name == "アルファ株式会社"
     expect(page.locator("#enterprise-name")).to_have_text(enterprise.name)
     expect(page.locator("#enterprise-display-name")).to_have_text("アルファ株式会社")
-    expect(page.locator("#binding")).to_contain_text(enterprise.bound_at.strftime("%Y-%m-%d"))
+    # In the account's timezone: near midnight there the date differs from UTC's.
+    cast.a1.refresh_from_db()
+    shown = enterprise.bound_at.astimezone(zoneinfo.ZoneInfo(cast.a1.timezone))
+    expect(page.locator("#binding")).to_contain_text(shown.strftime("%Y-%m-%d %H:%M"))
     expect(page.locator("#binding")).to_contain_text(f"({cast.a1.name})")
     screenshot(page, f"android-{t['locale']}-bound.png")
     # AMAPI has the enterprise, with the deployment's topic.

@@ -34,6 +34,7 @@ from mamori.api.api import api
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.support.services import inquiry_send
+from tests.android.devices import make_device
 from tests.conftest import OrgCast, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,7 @@ def real_ids(orgs: OrgCast) -> Iterator[dict[str, int]]:
         "inquiry_id": inquiry.pk,
         "token_id": operator_token.pk,
         "import_id": 0,
+        "device_id": make_device(orgs.tokyo, user=orgs.sato, serial="FUZZ-1").pk,
     }
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)

@@ -25,6 +25,7 @@ from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
 from tests.android import sandbox as android_sandbox
+from tests.android.devices import make_device
 from tests.android.sandbox import AmapiSandbox
 from tests.browser import ARTIFACTS
 from tests.conftest import (
@@ -121,7 +122,43 @@ def _android(orgs: OrgCast, sandbox: AmapiSandbox) -> dict[str, object]:
         one_time=False,
         allow_personal_usage=PersonalUsage.ALLOWED,
     )
-    return {"profile": initial.pk, "token": token.pk}
+    return {"profile": initial.pk, "token": token.pk, **_devices(orgs, initial)}
+
+
+def _devices(orgs: OrgCast, profile: Profile) -> dict[str, object]:
+    """Devices in the list (current, behind, not compliant with long reasons, lost, with a
+    200-character user name) and the page of one with every report."""
+    profile.refresh_from_db()
+    version = int(profile.published_version or 1)
+    long_user = make_user(orgs.tokyo, LONG_NAME, "long-device-user@alpha.example")
+    device = make_device(
+        orgs.tokyo,
+        user=orgs.sato,
+        serial="R5CT1234567ABCDEFGH",
+        model="Galaxy S24 Ultra Enterprise Edition",
+        profile_id=profile.pk,
+        version=version - 1,
+        compliant=False,
+        posture="AT_RISK",
+        note="東京支店の貸与端末" * 5,
+        non_compliance=[
+            {
+                "settingName": "passwordPolicies",
+                "nonComplianceReason": "USER_ACTION",
+                "specificNonComplianceReason": "PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT",
+            },
+            {
+                "settingName": "applications",
+                "packageName": "com.example.a.very.long.package.name.for.an.enterprise.app",
+                "nonComplianceReason": "APP_NOT_INSTALLED",
+                "installationFailureReason": "NETWORK_ERROR_UNRELIABLE_CONNECTION",
+            },
+        ],
+    )
+    make_device(orgs.sales, user=long_user, profile_id=profile.pk, version=version)
+    make_device(orgs.dev, state="LOST", compliant=None, hours_ago=80, battery=5)
+    make_device(orgs.sales, kind="personal_work_profile", hours_ago=None, version=None)
+    return {"device": device.pk}
 
 
 PAGES = {
@@ -155,6 +192,9 @@ PAGES = {
     "tokens": "/alpha/devices/enrollment/",
     "token-add": "/alpha/devices/enrollment/add/",
     "token": "/alpha/devices/enrollment/{token}/",
+    "devices-filtered": "/alpha/devices/?org={sales}&compliance=no&sort=-last_report",
+    "device": "/alpha/devices/{device}/",
+    "device-move": "/alpha/devices/{device}/move/",
     "support": "/alpha/support/",
     "inquiry-new": "/alpha/support/new/",
     "inquiry": "/alpha/support/{inquiry}/",

@@ -34,6 +34,7 @@ from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.panel import urls as panel_urls
 from mamori.support.services import inquiry_send
+from tests.android.devices import make_device
 from tests.conftest import OrgCast, logged_in, shared_orgs, shared_orgs_cast
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +53,8 @@ PAGES = sorted(set(_names(panel_urls.urlpatterns)))
 # Query parameters list pages read outside their forms (paging, filters, the page to go back to).
 QUERY_NAMES = ("q", "org", "sub", "after", "before", "page", "since", "until", "actor", "action")
 QUERY_NAMES += ("next", "sort")
+# The device list's filters and its selection.
+QUERY_NAMES += ("state", "compliance", "kind", "model", "android", "silent", "size", "device")
 
 ODD_VALUES = [
     "",
@@ -207,6 +210,7 @@ def ids(orgs: OrgCast) -> dict[str, Any]:
             actor=Actor(account=a1), contract=orgs.cast.a, name="P", policy=initial_policy()
         ).pk,
         "number": 1,
+        "device_id": make_device(orgs.tokyo, user=orgs.sato, serial="FUZZ-1").pk,
     }
 
 

@@ -21,7 +21,16 @@ from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.tokens import api_token_create
-from mamori.android.models import EnrollmentToken, Enterprise, PersonalUsage, Profile
+from mamori.android.inventory.services import device_note_set
+from mamori.android.models import (
+    Command,
+    Device,
+    EnrollmentToken,
+    Enterprise,
+    PersonalUsage,
+    Profile,
+    UsageLogEvent,
+)
 from mamori.android.policy.defaults import initial_policy
 from mamori.android.services import profile_assign, profile_create, profile_save
 from mamori.audit.services import Target, log_record
@@ -29,6 +38,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
+from tests.android.devices import make_device
 from tests.conftest import (
     OrgCast,
     api_client,
@@ -64,6 +74,10 @@ PAGES = [
     "/alpha/devices/profiles/{profile}/",
     "/alpha/devices/profiles/assignments/",
     "/alpha/devices/enrollment/",
+    "/alpha/devices/",
+    "/alpha/devices/?org={sales}&sort=-last_report&compliance=yes",
+    "/alpha/devices/?q=ツイカ",
+    "/alpha/devices/{device}/",
 ]
 
 ENDPOINTS = [
@@ -84,6 +98,9 @@ ENDPOINTS = [
     "/api/v1/profiles/{profile}",
     "/api/v1/profiles/{profile}/versions",
     "/api/v1/enrollment-tokens",
+    "/api/v1/devices",
+    "/api/v1/devices?sort=model",
+    "/api/v1/devices/{device}",
 ]
 
 
@@ -98,6 +115,7 @@ def ids(orgs: OrgCast) -> dict[str, int]:
             action="organization.created", target_id=str(orgs.sales.pk)
         ).pk,
         "profile": Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0").pk,
+        "device": Device.objects.get(contract=orgs.cast.a, serial_number="QC-0").pk,
     }
 
 
@@ -148,6 +166,7 @@ def grow_android(
     profile_assign(actor=actor, organization=section, profile=profile)
     first = Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0")
     profile_save(actor=actor, profile=first, policy=initial_policy(), note=f"版 {i}")
+    grow_devices(orgs, section, user, profile, i)
     EnrollmentToken.objects.create(
         contract=orgs.cast.a,
         enterprise=enterprise,
@@ -160,6 +179,26 @@ def grow_android(
         allow_personal_usage=PersonalUsage.DISALLOWED,
         created_by=orgs.cast.a1,
     )
+
+
+def grow_devices(
+    orgs: OrgCast, section: Organization, user: User, profile: Profile, i: int
+) -> None:
+    """A device of ``user`` in ``section`` (on the list, on the user's page), and one more
+    command, usage-log event and log entry of the device whose page is counted."""
+    make_device(section, user=user, profile_id=profile.pk, version=i, compliant=True)
+    device = Device.objects.filter(contract=orgs.cast.a, serial_number="QC-0").first()
+    if device is None:
+        device = make_device(orgs.tokyo, user=orgs.sato, serial="QC-0", profile_id=profile.pk)
+    Command.objects.create(contract=orgs.cast.a, device=device, type="LOCK", issued_by=orgs.cast.a1)
+    UsageLogEvent.objects.create(
+        contract=orgs.cast.a,
+        device=device,
+        event_id=i,
+        event_type="KEYGUARD_SECURED",
+        event_time=device.last_status_report_at,
+    )
+    device_note_set(actor=Actor(account=orgs.cast.a1), device=device, note=f"note {i}")
 
 
 def count(client: Client, url: str) -> int:

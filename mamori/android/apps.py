@@ -12,16 +12,22 @@ class AndroidConfig(AppConfig):
     def ready(self) -> None:
         from mamori.android import device_policy, permissions, work
         from mamori.android.audit_actions import audit_actions_register
+        from mamori.android.inventory.deletion import organization_devices_check, user_devices_check
+        from mamori.android.inventory.page import user_devices_html
         from mamori.android.notifications import work as notifications_work
         from mamori.android.selectors import profile_notes
         from mamori.android.services import organization_tokens_delete
-        from mamori.directory.deletion import organization_deleting_register
+        from mamori.directory.deletion import organization_deleting_register, user_deleting_register
         from mamori.directory.notes import org_note_register
+        from mamori.directory.sections import user_section_register
 
         permissions.register()
         audit_actions_register()
         work.register()
         device_policy.register()
         notifications_work.register()
+        organization_deleting_register("android.devices", organization_devices_check)
+        user_deleting_register("android.devices", user_devices_check)
+        user_section_register("android.devices", user_devices_html)
         org_note_register("android.profile", profile_notes)
         organization_deleting_register("android.enrollment_tokens", organization_tokens_delete)

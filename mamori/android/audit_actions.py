@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.android.models import DeviceKind, PersonalUsage
+from mamori.android.models import DeviceKind, DeviceState, PersonalUsage
 from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 
 
@@ -32,6 +32,10 @@ class AndroidAction(StrEnum):
     # Device notifications, recorded by the system (mamori/android/notifications).
     DEVICE_ENROLLED = "device.enrolled"
     DEVICE_DELETED = "device.deleted"
+    # The device inventory (Android Enterprise 2 of 3): what a person does to a device.
+    DEVICE_MOVED = "device.moved"
+    DEVICE_NOTE_SET = "device.note_set"
+    DEVICE_REMOVED = "device.removed"
 
 
 TOKEN_VALUES = (
@@ -93,6 +97,18 @@ def audit_actions_register() -> None:
         A.TOKEN_REVOKED, _("Enrollment token revoked"), before=("value_tail", "organization")
     )
     notifications_actions_register()
+    action_register(
+        A.DEVICE_MOVED,
+        _("Device moved"),
+        before=("organization", "user"),
+        after=("organization", "user"),
+    )
+    action_register(A.DEVICE_NOTE_SET, _("Device note changed"), before=("note",), after=("note",))
+    action_register(
+        A.DEVICE_REMOVED,
+        _("Device removed"),
+        before=("device_name", "serial_number", "state", "organization", "user"),
+    )
     key_labels_register(
         {
             "enterprise": _("Enterprise"),
@@ -112,10 +128,14 @@ def audit_actions_register() -> None:
             "allow_personal_usage": _("Personal usage (AMAPI)"),
             "device_kind": _("Device kind"),
             "expires_at": _("Expires"),
+            "device_name": _("Device name"),
+            "serial_number": _("Serial number"),
+            "state": _("State"),
         }
     )
     value_labels_register("allow_personal_usage", dict(PersonalUsage.choices))
     value_labels_register("device_kind", dict(DeviceKind.choices))
+    value_labels_register("state", dict(DeviceState.choices))
 
 
 def notifications_actions_register() -> None:
@@ -136,14 +156,7 @@ def notifications_actions_register() -> None:
         ),
     )
     action_register(A.DEVICE_DELETED, _("Device deleted at Google"), after=("how",))
-    key_labels_register(
-        {
-            "device_name": _("Device name"),
-            "model": _("Model"),
-            "serial_number": _("Serial number"),
-            "how": _("How Mamori learned it"),
-        }
-    )
+    key_labels_register({"model": _("Model"), "how": _("How Mamori learned it")})
     value_labels_register(
         "how",
         {

@@ -315,6 +315,10 @@ class Device(models.Model):
                 fields=["contract", "last_status_report_at", "id"], name="device_by_report"
             ),
             models.Index(fields=["contract", "applied_state", "id"], name="device_by_state"),
+            # The list's compliance counts and filter (Android Enterprise 2 of 3, part C).
+            models.Index(
+                fields=["contract", "policy_compliant", "id"], name="device_by_compliance"
+            ),
         ]
 
     def __str__(self) -> str:

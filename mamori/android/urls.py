@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from mamori.android import views
 
 # Mounted under /<domain>/ by mamori/panel/urls.py, in the "panel" namespace.
 urlpatterns = [
+    path("", include("mamori.android.inventory.urls")),
     path("settings/android/", views.enterprise_settings, name="android_settings"),
     path("settings/android/callback/", views.enterprise_callback, name="android_callback"),
     path("settings/android/unbind/", views.enterprise_unbind, name="android_unbind"),

@@ -22,7 +22,7 @@ from mamori.core.fields import max_lengths, values_of
 from mamori.core.once import once_check, once_claim
 from mamori.core.text import code_point, control_character, invisible_character, line_break, nfkc
 from mamori.directory.audit_actions import DirectoryAction
-from mamori.directory.deletion import organization_deleting
+from mamori.directory.deletion import organization_deleting, users_deleting
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail, address_key
 from mamori.directory.ordering import sibling_key
 
@@ -526,23 +526,34 @@ def user_update(*, actor: Actor, user: User, data: UserData) -> None:
 
 
 def user_delete(*, actor: Actor, user: User) -> None:
-    """Delete a user who has neither a Mamori account nor devices."""
+    """Delete a user who has neither a Mamori account nor devices (the apps above refuse
+    through ``directory.deletion``: Android's devices)."""
     authorize(actor, "users.delete", user.organization)
     if hasattr(user, "account"):
         raise ValidationError(
             _("%(name)s has a Mamori account. Delete the account first.") % {"name": user.name}
         )
     with transaction.atomic():
-        log_record(
-            contract=user.organization.contract,
-            actor=actor,
-            action=DirectoryAction.USER_DELETED,
-            target=user_target(user),
-            before=_user_values(user),
-            organization_id=user.organization_id,
-        )
-        _count_move(user.organization_id, None)
-        user.delete()
+        theirs = users_deleting(actor, [user])
+        _user_delete(actor, user, theirs)
+
+
+def _user_delete(actor: Actor, user: User, theirs: list[LogRecord]) -> None:
+    log_records(
+        [
+            LogRecord(
+                contract=user.organization.contract,
+                actor=actor,
+                action=DirectoryAction.USER_DELETED,
+                target=user_target(user),
+                before=_user_values(user),
+                organization_id=user.organization_id,
+            ),
+            *theirs,
+        ]
+    )
+    _count_move(user.organization_id, None)
+    user.delete()
 
 
 def user_move(*, actor: Actor, user: User, organization: Organization) -> None:
@@ -594,9 +605,13 @@ def users_delete(*, actor: Actor, users: list[User]) -> int:
             _("These users have a Mamori account; delete their accounts first: %(names)s")
             % {"names": _(", ").join(refused)}
         )
+    for user in users:
+        authorize(actor, "users.delete", user.organization)
     with transaction.atomic():
-        for user in users:
-            user_delete(actor=actor, user=user)
+        # The apps above refuse (naming every user held back) or make their writes once.
+        theirs = users_deleting(actor, users)
+        for index, user in enumerate(users):
+            _user_delete(actor, user, theirs if index == 0 else [])
     return len(users)
 
 

@@ -33,6 +33,7 @@ from mamori.directory.forms import (
 )
 from mamori.directory.models import USER_FIELDS, Organization, User
 from mamori.directory.notes import org_notes_apply
+from mamori.directory.sections import user_sections
 from mamori.directory.selectors import (
     COUNT_LIMIT,
     USER_SORTS,
@@ -366,6 +367,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "timezone_label": f"{timezone_label(account.timezone)} ({account.timezone})"
             if account
             else "",
+            "sections": user_sections(me, user),
             "tab": "users",
         },
     )

@@ -8,7 +8,6 @@ app_name = "panel"
 # Every pattern here is mounted under /<domain>/; ContractMiddleware resolves it.
 urlpatterns = [
     path("", panel.home, name="home"),
-    path("devices/", panel.devices, name="devices"),
     path("settings/", panel.settings_basic, name="settings"),
     path("logs/", audit.log_list, name="logs"),
     path("logs/export.csv", audit.log_export, name="logs_export"),

@@ -18,13 +18,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @account_required
-def devices(request: HttpRequest) -> HttpResponse:
-    """Devices: a place held for Android Enterprise, which brings the inventory."""
-    return render(request, "panel/devices.html", {"tab": "devices"})
-
-
-@require_safe
-@account_required
 def settings_basic(request: HttpRequest) -> HttpResponse:
     account: Account = request.user  # type: ignore[assignment]
     return render(

@@ -1,0 +1,344 @@
+"""What a device's page shows, read out of its newest ``Device`` report (AMAPI's JSON, ANDROID.md
+2.3) and Mamori's rows about it: facts as (label, value) pairs ready to print, each code in
+words (``reasons``), times in the viewer's timezone. A section the device does not report (its
+profile's ``statusReportingSettings`` leave it off) is empty, and the page says so."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from mamori.android.inventory import selectors
+from mamori.android.inventory.reasons import reason_text
+from mamori.android.models import COMMAND_DONE, CommandStatus, Device, DeviceKind, DeviceState
+from mamori.android.models import SecurityPosture as Posture
+from mamori.audit.labels import actor_name_label
+from mamori.audit.models import LogEntry
+from mamori.audit.selectors import log_entries_about
+from mamori.audit.targets import TargetType
+from mamori.core.access import Principal, has_permission
+
+Facts = list[tuple[str, str]]
+LOG_ROWS = 20
+
+
+def _time(value: Any) -> str:
+    """An AMAPI timestamp (RFC 3339 text) or a datetime in the viewer's timezone."""
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime.datetime):
+        return str(value or "")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, datetime.UTC)
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _bytes(value: Any) -> str:
+    """AMAPI's int64 byte counts (JSON strings) as GB."""
+    try:
+        return f"{int(value) / 1_000_000_000:.1f} GB"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _present(facts: list[tuple[str, Any]]) -> Facts:
+    return [(label, str(value)) for label, value in facts if value not in (None, "", [])]
+
+
+def hardware(device: Device, report: dict[str, Any]) -> Facts:
+    """Brand, model, serial number… (``hardwareInfo``, always reported)."""
+    info = report.get("hardwareInfo") or {}
+    return _present(
+        [
+            (_("Brand"), info.get("brand") or device.brand),
+            (_("Manufacturer"), info.get("manufacturer") or device.manufacturer),
+            (_("Model"), info.get("model") or device.model),
+            (_("Serial number"), info.get("serialNumber") or device.serial_number),
+            (_("Enterprise-specific ID"), info.get("enterpriseSpecificId")),
+            (_("Hardware"), info.get("hardware")),
+            (_("Baseband version"), info.get("deviceBasebandVersion")),
+        ]
+    )
+
+
+def software(device: Device, report: dict[str, Any]) -> Facts:
+    """Android version, security patch level, build… (``softwareInfo``, ``apiLevel``)."""
+    info = report.get("softwareInfo") or {}
+    update = (info.get("systemUpdateInfo") or {}).get("updateStatus")
+    return _present(
+        [
+            (_("Android version"), info.get("androidVersion") or device.android_version),
+            (_("API level"), report.get("apiLevel") or device.api_level),
+            (
+                _("Security patch level"),
+                info.get("securityPatchLevel") or device.security_patch_level,
+            ),
+            (_("Build number"), info.get("androidBuildNumber")),
+            (_("Kernel version"), info.get("deviceKernelVersion")),
+            (_("Bootloader version"), info.get("bootloaderVersion")),
+            (_("Android Device Policy version"), info.get("androidDevicePolicyVersionName")),
+            (_("Primary language"), info.get("primaryLanguageCode")),
+            (_("System update"), update),
+        ]
+    )
+
+
+def network(report: dict[str, Any]) -> Facts:
+    """IMEI, MEID, Wi-Fi MAC, carriers (``networkInfo``); IMEI, MEID and phone numbers are not
+    stored for personally owned devices (the notification worker drops them)."""
+    info = report.get("networkInfo") or {}
+    carriers = ", ".join(
+        t.get("carrierName", "") for t in info.get("telephonyInfos") or [] if t.get("carrierName")
+    )
+    return _present(
+        [
+            (_("IMEI"), info.get("imei")),
+            (_("MEID"), info.get("meid")),
+            (_("Wi-Fi MAC address"), info.get("wifiMacAddress")),
+            (_("Carrier"), carriers or info.get("networkOperatorName")),
+        ]
+    )
+
+
+def memory(report: dict[str, Any]) -> Facts:
+    """RAM and internal storage (``memoryInfo``)."""
+    info = report.get("memoryInfo") or {}
+    return _present(
+        [
+            (_("RAM"), _bytes(info.get("totalRam"))),
+            (_("Internal storage"), _bytes(info.get("totalInternalStorage"))),
+        ]
+    )
+
+
+def battery(device: Device, report: dict[str, Any]) -> Facts:
+    """The newest battery level (``powerManagementEvents``) and its time."""
+    events = [
+        e
+        for e in report.get("powerManagementEvents") or []
+        if e.get("eventType") == "BATTERY_LEVEL_COLLECTED"
+    ]
+    newest: dict[str, Any] = max(events, key=lambda e: e.get("createTime", ""), default={})
+    level = device.battery_level
+    return _present(
+        [
+            (_("Battery level"), f"{level}%" if level is not None else ""),
+            (_("Measured at"), _time(newest.get("createTime")) if newest else ""),
+        ]
+    )
+
+
+def applications(report: dict[str, Any]) -> list[dict[str, str]]:
+    """The installed apps (``applicationReports``), by name."""
+    apps = [
+        {
+            "name": a.get("displayName") or a.get("packageName", ""),
+            "package": a.get("packageName", ""),
+            "version": a.get("versionName") or str(a.get("versionCode") or ""),
+            "state": reason_text("app_state", a.get("state")),
+        }
+        for a in report.get("applicationReports") or []
+    ]
+    return sorted(apps, key=lambda a: (a["name"].casefold(), a["package"]))
+
+
+def compliance(report: dict[str, Any]) -> list[dict[str, str]]:
+    """Each ``nonComplianceDetails`` entry: the setting, and its reasons in words (never a raw
+    code alone: a code the table lacks is shown with the general reason)."""
+    rows = []
+    for detail in report.get("nonComplianceDetails") or []:
+        reasons = [
+            reason_text("non_compliance", detail.get("nonComplianceReason")),
+            reason_text("specific", detail.get("specificNonComplianceReason")),
+            reason_text("installation", detail.get("installationFailureReason")),
+        ]
+        rows.append(
+            {
+                "setting": detail.get("settingName", ""),
+                "field": detail.get("fieldPath", ""),
+                "package": detail.get("packageName", ""),
+                "current": ""
+                if detail.get("currentValue") is None
+                else str(detail["currentValue"]),
+                "reasons": " ".join(r for r in reasons if r),
+                "codes": " / ".join(
+                    str(detail[k])
+                    for k in (
+                        "nonComplianceReason",
+                        "specificNonComplianceReason",
+                        "installationFailureReason",
+                    )
+                    if detail.get(k)
+                ),
+            }
+        )
+    return rows
+
+
+def _message(message: Any) -> str:
+    """A ``UserFacingMessage`` in the person's language, else its default."""
+    if not isinstance(message, dict):
+        return ""
+    localized = message.get("localizedMessages") or {}
+    language = (get_language() or "en").split("-")[0]
+    return str(localized.get(language) or message.get("defaultMessage") or "")
+
+
+def posture(device: Device, report: dict[str, Any]) -> dict[str, Any]:
+    """The security posture and each risk in words, with Google's advice."""
+    data = report.get("securityPosture") or {}
+    labels = dict(Posture.choices)
+    return {
+        "code": device.security_posture,
+        "label": str(labels.get(device.security_posture, "")) or _("Not reported"),
+        "risks": [
+            {
+                "risk": reason_text("risk", d.get("securityRisk")),
+                "advice": [_message(a) for a in d.get("advice") or [] if _message(a)],
+            }
+            for d in data.get("postureDetails") or []
+        ],
+    }
+
+
+def command_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
+    """The command history (read-only): type, status, who issued it and when, when it
+    finished, and its error in words."""
+    statuses = dict(CommandStatus.choices)
+    rows = []
+    for command in selectors.device_commands(account, device):
+        error = reason_text("command_error", command.error_code) if command.error_code else ""
+        if command.error_message:
+            error = f"{error} {command.error_message}".strip()
+        rows.append(
+            {
+                "type": command.get_type_display(),
+                "status": command.status,
+                "status_label": str(statuses.get(command.status, command.status)),
+                "done": command.status in COMMAND_DONE,
+                "issued_by": command.issued_by.name if command.issued_by else _("System"),
+                "issued_at": _time(command.created_at),
+                "finished_at": _time(command.finished_at) if command.finished_at else "",
+                "error": error,
+            }
+        )
+    return rows
+
+
+def usage_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
+    """The newest usage-log events; security ones are highlighted."""
+    return [
+        {
+            "type": reason_text("usage_event", e.event_type),
+            "time": _time(e.event_time),
+            "security": e.security,
+        }
+        for e in selectors.device_usage_events(account, device)
+    ]
+
+
+def log_rows(account: Principal, device: Device) -> list[dict[str, Any]] | None:
+    """The operation-log entries about the device (as target or related object), newest
+    first; ``None`` when the account may not read the log."""
+    if not has_permission(account, "logs.view"):
+        return None
+    from mamori.audit.registry import action_choices
+
+    actions = dict(action_choices())
+    entries = log_entries_about(account, TargetType.DEVICE, device.pk).order_by(
+        "-created_at", "-id"
+    )[:LOG_ROWS]
+    return [
+        {
+            "pk": e.pk,
+            "time": _time(e.created_at),
+            "action": str(actions.get(e.action, e.action)),
+            "actor": actor_name_label(e.actor_kind, e.actor_name),
+            "success": e.result == LogEntry.Result.SUCCESS,
+        }
+        for e in entries
+    ]
+
+
+def device_sections(account: Principal, device: Device) -> dict[str, Any]:
+    """The device page's context: see the module docstring."""
+    report = device.report if isinstance(device.report, dict) else {}
+    profile, status, label = selectors.device_profile(account, device)
+    return {
+        "device": device,
+        "label": str(device),
+        "device_id": device.name.rsplit("/", 1)[-1],
+        "kind": str(dict(DeviceKind.choices).get(device.kind, device.kind)),
+        "state": str(dict(DeviceState.choices).get(device.applied_state, device.applied_state)),
+        "removed": device.deleted_at is not None,
+        "compliance_code": selectors.compliance_code(device.policy_compliant),
+        "compliance_label": selectors.compliance_labels()[
+            selectors.compliance_code(device.policy_compliant)
+        ],
+        "last_report": _time(device.last_status_report_at) if device.last_status_report_at else "",
+        "last_report_ago": selectors.time_ago(device.last_status_report_at, timezone.now()),
+        "enrolled": _time(device.enrolled_at) if device.enrolled_at else "",
+        "last_policy_sync": _time(device.last_policy_sync_at) if device.last_policy_sync_at else "",
+        "disabled_reason": _message(report.get("disabledReason")),
+        "hardware": hardware(device, report),
+        "software": software(device, report),
+        "network": network(report),
+        "memory": memory(report),
+        "battery": battery(device, report),
+        "apps": applications(report),
+        "non_compliance": compliance(report),
+        "posture": posture(device, report),
+        "profile": profile,
+        "profile_status": status,
+        "profile_label": label,
+        "commands": command_rows(account, device),
+        "usage": usage_rows(account, device),
+        "log": log_rows(account, device),
+    }
+
+
+USER_DEVICES = 100
+
+
+def user_devices_html(account: Principal, user: Any) -> str:
+    """The user's page's Devices section (``directory.sections`` provider): the user's devices
+    that are not removed, each a link to its page; ``""`` without ``devices.view``. Two queries
+    (the devices, their contract's domain is the account's)."""
+    if not has_permission(account, "devices.view"):
+        return ""
+    devices = list(
+        selectors.devices_visible_to(account)
+        .filter(user=user)
+        .exclude(applied_state=DeviceState.DELETED)
+        .order_by("-id")
+        .values_list(
+            "pk", "serial_number", "name", "model", "applied_state", "last_status_report_at"
+        )[: USER_DEVICES + 1]
+    )
+    domain = account.contract.domain  # type: ignore[attr-defined]
+    base = reverse("panel:devices", kwargs={"domain": domain})
+    states = dict(DeviceState.choices)
+    rows = [
+        {
+            "url": f"{base}{pk}/",
+            "label": serial or name.rsplit("/", 1)[-1],
+            "model": model,
+            "state": str(states.get(state, state)),
+            "last_report": _time(reported) if reported else "",
+        }
+        for pk, serial, name, model, state, reported in devices[:USER_DEVICES]
+    ]
+    return render_to_string(
+        "android/devices/user_devices.html",
+        {
+            "rows": rows,
+            "more": len(devices) > USER_DEVICES,
+            "zone_name": timezone.get_current_timezone_name(),
+        },
+    )

@@ -89,6 +89,7 @@ def real_ids(orgs: OrgCast) -> Iterator[dict[str, int]]:
         actor=Actor(account=orgs.a3), account=orgs.a3, name="ci", expires_in_days=7
     )
     inquiry = inquiry_send(actor=Actor(account=a1), category="usage", subject="件名", body="本文")
+    commands = command_ids(orgs)
     # The WSGI handler would close the test's connection at each request's start and end.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
@@ -102,9 +103,24 @@ def real_ids(orgs: OrgCast) -> Iterator[dict[str, int]]:
         "token_id": operator_token.pk,
         "import_id": 0,
         "device_id": make_device(orgs.tokyo, user=orgs.sato, serial="FUZZ-1").pk,
+        **commands,
     }
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+def command_ids(orgs: OrgCast) -> dict[str, int]:
+    """A device in 営業部 with a command and a bulk job (sending is work: no AMAPI call)."""
+    from mamori.android.commands import services as commands
+    from tests.android.command_devices import make_device
+
+    actor = Actor(account=orgs.cast.a1)
+    device = make_device(orgs.sales)
+    command = commands.command_issue(actor=actor, device=device, code="lock")
+    job = commands.command_job_create(
+        actor=actor, contract=orgs.cast.a, code="lock", devices=[device]
+    )
+    return {"device_id": device.pk, "command_id": command.pk, "job_id": job.pk}
 
 
 def _with_real_ids(values: dict[str, Any] | None, ids: dict[str, int]) -> None:

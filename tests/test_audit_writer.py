@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.audit_actions import AccountAction
 from mamori.android.audit_actions import AndroidAction
+from mamori.android.commands.audit_actions import CommandAction
 from mamori.audit.models import LogChain, LogEntry
 from mamori.audit.registry import UnknownAction, action_choices, action_exists, action_register
 from mamori.audit.selectors import log_entries_about
@@ -250,9 +251,10 @@ class TestEnums:
             SupportAction,
             UsersCsvAction,
             AndroidAction,
+            CommandAction,
         )
         assert set(codes) == {str(code) for enum in enums for code in enum}
-        assert len(codes) == 38 + len(AndroidAction)
+        assert len(codes) == 38 + len(AndroidAction) + len(CommandAction)
 
 
 class TestRelatedObjects:

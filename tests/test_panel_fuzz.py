@@ -211,6 +211,27 @@ def ids(orgs: OrgCast) -> dict[str, Any]:
         ).pk,
         "number": 1,
         "device_id": make_device(orgs.tokyo, user=orgs.sato, serial="FUZZ-1").pk,
+        **command_ids(orgs),
+    }
+
+
+def command_ids(orgs: OrgCast) -> dict[str, Any]:
+    """A device in 東京 with a command and a bulk job (no AMAPI call: sending is work)."""
+    from mamori.android.commands import services as commands
+    from tests.android.command_devices import make_device
+
+    actor = Actor(account=orgs.cast.a1)
+    apps = {"applicationReports": [{"packageName": "com.example.mail"}]}
+    device = make_device(orgs.tokyo, report=apps)
+    command = commands.command_issue(actor=actor, device=device, code="lock")
+    job = commands.command_job_create(
+        actor=actor, contract=orgs.cast.a, code="lock", devices=[device]
+    )
+    return {
+        "device_id": device.pk,
+        "code": "start_lost_mode",
+        "command_id": command.pk,
+        "job_id": job.pk,
     }
 
 

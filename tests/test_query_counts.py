@@ -78,6 +78,8 @@ PAGES = [
     "/alpha/devices/?org={sales}&sort=-last_report&compliance=yes",
     "/alpha/devices/?q=ツイカ",
     "/alpha/devices/{device}/",
+    "/alpha/devices/commands/{command}/",
+    "/alpha/devices/jobs/{job}/",
 ]
 
 ENDPOINTS = [
@@ -101,6 +103,8 @@ ENDPOINTS = [
     "/api/v1/devices",
     "/api/v1/devices?sort=model",
     "/api/v1/devices/{device}",
+    "/api/v1/devices/{device}/commands",
+    "/api/v1/jobs/{job}",
 ]
 
 
@@ -115,6 +119,7 @@ def ids(orgs: OrgCast) -> dict[str, int]:
             action="organization.created", target_id=str(orgs.sales.pk)
         ).pk,
         "profile": Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0").pk,
+        **command_ids(orgs),
         "device": Device.objects.get(contract=orgs.cast.a, serial_number="QC-0").pk,
     }
 
@@ -132,6 +137,7 @@ def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
         make_account(user, f"more{i}", "operator")
         section = organization_create(actor=Actor.operator(), parent=orgs.sales, name=f"課 {i}")
         grow_android(orgs, enterprise, section, user, i)
+        grow_commands(orgs, section, i)
         log_record(
             contract=orgs.cast.a,
             actor=Actor(account=a1),
@@ -199,6 +205,35 @@ def grow_devices(
         event_time=device.last_status_report_at,
     )
     device_note_set(actor=Actor(account=orgs.cast.a1), device=device, note=f"note {i}")
+
+
+def grow_commands(orgs: OrgCast, section: Organization, i: int) -> None:
+    """A command more to the first device (its list), a device more in the first bulk job
+    (its progress), and a command's chain one entry longer."""
+    from mamori.android.commands import services as commands
+    from mamori.android.models import Command, CommandJob, Device
+    from tests.android.command_devices import make_device
+
+    actor = Actor(account=orgs.cast.a1)
+    first = Device.objects.filter(contract=orgs.cast.a).order_by("pk").first()
+    if first is None:
+        first = make_device(orgs.tokyo)
+        commands.command_job_create(actor=actor, contract=orgs.cast.a, code="lock", devices=[first])
+    commands.command_issue(actor=actor, device=first, code="lock")
+    job = CommandJob.objects.filter(contract=orgs.cast.a).order_by("pk").first()
+    Command.objects.create(contract=orgs.cast.a, device=make_device(section), job=job, type="LOCK")
+
+
+def command_ids(orgs: OrgCast) -> dict[str, int]:
+    from mamori.android.models import Command, CommandJob
+
+    command = Command.objects.filter(contract=orgs.cast.a).order_by("pk").first()
+    job = CommandJob.objects.filter(contract=orgs.cast.a).order_by("pk").first()
+    return {
+        "command": command.pk if command else 0,
+        "device": command.device_id if command else 0,
+        "job": job.pk if job else 0,
+    }
 
 
 def count(client: Client, url: str) -> int:

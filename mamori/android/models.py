@@ -396,6 +396,9 @@ class CommandJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Devices chosen that did not get the command: [{"device_id", "label", "reason"}], the
+    # reason in the issuer's language (a precondition not met).
+    skipped = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.type}"
@@ -431,10 +434,15 @@ class Command(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Who is sending it (the id of the work that claimed it) and since when: one sender at a
+    # time, and a sender run again after a crash reconciles from ``claimed_at`` (commands).
+    send_claim = models.CharField(max_length=40, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["device", "-created_at"], name="command_by_device"),
+            models.Index(fields=["job", "status"], name="command_by_job"),
             models.Index(fields=["contract", "-created_at"], name="command_by_contract"),
             models.Index(
                 fields=["operation_name"],

@@ -39,4 +39,5 @@ urlpatterns = [
     path("devices/enrollment/<int:token_id>/", views.token_detail, name="token_detail"),
     path("devices/enrollment/<int:token_id>/qr.png", views.token_qr_png, name="token_qr_png"),
     path("devices/enrollment/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("", include("mamori.android.commands.urls")),
 ]

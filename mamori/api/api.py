@@ -191,6 +191,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _add_routers() -> None:
     from mamori.accounts.api import router as accounts_router
     from mamori.android.api import router as android_router
+    from mamori.android.commands.api import router as commands_router
     from mamori.android.inventory.api import router as devices_router
     from mamori.audit.api import router as audit_router
     from mamori.directory.api import router as directory_router
@@ -203,6 +204,8 @@ def _add_routers() -> None:
     api.add_router("", users_csv_router)
     api.add_router("", directory_router)
     api.add_router("", support_router)
+    # Commands before any "devices/{id}" route: "devices/commands" is not a device id.
+    api.add_router("", commands_router)
     api.add_router("", android_router)
     api.add_router("", devices_router)
 

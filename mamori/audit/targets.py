@@ -27,6 +27,7 @@ class TargetType(StrEnum):
     ENROLLMENT_TOKEN = "enrollment_token"  # noqa: S105 (a type name)
     POLICY = "policy"
     COMMAND = "command"
+    COMMAND_JOB = "command_job"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,7 @@ def _target_labels() -> dict[str, Any]:
         TargetType.ENROLLMENT_TOKEN: _("Enrollment token"),
         TargetType.POLICY: _("Policy"),
         TargetType.COMMAND: _("Device command"),
+        TargetType.COMMAND_JOB: _("Bulk device command"),
     }
 
 

@@ -62,6 +62,11 @@ class Contract(models.Model):
     require_two_factor = models.BooleanField(
         _("require two-step verification for all accounts"), default=False
     )
+    # How long a device command waits for its device before it expires (Android Enterprise):
+    # sent to AMAPI as Command.duration, the time left (AMAPI's own default is 10 minutes).
+    command_expiry_days = models.PositiveSmallIntegerField(
+        _("device commands expire after (days)"), default=7
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

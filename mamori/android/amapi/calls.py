@@ -517,8 +517,12 @@ def device_issue_command(
     marker: str | None = None,
     sent_after: datetime.datetime | None = None,
     contract_id: int | None = None,
+    inline: bool = False,
 ) -> dict[str, Any]:
     """``enterprises.devices.issueCommand`` → the ``Operation`` (``metadata``: the Command).
+
+    ``inline``: a person waits (a new password is sent only this way, never stored): the
+    inline timeout and budget wait apply, as for the other inline calls.
 
     Not idempotent: a command whose answer was lost is **reconciled, not repeated**. The
     device's operations are listed and one is taken for this command when its
@@ -546,7 +550,7 @@ def device_issue_command(
         return _execute(
             "enterprises.devices.issueCommand",
             lambda s: s.enterprises().devices().issueCommand(name=name, body=command),
-            inline=False,
+            inline=inline,
             contract_id=contract_id,
         )
     except AmapiUnavailable as error:

@@ -1,0 +1,132 @@
+"""Reads of device commands, always within the reader's contract and organizations, taking the
+action (``core.access``): another contract's or organization's device, command or job is a 404;
+in scope without the permission, a 403."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import Count, QuerySet
+
+from mamori.android.commands.definitions import AndroidCommand, command_of
+from mamori.android.models import Command, CommandJob, CommandStatus, Device, DeviceState
+from mamori.android.permissions import DEVICES_VIEW
+from mamori.core.access import NotFound, Principal, object_get, permission_require, restrict
+from mamori.core.commands import commands
+from mamori.directory.selectors import organization_get
+
+DEVICE_PATH = "organization__path"
+
+
+def command_kind(code: str) -> type[AndroidCommand]:
+    """The command class of ``code``; ``NotFound`` for an unknown code (a URL typed by hand)."""
+    try:
+        return command_of(code)
+    except (KeyError, AssertionError):
+        raise NotFound from None
+
+
+def command_device_get(
+    account: Principal, device_id: int | str, code: str
+) -> tuple[Device, type[AndroidCommand]]:
+    """The device a command ``code`` is for, and the command: ``NotFound`` outside the account's
+    contract or organizations (or for an unknown command), ``PermissionDenied`` without the
+    command's permission."""
+    kind = command_kind(code)
+    device = object_get(
+        Device.objects.select_related("organization", "user", "contract"),
+        account,
+        device_id,
+        None,
+        path_field=DEVICE_PATH,
+    )
+    permission_require(account, kind.permission)
+    return device, kind
+
+
+def commands_allowed(account: Principal) -> list[type[AndroidCommand]]:
+    """The commands the account may issue, in registration order."""
+    return [c for c in commands.allowed(account.permissions) if issubclass(c, AndroidCommand)]
+
+
+def device_commands(account: Principal, device_id: int | str) -> QuerySet[Command]:
+    """A device's commands, newest first (``devices.view``; the device must be the account's)."""
+    device = object_get(
+        Device.objects.all(), account, device_id, DEVICES_VIEW, path_field=DEVICE_PATH
+    )
+    return (
+        Command.objects.filter(device=device, contract_id=account.contract_id)
+        .select_related("device", "issued_by__user")
+        .order_by("-pk")
+    )
+
+
+def command_get(account: Principal, pk: int | str) -> Command:
+    """One command of the account's devices (``devices.view``)."""
+    return object_get(
+        Command.objects.select_related("device__organization", "issued_by__user", "contract"),
+        account,
+        pk,
+        DEVICES_VIEW,
+        path_field=f"device__{DEVICE_PATH}",
+    )
+
+
+def bulk_devices(
+    account: Principal,
+    kind: type[AndroidCommand],
+    *,
+    device_ids: Sequence[int | str] = (),
+    organization_id: int | str | None = None,
+    subtree: bool = True,
+) -> QuerySet[Device]:
+    """The managed devices a bulk command goes to: ``device_ids``, or those of an organization
+    (with its sub-organizations when ``subtree``), within the account's scope and permission.
+    An id of another contract or organization (or a device no longer managed) is a
+    ``NotFound``, like a single one."""
+    rows = restrict(
+        Device.objects.select_related("organization", "contract"),
+        account,
+        kind.permission,
+        path_field=DEVICE_PATH,
+    ).exclude(applied_state=DeviceState.DELETED)
+    if organization_id is not None:
+        organization = organization_get(account, organization_id, kind.permission)
+        if subtree:
+            return rows.filter(organization__path__startswith=organization.path).order_by("pk")
+        return rows.filter(organization=organization).order_by("pk")
+    ids = set()
+    for value in device_ids:
+        try:
+            ids.add(int(value))
+        except (TypeError, ValueError):
+            raise NotFound from None
+    chosen = rows.filter(pk__in=ids).order_by("pk")
+    if len(ids) != chosen.count():
+        raise NotFound
+    return chosen
+
+
+def jobs_visible_to(account: Principal) -> QuerySet[CommandJob]:
+    """The contract's bulk commands an account may follow: all of them for an account that
+    manages every organization; the ones it issued for one scoped to some."""
+    rows = restrict(CommandJob.objects.all(), account, DEVICES_VIEW, path_field=None)
+    if account.scope_paths is not None:
+        rows = rows.filter(created_by_id=account.pk)
+    return rows.select_related("created_by__user").order_by("-pk")
+
+
+def job_get(account: Principal, pk: int | str) -> CommandJob:
+    """One bulk command (see ``jobs_visible_to``)."""
+    try:
+        return jobs_visible_to(account).get(pk=pk)
+    except (CommandJob.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
+def job_progress(job: CommandJob) -> dict[str, int]:
+    """``{status: count}`` of the job's commands, every status present (one query)."""
+    counts = {status.value: 0 for status in CommandStatus}
+    for row in Command.objects.filter(job=job).values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
+    return counts

@@ -474,7 +474,9 @@ def main(argv: list[str] | None = None) -> None:
 
             best, steps = step_up("push", push, rates, args.step_seconds)
             results += steps
-            drained(0, 300)
+            # Without apply workers (the endpoint alone, for information) nothing drains.
+            wait = 300 if args.apply_workers else 0
+            drained(0, wait)
             if best:
                 since = inbox_last_id()
                 wall = datetime.datetime.now(datetime.UTC)
@@ -483,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
                 loads.append(loadavg())
                 results.append({"case": "push", "target": best, **sustained, "sustained": True})
                 print(f"  push sustained: {sustained}", flush=True)
-                stored, pending, waited = drained(since, 300)
+                stored, pending, waited = drained(since, wait)
                 push_facts = {
                     "acked": sustained["acked"],
                     "stored": stored,

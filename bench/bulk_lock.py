@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         sent = Command.objects.filter(job=job, sent_at__isnull=False).count()
         statuses = dict(
-            Command.objects.filter(job=job).values_list("status").annotate(
-                n=__import__("django.db.models", fromlist=["Count"]).Count("id")
-            )
+            Command.objects.filter(job=job)
+            .values_list("status")
+            .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
         )
     finally:
         for worker in workers:

@@ -123,7 +123,7 @@ def certs_serve(document: bytes) -> tuple[str, http.server.ThreadingHTTPServer]:
     """Serve ``document`` (Google's ``{kid: PEM}``) on loopback; its URL and the server."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Cache-Control", "public, max-age=3600")
@@ -162,12 +162,13 @@ def environment(url: str, certs_url: str, audience: str) -> dict[str, str]:
 def server_start(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
     """granian, WSGI, ``workers`` processes of ``threads`` blocking threads; waits for /healthz."""
     granian = Path(sys.executable).with_name("granian")
+    command = [
+        str(granian), "--interface", "wsgi", "--workers", str(workers),
+        "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-level", "warning", "mamori.wsgi:application",
+    ]  # fmt: skip
     process = subprocess.Popen(
-        [
-            str(granian), "--interface", "wsgi", "--workers", str(workers),
-            "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning", "mamori.wsgi:application",
-        ],  # fmt: skip
+        command,
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -190,9 +191,7 @@ def workers_start(env: dict[str, str], count: int) -> list[subprocess.Popen]:
     mamori = Path(sys.executable).with_name("mamori")
     log = open(VAR / "worker.log", "ab")  # noqa: SIM115 - the children keep it
     return [
-        subprocess.Popen(
-            [str(mamori), "worker"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
-        )
+        subprocess.Popen([str(mamori), "worker"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
         for _ in range(count)
     ]
 
@@ -339,13 +338,15 @@ def inbox_fill(bodies: Any, count: int) -> list[tuple[str, str]]:
         rows.append((message_id(), data))
     with connection.cursor() as cursor:
         raw = cursor.connection
-        with raw.cursor() as copy_cursor:
-            with copy_cursor.copy(
+        with (
+            raw.cursor() as copy_cursor,
+            copy_cursor.copy(
                 "COPY android_inboxmessage (message_id, notification_type, data, publish_time, "
                 "received_at, state, reason, attempts) FROM STDIN"
-            ) as copy:
-                for ident, data in rows:
-                    copy.write_row((ident, "STATUS_REPORT", data, stamp, stamp, "pending", "", 0))
+            ) as copy,
+        ):
+            for ident, data in rows:
+                copy.write_row((ident, "STATUS_REPORT", data, stamp, stamp, "pending", "", 0))
     return rows
 
 
@@ -358,9 +359,7 @@ def raw_update(url: str, contract_id: int, rows: list[tuple[str, str]], batch: i
     from mamori.android.notifications import reports
     from mamori.android.notifications.devices import UPDATED
 
-    ids = dict(
-        Device.objects.filter(contract_id=contract_id).values_list("name", "pk")
-    )
+    ids = dict(Device.objects.filter(contract_id=contract_id).values_list("name", "pk"))
     later = datetime.timedelta(seconds=1)
     values = []
     for _, data in rows:
@@ -378,7 +377,7 @@ def raw_update(url: str, contract_id: int, rows: list[tuple[str, str]], batch: i
         for start in range(0, len(values), batch):
             chunk = values[start : start + batch]
             sql = (
-                f"UPDATE android_device AS d SET {assigned}, updated_at = now() "  # noqa: S608
+                f"UPDATE android_device AS d SET {assigned}, updated_at = now() "
                 f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS v(id, {', '.join(names)}) "
                 "WHERE d.id = v.id"
             )
@@ -485,7 +484,7 @@ def main(argv: list[str] | None = None) -> None:
                 loads.append(loadavg())
                 results.append({"case": "push", "target": best, **sustained, "sustained": True})
                 print(f"  push sustained: {sustained}", flush=True)
-                stored, pending, waited = drained(since, wait)
+                stored, pending, _ = drained(since, wait)
                 push_facts = {
                     "acked": sustained["acked"],
                     "stored": stored,
@@ -517,7 +516,9 @@ def main(argv: list[str] | None = None) -> None:
         stop([*workers, server])
         certs_server.shutdown()
     print()
-    print(facts_table("Machine", [*facts, ("load average (1, 5, 15 min) during", " → ".join(loads))]))
+    print(
+        facts_table("Machine", [*facts, ("load average (1, 5, 15 min) during", " → ".join(loads))])
+    )
     print(f"\nbody: {body_bytes:,} bytes a push; devices: {len(rows):,}; generator: {args.threads} "
           f"connections; granian {args.server_workers} workers × {args.server_threads} threads; "
           f"{args.apply_workers} apply worker(s)\n")  # fmt: skip

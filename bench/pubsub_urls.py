@@ -28,7 +28,7 @@ def ceiling(request: HttpRequest) -> HttpResponse:
     body = request.body
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {TABLE} (key, size) VALUES (%s, %s)",  # noqa: S608 - a constant name
+            f"INSERT INTO {TABLE} (key, size) VALUES (%s, %s)",
             [secrets.token_hex(12), len(body)],
         )
     return HttpResponse(status=204)

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench import database
+from bench.pubsub import enrolled_device
 from bench.web import PROJECT_ROOT
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mamori_bench9_lock"
@@ -33,7 +34,7 @@ def contract_with_devices(domain: str, store: object, devices: int) -> tuple[int
     """A contract bound to a new sandbox enterprise with ``devices`` devices (in both);
     ``(contract id, admin account id)``."""
     from mamori.accounts.models import Account
-    from mamori.android.models import Device, DeviceKind, Enterprise
+    from mamori.android.models import Device, Enterprise
     from mamori.android.sandbox import common, keys
     from mamori.android.sandbox.load import KINDS, devices_ensure
     from mamori.core.actor import Actor
@@ -64,24 +65,7 @@ def contract_with_devices(domain: str, store: object, devices: int) -> tuple[int
     root = Organization.objects.get(contract=contract, parent=None)
     now = datetime.datetime.now(datetime.UTC)
     Device.objects.bulk_create(
-        (
-            Device(
-                contract=contract,
-                enterprise=enterprise,
-                name=f"{body['name']}/devices/{row['id']}",
-                organization=root,
-                kind=DeviceKind.FULLY_MANAGED,
-                management_mode="DEVICE_OWNER",
-                ownership="COMPANY_OWNED",
-                applied_state="ACTIVE",
-                serial_number=row["serial"],
-                enrolled_at=now,
-                last_status_report_at=now,
-                report_clock=now,
-            )
-            for row in rows
-        ),
-        batch_size=5000,
+        (enrolled_device(enterprise, root, row, now) for row in rows), batch_size=5000
     )
     admin = Account.objects.get(contract=contract, name="admin")
     return contract.pk, admin.pk

@@ -53,11 +53,32 @@ RATES = "300,600,900,1200,1500,1800,2100,2400"
 # --- data ---------------------------------------------------------------------------------
 
 
+def enrolled_device(enterprise: Any, root: Any, row: Any, when: datetime.datetime) -> Any:
+    """An unsaved active ``Device`` of ``enterprise`` in ``root`` for the sandbox device
+    ``row``, enrolled and last reported at ``when``."""
+    from mamori.android.models import Device, DeviceKind
+
+    return Device(
+        contract_id=enterprise.contract_id,
+        enterprise=enterprise,
+        name=f"{enterprise.name}/devices/{row['id']}",
+        organization=root,
+        kind=DeviceKind.FULLY_MANAGED,
+        management_mode="DEVICE_OWNER",
+        ownership="COMPANY_OWNED",
+        applied_state="ACTIVE",
+        serial_number=row["serial"],
+        enrolled_at=when,
+        last_status_report_at=when,
+        report_clock=when,
+    )
+
+
 def fill(devices: int) -> tuple[int, list[Any], str]:
     """``(contract id, sandbox device rows, enterprise id)``: made when missing."""
     from django.db import connection
 
-    from mamori.android.models import Device, DeviceKind, Enterprise
+    from mamori.android.models import Device, Enterprise
     from mamori.android.sandbox import keys
     from mamori.android.sandbox.load import devices_ensure, enterprise_pick
     from mamori.android.sandbox.store import STATE_FILE_NAME, Store
@@ -91,20 +112,7 @@ def fill(devices: int) -> tuple[int, list[Any], str]:
     root = Organization.objects.get(contract=contract, parent=None)
     old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
     missing = [
-        Device(
-            contract=contract,
-            enterprise=enterprise,
-            name=f"{name}/devices/{row['id']}",
-            organization=root,
-            kind=DeviceKind.FULLY_MANAGED,
-            management_mode="DEVICE_OWNER",
-            ownership="COMPANY_OWNED",
-            applied_state="ACTIVE",
-            serial_number=row["serial"],
-            enrolled_at=old,
-            last_status_report_at=old,
-            report_clock=old,
-        )
+        enrolled_device(enterprise, root, row, old)
         for row in rows
         if f"{name}/devices/{row['id']}" not in have
     ]

@@ -28,7 +28,10 @@ import sys, time
 import django
 django.setup()
 from mamori.android import amapi
-enterprise, contract, deadline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+enterprise, contract, until = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# an absolute time, or "+S": S seconds from now that the process is ready (a loaded machine
+# can take seconds to import Django)
+deadline = time.time() + float(until[1:]) if until.startswith("+") else float(until)
 calls = 0
 while time.time() < deadline:
     try:

@@ -439,8 +439,15 @@ LOGGING = {
     # The push secret ends a path (/pubsub/amapi/<secret>): redacted in every line printed.
     "filters": {
         "push_secret": {"()": "mamori.android.notifications.logs.PushSecretFilter"},
+        # A refused request (403, 404) is a line, not a traceback (mamori.core.logs).
+        "refusal_traceback": {"()": "mamori.core.logs.RefusalTracebackFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["push_secret"]}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["push_secret", "refusal_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_log_level("MAMORI_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own console handler (with debug on) would print every line a second time

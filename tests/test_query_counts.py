@@ -218,6 +218,7 @@ def grow_commands(orgs: OrgCast, section: Organization, i: int) -> None:
     first = Device.objects.filter(contract=orgs.cast.a).order_by("pk").first()
     if first is None:
         first = make_device(orgs.tokyo)
+    if not CommandJob.objects.filter(contract=orgs.cast.a).exists():
         commands.command_job_create(actor=actor, contract=orgs.cast.a, code="lock", devices=[first])
     commands.command_issue(actor=actor, device=first, code="lock")
     job = CommandJob.objects.filter(contract=orgs.cast.a).order_by("pk").first()

@@ -61,7 +61,14 @@ class DeviceCommand:
         An unknown API level (no report yet) is not held against the device: AMAPI decides."""
         reasons = []
         if cls.management_modes is not None and device.management_mode not in cls.management_modes:
-            reasons.append(_("It needs a fully managed device or a work profile it does not have."))
+            # AMAPI's managementMode (ANDROID.md 2.3): DEVICE_OWNER is a fully managed device,
+            # PROFILE_OWNER a work profile.
+            if cls.management_modes == frozenset({"DEVICE_OWNER"}):
+                reasons.append(_("It works only on fully managed devices, not on a work profile."))
+            elif cls.management_modes == frozenset({"PROFILE_OWNER"}):
+                reasons.append(_("It works only on devices with a work profile."))
+            else:
+                reasons.append(_("It does not work in this device's management mode."))
         if cls.ownerships is not None and device.ownership not in cls.ownerships:
             reasons.append(_("It works only on company-owned devices."))
         level = device.api_level

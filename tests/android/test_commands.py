@@ -479,7 +479,7 @@ def test_a_wipe_needs_the_serial_typed_and_says_what_a_personal_device_loses(
     assert refused.status_code == 200 and Command.objects.count() == 0
     done = client.post(
         f"/alpha/devices/{device.pk}/commands/wipe/",
-        {"confirm_serial": "R58N12345", "wipe_external_storage": "on", "reason": "退職のため"},
+        {"confirm_serial": " r58n12345 ", "wipe_external_storage": "on", "reason": "退職のため"},
     )
     assert done.status_code == 302
     run_work("android.command_send")

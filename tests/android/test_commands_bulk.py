@@ -222,10 +222,13 @@ def test_a_thousand_device_lock_keeps_the_quota_and_another_contracts_lock_goes_
     assert len(commands) == DEVICES + 1  # each sent once
     at = [s.time for s in seen]
     assert max(sum(1 for t in at if s <= t < s + WINDOW) for s in at) <= QUOTA
+    # Mamori's own budget, per aligned window, as the sandbox saw the calls: a call the limiter
+    # granted in a window's last instant may reach the sandbox in the next one, so one slot's
+    # worth of slack (the quota itself, above, is the hard limit).
     per_window: dict[int, int] = {}
     for t in at:
         per_window[int(t // WINDOW)] = per_window.get(int(t // WINDOW), 0) + 1
-    assert max(per_window.values()) <= budget().per_window
+    assert max(per_window.values()) <= budget().per_window + budget().per_slot
 
 
 __all__ = ["fake_commands"]

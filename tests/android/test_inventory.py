@@ -330,7 +330,7 @@ def test_device_page_lists_commands_usage_events_and_log_entries(orgs, fleet) ->
     )
     device_note_set(actor=Actor(account=orgs.cast.a1), device=device, note="棚 3")
     text = logged_in(orgs.cast.a1).get(f"/alpha/devices/{device.pk}/").content.decode()
-    assert "The management mode of the device does not allow this command." in text
+    assert "The command does not apply to how this device is managed." in text  # MANAGEMENT_MODE
     assert "Wipe failed" in text and "table-warning" in text
     assert "Device note changed" in text
 
@@ -586,3 +586,31 @@ def test_api_export_is_the_csv(orgs, fleet) -> None:
 
 
 __all__ = ["fake_amapi"]
+
+
+def test_home_counts_devices_by_state_and_compliance_once_bound(orgs: OrgCast, fleet) -> None:
+    """The Devices card says what the list's counts say, each a link to the filtered list; an
+    Operator sees only its organizations' devices, an unbound contract the setup sentence."""
+    page = logged_in(orgs.cast.a1).get("/alpha/").content.decode()
+    card = page[page.index('id="home-devices"') :]
+    active = Device.objects.filter(contract=orgs.cast.a, applied_state=DeviceState.ACTIVE).count()
+    assert (
+        f'href="/alpha/devices/?state=ACTIVE">Active <span class="badge ms-1 bg-secondary-lt">{active}<'
+        in card
+    )
+    assert "/alpha/devices/?compliance=no" in card
+    Enterprise.objects.filter(contract=orgs.cast.a).delete()
+    page = logged_in(orgs.cast.a1).get("/alpha/").content.decode()
+    assert 'id="home-devices"' not in page and "once Android Enterprise is set up" in page
+
+
+def test_a_list_narrowed_to_an_organization_offers_a_command_to_all_of_its_devices(
+    orgs: OrgCast, fleet
+) -> None:
+    client = logged_in(orgs.cast.a1)
+    page = client.get(f"/alpha/devices/?org={orgs.sales.pk}&sub=0").content.decode()
+    link = f'href="/alpha/devices/commands/bulk/?organization={orgs.sales.pk}&amp;subtree=0"'
+    assert 'id="bulk-organization"' in page and link in page
+    bulk = client.get(f"/alpha/devices/commands/bulk/?organization={orgs.sales.pk}&subtree=0")
+    assert bulk.status_code == 200
+    assert 'id="bulk-organization"' not in client.get("/alpha/devices/").content.decode()

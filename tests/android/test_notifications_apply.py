@@ -486,3 +486,25 @@ def test_old_inbox_rows_rejected_bodies_and_usage_events_are_pruned(orgs: OrgCas
     assert notifications_prune() == {"inbox": 2, "rejected": 1, "usage_events": 1}
     assert list(InboxMessage.objects.values_list("state", flat=True)) == ["pending"]
     assert list(UsageLogEvent.objects.values_list("event_id", flat=True)) == [2]
+
+
+def test_a_report_with_wrong_types_or_from_the_future_is_kept_aside_and_does_not_hold_the_device(
+    orgs: OrgCast,
+) -> None:
+    """A report dated years ahead would hold the device (nothing older than its clock applies)."""
+    token = token_make(orgs, orgs.sales)
+    deliver(("ENROLLMENT", device(1, token=token.name)))
+    future = device(1, battery=20)
+    future["lastStatusReportTime"] = "2099-11-30T00:00:00Z"
+    wrong = device(1, minutes=5)
+    wrong["appliedState"] = 123
+    bad_battery = device(1, minutes=6)
+    bad_battery["powerManagementEvents"] = [
+        {"eventType": "BATTERY_LEVEL_COLLECTED", "createTime": stamp(6), "batteryLevel": "abc"}
+    ]
+    deliver(("STATUS_REPORT", future), ("STATUS_REPORT", wrong), ("STATUS_REPORT", bad_battery))
+    assert states()["rejected"] == ["clock_in_future", "malformed", "malformed"]
+    found = Device.objects.get()
+    assert found.battery_level is None and found.applied_state == "ACTIVE"
+    deliver(("STATUS_REPORT", device(1, minutes=10, battery=50)))
+    assert Device.objects.get().battery_level == 50

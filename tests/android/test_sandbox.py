@@ -420,6 +420,10 @@ def test_a_device_with_a_password_is_compliant_and_a_work_profile_is_profile_own
     assert (first["managementMode"], first["ownership"]) == ("PROFILE_OWNER", "COMPANY_OWNED")
     second = devices.get(name=personal).execute()
     assert (second["managementMode"], second["ownership"]) == ("PROFILE_OWNER", "PERSONALLY_OWNED")
+    # Android 12+ personal devices report their enterprise-specific id as the serial (2.3).
+    hardware = second["hardwareInfo"]
+    assert hardware["serialNumber"] == hardware["enterpriseSpecificId"]
+    assert first["hardwareInfo"]["serialNumber"] != first["hardwareInfo"]["enterpriseSpecificId"]
 
 
 def test_a_device_stays_provisioning_until_its_policy_exists(

@@ -204,7 +204,9 @@ class StartLostMode(AndroidCommand):
     loggable = frozenset({"message", "phone_number", "email", "street_address", "organization"})
     help = gettext_lazy(
         "Locks the device and shows your message and contact details on its screen, so that "
-        "whoever finds it can return it. Company-owned devices only."
+        "whoever finds it can return it. Company-owned devices only. Fill in at least one of "
+        "the message, phone number, e-mail address or street address (the organization name "
+        "alone is not enough)."
     )
 
     @classmethod
@@ -427,7 +429,10 @@ class Wipe(AndroidCommand):
         errors = _text_errors({"reason": params.reason})
         if params.reason and line_break(params.reason):
             errors.setdefault("reason", []).append(_("Enter this on one line."))
-        if device is not None and params.confirm_serial.strip() != device_label(device):
+        if (
+            device is not None
+            and params.confirm_serial.strip().upper() != device_label(device).upper()
+        ):
             errors["confirm_serial"] = [
                 _("Type the device's serial number %(serial)s to confirm.")
                 % {"serial": device_label(device)}

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from mamori.android.commands.lifecycle import command_reason
 from mamori.android.inventory import selectors
 from mamori.android.inventory.reasons import reason_text
 from mamori.android.models import COMMAND_DONE, CommandStatus, Device, DeviceKind, DeviceState
@@ -70,7 +71,7 @@ def hardware(device: Device, report: dict[str, Any]) -> Facts:
 def software(device: Device, report: dict[str, Any]) -> Facts:
     """Android version, security patch level, build… (``softwareInfo``, ``apiLevel``)."""
     info = report.get("softwareInfo") or {}
-    update = (info.get("systemUpdateInfo") or {}).get("updateStatus")
+    update = reason_text("update_status", (info.get("systemUpdateInfo") or {}).get("updateStatus"))
     return _present(
         [
             (_("Android version"), info.get("androidVersion") or device.android_version),
@@ -148,6 +149,21 @@ def applications(report: dict[str, Any]) -> list[dict[str, str]]:
     return sorted(apps, key=lambda a: (a["name"].casefold(), a["package"]))
 
 
+def setting_label(name: str) -> str:
+    """A top-level Policy field (``NonComplianceDetail.settingName``) as a person reads it: the
+    profile form's label or group, else the field's own name (shown with the codes below it)."""
+    from mamori.android.policy.fields import BY_PATH, GROUPS, SETTINGS
+
+    if name in BY_PATH:
+        return str(BY_PATH[name].label)
+    groups = {s.group for s in SETTINGS if s.path.split(".")[0].split("[")[0] == name}
+    if len(groups) == 1:
+        return str(GROUPS[groups.pop()])
+    if name == "applications":
+        return str(GROUPS["apps"])
+    return name
+
+
 def compliance(report: dict[str, Any]) -> list[dict[str, str]]:
     """Each ``nonComplianceDetails`` entry: the setting, and its reasons in words (never a raw
     code alone: a code the table lacks is shown with the general reason)."""
@@ -160,7 +176,7 @@ def compliance(report: dict[str, Any]) -> list[dict[str, str]]:
         ]
         rows.append(
             {
-                "setting": detail.get("settingName", ""),
+                "setting": setting_label(str(detail.get("settingName") or "")),
                 "field": detail.get("fieldPath", ""),
                 "package": detail.get("packageName", ""),
                 "current": ""
@@ -213,9 +229,7 @@ def command_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
     statuses = dict(CommandStatus.choices)
     rows = []
     for command in selectors.device_commands(account, device):
-        error = reason_text("command_error", command.error_code) if command.error_code else ""
-        if command.error_message:
-            error = f"{error} {command.error_message}".strip()
+        error = command_reason(command)
         rows.append(
             {
                 "type": command.get_type_display(),

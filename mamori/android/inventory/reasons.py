@@ -24,6 +24,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "app_state": ("ApplicationReport", "state"),
     "usage_event": ("UsageLogEvent", "eventType"),
     "command_error": ("Command", "errorCode"),
+    "update_status": ("SystemUpdateInfo", "updateStatus"),
 }
 
 NON_COMPLIANCE: dict[str, Promise] = {
@@ -174,6 +175,14 @@ COMMAND_ERROR: dict[str, Promise] = {
     "UNSUPPORTED": _("The device does not support this command."),
 }
 
+UPDATE_STATUS: dict[str, Promise] = {
+    "UPDATE_STATUS_UNKNOWN": _("Unknown"),
+    "UP_TO_DATE": _("Up to date"),
+    "UNKNOWN_UPDATE_AVAILABLE": _("An update is available"),
+    "SECURITY_UPDATE_AVAILABLE": _("A security update is available"),
+    "OS_UPDATE_AVAILABLE": _("An Android update is available"),
+}
+
 TABLES: dict[str, Mapping[str, Promise]] = {
     "non_compliance": NON_COMPLIANCE,
     "specific": SPECIFIC,
@@ -182,6 +191,7 @@ TABLES: dict[str, Mapping[str, Promise]] = {
     "app_state": APP_STATE,
     "usage_event": USAGE_EVENT,
     "command_error": COMMAND_ERROR,
+    "update_status": UPDATE_STATUS,
 }
 
 

@@ -158,6 +158,10 @@ def batch_apply(messages: list[Message], now: datetime.datetime) -> Outcome:
         enterprise = enterprises.get(name)
         if enterprise is None:
             outcome.reject(message, "unknown_enterprise")
+        elif message.type in DEVICE_TYPES and (
+            problem := reports.report_problem(payload, _clock(message, payload), message, now)
+        ):
+            outcome.reject(message, problem)
         elif message.type in DEVICE_TYPES:
             device_items.append(
                 DeviceReport(

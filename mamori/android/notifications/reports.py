@@ -138,6 +138,62 @@ def deleted(resource: dict[str, Any]) -> bool:
     return resource.get("appliedState") == DeviceState.DELETED
 
 
+# A device's clock may run a little ahead of Google's; a report dated further in the future than
+# this would hold the device (nothing older than its clock is applied) until that date.
+CLOCK_AHEAD_MAX = datetime.timedelta(minutes=10)
+# Fields whose JSON type a Device resource must respect for its report to be applied (the
+# discovery document's types); a report breaking one is kept aside as malformed, not applied.
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "appliedState": str,
+    "state": str,
+    "managementMode": str,
+    "ownership": str,
+    "policyCompliant": bool,
+    "appliedPolicyName": str,
+    "appliedPolicyVersion": (str, int),
+    "apiLevel": int,
+    "lastStatusReportTime": str,
+    "enrollmentTime": str,
+    "hardwareInfo": dict,
+    "softwareInfo": dict,
+    "securityPosture": dict,
+    "powerManagementEvents": list,
+    "applicationReports": list,
+    "nonComplianceDetails": list,
+}
+
+
+def report_problem(
+    resource: dict[str, Any], clock: datetime.datetime, message: Any, now: datetime.datetime
+) -> str | None:
+    """Why a ``Device`` resource must not be applied (a reason kept with the message), or None:
+    ``malformed`` when a field has the wrong JSON type (``_TYPES``; a bool is no int), or a
+    battery event's level is not a number; ``clock_in_future`` when its clock is more than
+    ``CLOCK_AHEAD_MAX`` ahead of when it was published, received or applied, whichever is latest."""
+    for field, kind in _TYPES.items():
+        value = resource.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            return "malformed"
+    for event in resource.get("powerManagementEvents") or []:
+        level = event.get("batteryLevel") if isinstance(event, dict) else None
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int | float)):
+            return "malformed"
+    reference = max(
+        t
+        for t in (
+            getattr(message, "publish_time", None),
+            getattr(message, "received_at", None),
+            now,
+        )
+        if t
+    )
+    if clock > reference + CLOCK_AHEAD_MAX:
+        return "clock_in_future"
+    return None
+
+
 def _section(resource: dict[str, Any], key: str) -> dict[str, Any]:
     value = resource.get(key)
     return value if isinstance(value, dict) else {}

@@ -117,14 +117,18 @@ def device_resource(row: sqlite3.Row, policy: dict[str, Any] | None) -> dict[str
 
 
 def hardware_info(model: Model, row: sqlite3.Row) -> dict[str, Any]:
-    """``hardwareInfo``: reported whatever the policy says."""
+    """``hardwareInfo``: reported whatever the policy says. A personally owned device on
+    Android 12 (API 31) or newer reports its enterprise-specific id as its serial number
+    (ANDROID.md 2.3): the hardware serial stays on the device."""
+    specific = row["id"].upper()
+    personal = row["ownership"] == "PERSONALLY_OWNED" and model.api_level >= 31
     return {
         "brand": model.brand,
         "manufacturer": model.manufacturer,
         "model": model.model,
         "hardware": model.hardware,
-        "serialNumber": row["serial"],
-        "enterpriseSpecificId": row["id"].upper(),
+        "serialNumber": specific if personal else row["serial"],
+        "enterpriseSpecificId": specific,
         "deviceBasebandVersion": f"g5300i-{model.api_level}0101-B-{model.build_number[:6]}",
     }
 

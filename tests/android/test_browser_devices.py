@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from mamori.accounts.models import Account
@@ -28,9 +28,10 @@ from mamori.core.actor import Actor
 from tests.android.pubsub import SECRET
 from tests.android.push_receiver import wait_until
 from tests.android.sandbox import AmapiSandbox
+from tests.android.test_browser_android import _log_in
 from tests.android.test_gateway import _enterprise as sandbox_enterprise
 from tests.browser import open_page, screenshot
-from tests.conftest import PASSWORD, cast_create, orgs_create, run_work
+from tests.conftest import cast_create, orgs_create, run_work
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see tests/test_browser.py
 
@@ -60,14 +61,6 @@ TEXT = {
         "enrolled": "Device enrolled",
     },
 }
-
-
-def _log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/alpha/login/")
-    page.locator("input[name=account]").fill("admin")
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("button[type=submit]").first.click()
-    page.wait_for_url(f"{base}/alpha/")
 
 
 def _applied(kind: str, count: int = 1) -> None:

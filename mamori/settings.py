@@ -212,6 +212,7 @@ INSTALLED_APPS = [
     "mamori.support",
     "mamori.users_csv",
     "mamori.android",
+    "mamori.alerts",
     "mamori.provider",
     "mamori.panel",
     "mamori.android.amapi",

@@ -17,7 +17,9 @@ sandbox's key; its certificates served by this process at ``MAMORI_PUBSUB_CERTS_
    p50/p99; the time from the last send to the last message applied).
 3. **Apply worker alone** (workers stopped): ``--apply-reports`` reports stored in the inbox,
    drained by ``apply.inbox_drain`` in this process; against the same rows written by
-   ``UPDATE … FROM (VALUES …)`` in batches of ``apply.BATCH`` sorted by id (psycopg).
+   ``UPDATE … FROM (VALUES …)`` in batches of ``apply.BATCH`` sorted by id (psycopg). Twice:
+   reports that changed beyond their times (a new applied policy version: the full report is
+   written), then the same reports again with new times (only the times' columns are).
 
 Prints markdown tables (``bench/README.md`` keeps them with the machine).
 """
@@ -330,9 +332,11 @@ def devices_reported(contract_id: int, since: datetime.datetime) -> int:
 # --- the apply worker alone ---------------------------------------------------------------
 
 
-def inbox_fill(bodies: Any, count: int) -> list[tuple[str, str]]:
-    """Store ``count`` STATUS_REPORT messages (devices 0…count-1, reported now) as pending
-    inbox rows, as the endpoint would; their ``(message id, data)``."""
+def inbox_fill(bodies: Any, count: int, version: int) -> list[tuple[str, str]]:
+    """Store ``count`` STATUS_REPORT messages (devices 0…count-1, reported now, having applied
+    policy version ``version``) as pending inbox rows, as the endpoint would; their ``(message
+    id, data)``. A new ``version`` makes every report differ from the stored one beyond its
+    times; the same one makes them repeat it."""
     from django.db import connection
 
     from mamori.android.sandbox.notify import message_id
@@ -343,7 +347,11 @@ def inbox_fill(bodies: Any, count: int) -> list[tuple[str, str]]:
     for index in range(count):
         envelope = json.loads(bodies.body(index, time.time()))
         data = base64.b64decode(envelope["message"]["data"]).decode()
-        rows.append((message_id(), data))
+        versioned = data.replace(
+            '"appliedPolicyVersion":"1"', f'"appliedPolicyVersion":"{version}"'
+        )
+        assert versioned != data, "the load's reports name applied policy version 1"
+        rows.append((message_id(), versioned))
     with connection.cursor() as cursor:
         raw = cursor.connection
         with (
@@ -358,15 +366,20 @@ def inbox_fill(bodies: Any, count: int) -> list[tuple[str, str]]:
     return rows
 
 
-def raw_update(url: str, contract_id: int, rows: list[tuple[str, str]], batch: int) -> float:
+def raw_update(
+    url: str, contract_id: int, rows: list[tuple[str, str]], batch: int, *, times_only: bool
+) -> float:
     """The same reports' columns written by ``UPDATE … FROM (VALUES …)`` in batches of
-    ``batch`` rows sorted by id, one transaction each; the seconds the statements took."""
+    ``batch`` rows sorted by id, one transaction each; the seconds the statements took. Every
+    column a report sets (``devices.UPDATED``), or with ``times_only`` the times' columns
+    (``devices.TIMES``): what the apply worker writes for a changed and a repeated report."""
     import psycopg
 
     from mamori.android.models import Device
     from mamori.android.notifications import reports
-    from mamori.android.notifications.devices import UPDATED
+    from mamori.android.notifications.devices import TIMES, UPDATED, report_digest
 
+    written = TIMES if times_only else UPDATED
     ids = dict(Device.objects.filter(contract_id=contract_id).values_list("name", "pk"))
     later = datetime.timedelta(seconds=1)
     values = []
@@ -375,11 +388,12 @@ def raw_update(url: str, contract_id: int, rows: list[tuple[str, str]], batch: i
         clock = reports.timestamp(resource.get("lastStatusReportTime")) + later
         columns = reports.columns(resource, clock)
         columns["report"] = data
-        values.append([ids[resource["name"]], *(columns[name] for name, _ in UPDATED)])
+        columns["report_digest"] = report_digest(data)
+        values.append([ids[resource["name"]], *(columns[name] for name, _ in written)])
     values.sort(key=lambda row: row[0])
-    names = [name for name, _ in UPDATED]
+    names = [name for name, _ in written]
     assigned = ", ".join(f"{name} = v.{name}" for name in names)
-    row_sql = "(%s::bigint, " + ", ".join(f"%s::{kind}" for _, kind in UPDATED) + ")"
+    row_sql = "(%s::bigint, " + ", ".join(f"%s::{kind}" for _, kind in written) + ")"
     spent = 0.0
     with psycopg.connect(url) as conn:
         for start in range(0, len(values), batch):
@@ -503,23 +517,26 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  push after: {push_facts}", flush=True)
         stop(workers)
         workers = []
-        apply_facts: dict[str, float] = {}
+        apply_facts: dict[str, dict[str, float]] = {}
         if "apply" not in skip:
             from django.db import connection
 
             count = min(args.apply_reports, len(rows))
-            print(f"apply alone: {count:,} reports", flush=True)
             drained(0, 120)
-            stored_rows = inbox_fill(bodies, count)
-            loads.append(loadavg())
-            started = time.perf_counter()
-            taken, _ = apply.inbox_drain(seconds=3600)
-            product = time.perf_counter() - started
-            connection.close()
-            raw = raw_update(url, contract_id, stored_rows, apply.BATCH)
-            loads.append(loadavg())
-            apply_facts = {"reports": taken, "product_s": product, "raw_s": raw}
-            print(f"  {apply_facts}", flush=True)
+            # A version no earlier run used: the first pass changes every report.
+            version = int(time.time())
+            for case, times_only in (("changed", False), ("repeated", True)):
+                print(f"apply alone, {case}: {count:,} reports", flush=True)
+                stored_rows = inbox_fill(bodies, count, version)
+                loads.append(loadavg())
+                started = time.perf_counter()
+                taken, _ = apply.inbox_drain(seconds=3600)
+                product = time.perf_counter() - started
+                connection.close()
+                raw = raw_update(url, contract_id, stored_rows, apply.BATCH, times_only=times_only)
+                loads.append(loadavg())
+                apply_facts[case] = {"reports": taken, "product_s": product, "raw_s": raw}
+                print(f"  {apply_facts[case]}", flush=True)
     finally:
         stop([*workers, server])
         certs_server.shutdown()
@@ -568,15 +585,20 @@ def push_table(facts: dict[str, Any], results: list[dict[str, Any]]) -> str:
     )
 
 
-def apply_table(facts: dict[str, float]) -> str:
-    product = facts["reports"] / facts["product_s"]
-    raw = facts["reports"] / facts["raw_s"]
-    return (
+def apply_table(cases: dict[str, dict[str, float]]) -> str:
+    lines = [
         "| reports | apply worker | reports/s | raw UPDATE … FROM (VALUES …) | rows/s | "
-        "worker / raw |\n|--:|--:|--:|--:|--:|--:|\n"
-        f"| {facts['reports']:,.0f} | {facts['product_s']:.2f} s | {product:,.0f} | "
-        f"{facts['raw_s']:.2f} s | {raw:,.0f} | {product / raw:.2f}× |\n"
-    )
+        "worker / raw |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for case, facts in cases.items():
+        product = facts["reports"] / facts["product_s"]
+        raw = facts["reports"] / facts["raw_s"]
+        lines.append(
+            f"| {facts['reports']:,.0f} {case} | {facts['product_s']:.2f} s | {product:,.0f} | "
+            f"{facts['raw_s']:.2f} s | {raw:,.0f} | {product / raw:.2f}× |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ DOMAIN = "pubsub-bench"
 SECRET = "bench-push-secret-0123456789"
 VAR = PROJECT_ROOT / "var" / "bench-pubsub"
 RATES = "300,600,900,1200,1500,1800,2100,2400"
+LAG_TARGET = 5.0  # s: a push rate is sustained only if the apply worker keeps up (issue 9)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -228,7 +229,8 @@ def loadavg() -> str:
 def step_up(
     label: str, send: Any, rates: list[float], step_seconds: float, refine: int = 2
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Send at each rate in turn until a step errs or falls short by more than 3 %, then halve
+    """Send at each rate in turn until a step errs, falls short by more than 3 % or (when the
+    result has ``lag_p99``) leaves its messages applied later than ``LAG_TARGET``, then halve
     the gap between the last good and the first bad rate ``refine`` times; the highest good
     rate and every step's result."""
     best = 0.0
@@ -236,12 +238,16 @@ def step_up(
 
     def step(rate: float) -> bool:
         result = send(rate, step_seconds)
-        good = result["errors"] == 0 and result["rate"] >= 0.97 * rate
+        good = (
+            result["errors"] == 0
+            and result["rate"] >= 0.97 * rate
+            and result.get("lag_p99", 0.0) <= LAG_TARGET
+        )
         steps.append({"case": label, "target": rate, **result, "good": good})
         print(
             f"  {label} step {rate:>6.0f}/s: achieved {result['rate']:.0f}/s, errors "
             f"{result['errors']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"load {loadavg()}",
+            f"apply lag p99 {result.get('lag_p99', '-')} s, load {loadavg()}",
             flush=True,
         )
         return bool(good)
@@ -493,7 +499,16 @@ def main(argv: list[str] | None = None) -> None:
             def push(rate: float, seconds: float) -> dict[str, Any]:
                 return pace(bodies, push_url, token, rate, seconds, args.threads, 10.0)
 
-            best, steps = step_up("push", push, rates, args.step_seconds)
+            def push_applied(rate: float, seconds: float) -> dict[str, Any]:
+                # A step counts only if the worker applied its messages within the target.
+                since = inbox_last_id()
+                result = push(rate, seconds)
+                if args.apply_workers:
+                    drained(since, 300)
+                    result["lag_p99"] = lag(since)["p99"]
+                return result
+
+            best, steps = step_up("push", push_applied, rates, args.step_seconds)
             results += steps
             # Without apply workers (the endpoint alone, for information) nothing drains.
             wait = 300 if args.apply_workers else 0
@@ -556,14 +571,17 @@ def main(argv: list[str] | None = None) -> None:
 
 def report_table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| case | run | target/s | achieved/s | errors | p50 ms | p99 ms | generator CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| case | run | target/s | achieved/s | errors | p50 ms | p99 ms | apply lag p99 | "
+        "generator CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         run = "sustained" if r.get("sustained") else "step"
+        lag_p99 = f"{r['lag_p99']:.1f} s" if "lag_p99" in r else ""
         lines.append(
             f"| {r['case']} | {run} {r['seconds']:.0f} s | {r['target']:,.0f} | {r['rate']:,.0f} "
-            f"| {r['errors']} | {r['p50_ms']} | {r['p99_ms']} | {r['cpu_share'] * 50:.0f} % |"
+            f"| {r['errors']} | {r['p50_ms']} | {r['p99_ms']} | {lag_p99} | "
+            f"{r['cpu_share'] * 50:.0f} % |"
         )
     ceiling = [r for r in results if r["case"] == "ceiling" and r.get("sustained")]
     push = [r for r in results if r["case"] == "push" and r.get("sustained")]

@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=16, help="the generator's connections")
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--server-threads", type=int, default=8, help="blocking threads a worker")
-    parser.add_argument("--apply-workers", type=int, default=1)
+    parser.add_argument("--apply-workers", type=int, default=2)
     parser.add_argument("--apply-reports", type=int, default=20_000)
     parser.add_argument("--skip", default="", help="comma-separated: ceiling,push,apply")
     args = parser.parse_args(argv)

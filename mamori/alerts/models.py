@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AlertKind(models.TextChoices):
@@ -106,7 +107,8 @@ class AlertAction(models.TextChoices):
     OPENED = "opened", _("Opened")
     RISEN = "risen", _("Risen")
     LOWERED = "lowered", _("Lowered")
-    CLEARED = "cleared", _("Cleared")
+    # "Cleared" alone is a command's outcome (data cleared): an alert's is another word.
+    CLEARED = "cleared", pgettext_lazy("alert", "Cleared")
 
 
 class AlertEvent(models.Model):

@@ -187,14 +187,12 @@ def _by_level(title: str, items: Sequence[tuple[int, Told]]) -> Section:
 def _sections(
     events: Sequence[AlertEvent], still_open: Sequence[Alert], zone: zoneinfo.ZoneInfo
 ) -> list[Section]:
-    titles = {
-        AlertAction.OPENED: _("Opened"),
-        AlertAction.RISEN: _("Risen"),
-        AlertAction.CLEARED: _("Cleared"),
-    }
     sections = [
-        _by_level(title, [(e.level, event_told(e, zone)) for e in events if e.action == action])
-        for action, title in titles.items()
+        _by_level(
+            str(AlertAction(action).label),
+            [(e.level, event_told(e, zone)) for e in events if e.action == action],
+        )
+        for action in TOLD_ACTIONS
     ]
     sections.append(
         _by_level(

@@ -79,9 +79,8 @@ def test_events_of_a_minute_are_one_mail_per_support_option_holder_in_their_lang
         assert run_work(GATHER) == []  # due at the end of the minute
     with time_machine.travel(T0 + datetime.timedelta(seconds=50), tick=False):
         # One work per recipient and dispatch: the first of each recipient mails both events.
-        assert sorted(gather_results()) == ["mailed 2", "mailed 2", "nothing to mail"] + [
-            "nothing to mail"
-        ]
+        outcomes = sorted(gather_results())
+        assert outcomes == ["mailed 2", "mailed 2", "nothing to mail", "nothing to mail"]
 
     mails = {m["To"]: m for m in _deliver(smtp_server, 2)}
     assert sorted(mails) == ["admin@alpha.example", "eve@alpha.example"]

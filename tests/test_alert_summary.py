@@ -131,9 +131,12 @@ def test_a_worker_down_at_the_hour_sends_one_late_summary_of_everything_since(
     for section in ("== 発生 (2) ==", "== 上昇 (1) ==", "== 解除 (1) ==", "== 発生中 (2) =="):
         assert section in mail.body
     opened = mail.body[mail.body.index("== 発生 (2) ==") : mail.body.index("== 上昇")]
-    assert opened.index("[警告]\n- セキュリティ状態: SN-L") < opened.index("[注意]\n- 状態報告なし: SN-M")
-    assert "- セキュリティ状態: SN-L (アルファ株式会社), 警告から重要に上昇 2026-03-04 21:00 JST" in (
-        mail.body
+    assert opened.index("[警告]\n- セキュリティ状態: SN-L") < opened.index(
+        "[注意]\n- 状態報告なし: SN-M"
+    )
+    assert (
+        "- セキュリティ状態: SN-L (アルファ株式会社), 警告から重要に上昇 2026-03-04 21:00 JST"
+        in (mail.body)
     )
     assert "http://testserver/alpha/devices/" in mail.body
     told = AlertMail.objects.filter(channel="summary", event__alert=alert)
@@ -165,7 +168,9 @@ def test_the_summary_is_in_each_recipients_language_and_timezone(new_york: Cast)
     )
     assert sent_at("2026-03-02 15:00:00") == 1
     mails = {m.to: m for m in OutboundMail.objects.all()}
-    assert mails["eve@alpha.example"].subject == "[Mamori] Daily alert summary for 2026-03-02: 1 open"
+    assert (
+        mails["eve@alpha.example"].subject == "[Mamori] Daily alert summary for 2026-03-02: 1 open"
+    )
     assert "== Still open (1) ==" in mails["eve@alpha.example"].body
     assert "Open since 2026-01-31 19:00 EST" in mails["eve@alpha.example"].body
     assert "発生日時 2026-02-01 09:00 JST" in mails["admin@alpha.example"].body

@@ -44,7 +44,7 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers.items()), body))
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
@@ -86,7 +86,9 @@ def _resolving(monkeypatch: pytest.MonkeyPatch, answers: dict[str, str]) -> None
 
 
 def test_each_event_is_posted_signed_with_the_secret(cast: Cast, receiver: Receiver) -> None:
-    webhook, secret = webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url=receiver.url)
+    webhook, secret = webhook_create(
+        actor=Actor(account=cast.a1), contract=cast.a, url=receiver.url
+    )
     device = _device(cast)
     alert, event = alert_open(device, kind=AlertKind.NO_REPORT)
 
@@ -299,7 +301,9 @@ def test_the_secret_is_shown_once_and_never_logged(cast: Cast) -> None:
     webhook = Webhook.objects.get()
     assert webhook.secret in added.content.decode()
     assert webhook.secret not in client.get("/alpha/settings/webhooks/").content.decode()
-    assert webhook.secret not in client.get(f"/alpha/settings/webhooks/{webhook.pk}/").content.decode()
+    assert (
+        webhook.secret not in client.get(f"/alpha/settings/webhooks/{webhook.pk}/").content.decode()
+    )
 
     api = api_client(cast.a1)
     created = api.post(
@@ -342,5 +346,3 @@ def test_the_same_url_twice_is_refused(cast: Cast) -> None:
     # Another contract may use the same receiver.
     webhook_create(actor=Actor(account=cast.b1), contract=cast.b, url=f"https://{PUBLIC}/hook")
     assert Webhook.objects.count() == 2
-
-

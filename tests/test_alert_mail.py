@@ -176,3 +176,28 @@ def test_two_workers_gathering_the_same_recipient_at_once_send_one_mail(cast: Ca
 
     assert sorted(outcomes) == ["mailed 2", "nothing to mail"]
     assert OutboundMail.objects.filter(to="eve@alpha.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_alerts_notices_list_its_mails_and_webhook_deliveries(cast: Cast) -> None:
+    from mamori.alerts.webhooks.services import webhook_create
+    from mamori.core.actor import Actor
+
+    _recipients(cast)
+    webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url="https://93.184.216.34/h")
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None))
+    with time_machine.travel(T0, tick=False):
+        alert, _ = alert_open(device)
+    other, _ = alert_open(make_device(device.organization))  # not this alert's
+
+    notices = alert_notices(alert)
+
+    assert [(n.channel, n.to, n.status, n.action) for n in notices] == [
+        ("at_once", "admin@alpha.example", "waiting", "opened"),
+        ("at_once", "eve@alpha.example", "waiting", "opened"),
+        ("webhook", "https://93.184.216.34/h", "pending", "opened"),
+    ]
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        run_work(GATHER)
+    assert [n.status for n in alert_notices(alert)] == ["pending", "pending", "pending"]
+    assert len(alert_notices(other)) == 3

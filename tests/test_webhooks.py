@@ -346,3 +346,14 @@ def test_the_same_url_twice_is_refused(cast: Cast) -> None:
     # Another contract may use the same receiver.
     webhook_create(actor=Actor(account=cast.b1), contract=cast.b, url=f"https://{PUBLIC}/hook")
     assert Webhook.objects.count() == 2
+
+
+def test_the_page_says_why_a_url_is_refused(cast: Cast) -> None:
+    response = logged_in(cast.b1).post("/bravo/settings/webhooks/", {"url": "http://[::1]:8080/"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["url"] == [
+        "::1 is a private, loopback, link-local or otherwise non-public address (::1): "
+        "webhooks may only call public addresses."
+    ]
+    assert "webhook-secret" not in response.content.decode()
+    assert not Webhook.objects.exists()

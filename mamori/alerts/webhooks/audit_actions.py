@@ -8,6 +8,8 @@ from mamori.audit.registry import action_register, key_labels_register
 
 
 class WebhookAction(StrEnum):
+    """The webhooks' operation-log actions."""
+
     CREATED = "webhook.created"
     DELETED = "webhook.deleted"
 

@@ -8,6 +8,8 @@ from mamori.core.forms import PanelForm
 
 
 class WebhookForm(PanelForm):
+    """The URL of a webhook to add (``services.webhook_create`` checks it)."""
+
     url = forms.CharField(
         label=_("URL"),
         max_length=Webhook._meta.get_field("url").max_length,

@@ -74,6 +74,7 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
 @require_POST
 @account_required
 def webhook_remove(request: HttpRequest, webhook_id: int) -> HttpResponse:
+    """Delete the webhook (its deliveries not made yet fail), back to the list."""
     me = _me(request)
     webhook = webhook_get(me, webhook_id)
     webhook_delete(actor=Actor.from_request(request), webhook=webhook)

@@ -4,8 +4,10 @@ is another part of issue 10), and the accounts the support option's mail goes to
 from __future__ import annotations
 
 import datetime
+import threading
+from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mamori.accounts.models import Account
@@ -72,3 +74,26 @@ def alert_change(
         )
         events_dispatch([event])
     return event
+
+
+def racing(work: Callable[[], object], workers: int = 2) -> list[object]:
+    """Run ``work`` in ``workers`` threads released at once (each its own database connection),
+    as workers racing would; each one's result, or ``repr`` of what it raised."""
+    start = threading.Barrier(workers)
+    outcomes: list[object] = []
+
+    def one() -> None:
+        try:
+            start.wait()
+            outcomes.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported in the caller's assertion
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

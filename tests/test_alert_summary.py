@@ -5,12 +5,10 @@ once per local day — across daylight-saving changes (America/New_York: 2026-03
 from __future__ import annotations
 
 import datetime
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
-from django.db import connection
 
 from mamori.alerts.models import AlertKind, AlertLevel, AlertMail, AlertSettings, AlertSummary
 from mamori.alerts.summary import latest_due, summaries_send, summary_send
@@ -18,7 +16,7 @@ from mamori.contracts.models import Contract
 from mamori.core.models import Work
 from mamori.directory.models import Organization
 from mamori.outbox.models import OutboundMail
-from tests.alerts import alert_change, alert_open, support_holder
+from tests.alerts import alert_change, alert_open, racing, support_holder
 from tests.android.devices import make_device
 from tests.conftest import Cast
 
@@ -181,23 +179,7 @@ def test_two_workers_racing_make_one_summary(new_york: Cast) -> None:
     contract = new_york.a
     now = utc("2026-03-02 15:00:05")
     day, due = latest_due(now, 10, NEW_YORK)
-    start = threading.Barrier(2)
-    outcomes: list[object] = []
-
-    def send() -> None:
-        try:
-            start.wait()
-            outcomes.append(summary_send(contract, day, due, now))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion below
-            outcomes.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = racing(lambda: summary_send(contract, day, due, now))
 
     assert sorted(outcomes, key=str) == [False, True]
     assert AlertSummary.objects.filter(contract=contract).count() == 1

@@ -13,6 +13,7 @@ from mamori.alerts.webhooks.services import webhook_create
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from tests.conftest import OrgCast, api_client, logged_in, shared_orgs
+from tests.test_authorization import actor_of
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +40,6 @@ API_CASES = [
     ("a webhook", "get", "/api/v1/webhooks/{webhook}", None, (OK, 403, 403, 403, 404)),
     ("delete a webhook", "delete", "/api/v1/webhooks/{webhook}", None, (OK, 403, 403, 403, 404)),
 ]
-
-
-def actor_of(orgs: OrgCast, name: str):
-    return {
-        "system": orgs.cast.a1,
-        "department": orgs.a2,
-        "operator": orgs.a3,
-        "custom": orgs.a4,
-        "other": orgs.cast.b1,
-    }[name]
 
 
 @pytest.fixture

@@ -159,7 +159,9 @@ def test_a_500_is_retried_with_backoff_then_succeeds(cast: Cast, receiver: Recei
 def test_a_4xx_fails_for_good_except_408_and_429(
     cast: Cast, receiver: Receiver, status: int, outcome: str
 ) -> None:
-    webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url=receiver.url)
+    webhook, _secret = webhook_create(
+        actor=Actor(account=cast.a1), contract=cast.a, url=receiver.url
+    )
     receiver.statuses = [status]
     alert_open(_device(cast))
     assert run_work(DELIVER) == [outcome]
@@ -168,6 +170,8 @@ def test_a_4xx_fails_for_good_except_408_and_429(
     assert delivery.status_code == status
     if outcome == "failed":
         assert delivery.last_error == "The receiver answered 404 Not Found."
+        page = logged_in(cast.a1).get(f"/alpha/settings/webhooks/{webhook.pk}/").content.decode()
+        assert "受信側が 404 を返しました。再送しません。" in page
 
 
 def test_a_receiver_that_is_down_is_retried(cast: Cast, receiver: Receiver) -> None:

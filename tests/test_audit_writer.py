@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.audit_actions import AccountAction
-from mamori.android.audit_actions import AndroidAction
 from mamori.alerts.webhooks.audit_actions import WebhookAction
+from mamori.android.audit_actions import AndroidAction
 from mamori.android.commands.audit_actions import CommandAction
 from mamori.audit.models import LogChain, LogEntry
 from mamori.audit.registry import UnknownAction, action_choices, action_exists, action_register

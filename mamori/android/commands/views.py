@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from mamori.android.commands import selectors, services
 from mamori.android.commands.forms import CommandForm
 from mamori.android.commands.lifecycle import clearing_results, command_reason
-from mamori.android.models import Command, CommandStatus
+from mamori.android.models import COMMAND_DONE, Command, CommandStatus
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
 from mamori.core.access import NotFound, Principal, has_permission, permission_require
@@ -89,7 +89,10 @@ def device_command(request: HttpRequest, device_id: int, code: str) -> HttpRespo
 @require_safe
 @account_required
 def command_detail(request: HttpRequest, command_id: int) -> HttpResponse:
-    """A command: its parameters, status, Google's answer, and its chain in the operation log."""
+    """A command: its parameters, status, Google's answer, and its chain in the operation log.
+
+    While the command is not final (registered or sent) the page polls its changing part every
+    2 s (htmx; an ``HX-Request`` gets that part alone), and stops once it is final."""
     me = _me(request)
     command = selectors.command_get(me, command_id)
     kind = services.command_of_type_safe(command.type)
@@ -106,19 +109,19 @@ def command_detail(request: HttpRequest, command_id: int) -> HttpResponse:
         and kind is not None
         and has_permission(me, kind.permission)
     )
-    return render(
-        request,
-        "android/commands/command_detail.html",
-        {
-            "command": command,
-            "kind": kind,
-            "reason": command_reason(command),
-            "clearing": clearing_results(command),
-            "chain": chain,
-            "can_cancel": can_cancel,
-            **_context(request),
-        },
-    )
+    context = {
+        "command": command,
+        "kind": kind,
+        "reason": command_reason(command),
+        "clearing": clearing_results(command),
+        "chain": chain,
+        "can_cancel": can_cancel,
+        "polling": command.status not in COMMAND_DONE,
+        **_context(request),
+    }
+    if request.headers.get("HX-Request"):  # the changing part alone, polled until final
+        return render(request, "android/commands/command_state.html", context)
+    return render(request, "android/commands/command_detail.html", context)
 
 
 @require_POST

@@ -224,14 +224,19 @@ def posture(device: Device, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def command_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
-    """The command history (read-only): type, status, who issued it and when, when it
-    finished, and its error in words."""
+    """The command history (read-only): type (a link to the command's page), status, the bulk
+    job it belongs to, who issued it and when, when it finished, and its error in words."""
     statuses = dict(CommandStatus.choices)
+    domain = account.contract.domain  # type: ignore[attr-defined]
     rows = []
     for command in selectors.device_commands(account, device):
         error = command_reason(command)
         rows.append(
             {
+                "url": reverse(
+                    "panel:command_detail", kwargs={"domain": domain, "command_id": command.pk}
+                ),
+                "job_id": command.job_id,
                 "type": command.get_type_display(),
                 "status": command.status,
                 "status_label": str(statuses.get(command.status, command.status)),

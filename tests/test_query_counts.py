@@ -80,6 +80,7 @@ PAGES = [
     "/alpha/devices/{device}/",
     "/alpha/devices/commands/{command}/",
     "/alpha/devices/jobs/{job}/",
+    "/alpha/devices/jobs/{job}/?status=registered",
 ]
 
 ENDPOINTS = [

@@ -20,12 +20,14 @@ from mamori.android.commands import selectors, services
 from mamori.android.commands.forms import CommandForm
 from mamori.android.commands.lifecycle import clearing_results, command_reason
 from mamori.android.models import COMMAND_DONE, Command, CommandStatus
+from mamori.android.permissions import DEVICES_VIEW
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
 from mamori.core.access import NotFound, Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import PanelForm, add_service_errors
+from mamori.directory.selectors import organization_get
 
 LOG_SHOWN = 50
 
@@ -202,6 +204,8 @@ def bulk_command(request: HttpRequest) -> HttpResponse:
     if not selection["device_ids"] and selection["organization_id"] is None:
         context["empty"] = True
         return render(request, "android/commands/bulk.html", context)
+    if selection["organization_id"] is not None:  # named on the page, with or without its subtree
+        context["organization"] = organization_get(me, selection["organization_id"], DEVICES_VIEW)
     if not code:
         return render(request, "android/commands/bulk.html", context)
     kind = selectors.command_kind(code)
@@ -240,22 +244,65 @@ def bulk_command(request: HttpRequest) -> HttpResponse:
     return render(request, "android/commands/bulk.html", context)
 
 
+# The bar's segments, finished first, then what is on its way: (status, label).
+BAR = (
+    ("succeeded", gettext_lazy("Succeeded")),
+    ("failed", gettext_lazy("Failed")),
+    ("expired", gettext_lazy("Expired")),
+    ("cancelled", gettext_lazy("Cancelled")),
+    ("sent", gettext_lazy("Sent")),
+    ("registered", gettext_lazy("Waiting to be sent")),
+)
+BAR_WIDTH = 1000  # the SVG's units: a segment's width is its share in thousandths
+
+
+def job_bar(progress: dict[str, int]) -> list[dict[str, Any]]:
+    """The progress bar's segments, one a status (``BAR``): ``{"status", "label", "count",
+    "x", "width"}``, ``x`` and ``width`` in thousandths of the bar, rounded so that the
+    segments end exactly at ``BAR_WIDTH``. No segment when no command was made."""
+    total = sum(progress.get(status, 0) for status, _label in BAR)
+    segments, before = [], 0
+    for status, label in BAR:
+        count = progress.get(status, 0)
+        start = round(BAR_WIDTH * before / total) if total else 0
+        before += count
+        end = round(BAR_WIDTH * before / total) if total else 0
+        segments.append(
+            {"status": status, "label": label, "count": count, "x": start, "width": end - start}
+        )
+    return segments
+
+
 @require_safe
 @account_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    """A bulk command's progress (the part htmx polls every 2 s while it runs), skipped
-    devices, cancel."""
+    """A bulk command: the share of each status in a bar, its devices with their command's
+    status (keyset pages of 100, a status filter), skipped devices, cancel. While a command is
+    waiting or sent, the changing part (``job_progress.html``, alone for an ``HX-Request``) is
+    polled every 2 s by htmx with the same filter and page."""
     me = _me(request)
     job = selectors.job_get(me, job_id)
     progress = selectors.job_progress(job)
-    busy = progress["registered"] + progress["sent"] > 0 and job.cancelled_at is None
+    status = request.GET.get("status", "")
+    status = status if status in CommandStatus.values else ""
+    after = request.GET.get("after", "")
+    page = selectors.job_commands_page(me, job, status=status, after=after)
     kind = services.command_of_type_safe(job.type)
     context = {
         "job": job,
         "kind": kind,
         "progress": progress,
-        "done": sum(progress[s] for s in ("succeeded", "failed", "expired", "cancelled")),
-        "busy": busy,
+        "bar": job_bar(progress),
+        "bar_width": BAR_WIDTH,
+        "busy": progress["registered"] + progress["sent"] > 0,
+        "page": page,
+        "rows": [{"command": c, "reason": command_reason(c)} for c in page.commands],
+        "after": after,
+        "status": status,
+        "statuses": CommandStatus.choices,
+        "self_url": request.get_full_path(),
+        "first_url": _url(request, "command_job_detail", job_id=job.pk)
+        + (f"?status={status}" if status else ""),
         "can_cancel": job.cancelled_at is None
         and progress["registered"] > 0
         and kind is not None

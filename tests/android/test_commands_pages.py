@@ -181,3 +181,34 @@ def test_the_bulk_confirm_page_names_the_organization_its_subtree_and_the_count(
     ids = "&".join(f"device={d.pk}" for d in Device.objects.all())
     page = client.get(f"/alpha/devices/commands/bulk/?command=lock&{ids}").content.decode()
     assert "デバイス一覧で選んだデバイスが対象です。" in page
+
+
+def test_a_command_cancelled_with_its_job_shows_the_job_in_its_chain_and_history(
+    orgs: OrgCast, fake_commands: FakeCommands
+) -> None:
+    from mamori.android.commands.services import command_job_cancel
+    from mamori.audit.models import LogEntry
+
+    device = make_device(orgs.tokyo)
+    job = job_of(orgs, [device, make_device(orgs.tokyo)])
+    command = Command.objects.get(job=job, device=device)
+    done = command_job_cancel(actor=Actor(account=orgs.cast.a1), job=job)
+    assert (done.cancelled, done.asked) == (2, 0)
+    assert not LogEntry.objects.filter(action="command.cancelled").exists()
+    client = logged_in(orgs.cast.a1)
+    page = client.get(f"/alpha/devices/commands/{command.pk}/").content.decode()
+    assert "status-cancelled" in page and POLL not in page
+    assert "一括デバイスコマンドとともに取り消されました。" in page  # the reason
+    assert f'href="/alpha/devices/jobs/{job.pk}/"' in page
+    chain = re.findall(r"<li><time>[^<]*</time> · ([^·]+) · ([^<]+)</li>", page)
+    assert [(a.strip(), who.strip()) for a, who in chain] == [
+        ("デバイスコマンド発行", "alpha 管理者 (admin)"),
+        ("一括デバイスコマンド取り消し", "alpha 管理者 (admin)"),
+    ]
+    history = client.get(
+        f"/alpha/devices/{device.pk}/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="device-command-history",
+    ).content.decode()
+    assert f"（一括コマンド #{job.pk}）" in history
+    assert "一括デバイスコマンドとともに取り消されました。" in history

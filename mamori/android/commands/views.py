@@ -17,10 +17,17 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from mamori.android.commands import selectors, services
+from mamori.android.commands.audit_actions import CommandAction
 from mamori.android.commands.forms import CommandForm
-from mamori.android.commands.lifecycle import clearing_results, command_reason
+from mamori.android.commands.lifecycle import (
+    JOB_CANCELLED,
+    JobCancelled,
+    clearing_results,
+    command_reason,
+)
 from mamori.android.models import COMMAND_DONE, Command, CommandStatus
 from mamori.android.permissions import DEVICES_VIEW
+from mamori.audit.models import LogEntry
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
 from mamori.core.access import NotFound, Principal, has_permission, permission_require
@@ -88,6 +95,17 @@ def device_command(request: HttpRequest, device_id: int, code: str) -> HttpRespo
     )
 
 
+def command_chain(me: Principal, command: Command) -> list[LogEntry]:
+    """The command's entries in the operation log, oldest first; for one cancelled with its
+    bulk job, the job's ``command_job.cancelled`` entry takes the place of its own."""
+    about = log_entries_about(me, TargetType.COMMAND, command.pk)
+    if command.job_id is not None and command.error_code == JOB_CANCELLED:
+        about = about | log_entries_about(me, TargetType.COMMAND_JOB, command.job_id).filter(
+            action=CommandAction.JOB_CANCELLED
+        )
+    return list(about.order_by("created_at", "id")[:LOG_SHOWN])
+
+
 @require_safe
 @account_required
 def command_detail(request: HttpRequest, command_id: int) -> HttpResponse:
@@ -98,13 +116,7 @@ def command_detail(request: HttpRequest, command_id: int) -> HttpResponse:
     me = _me(request)
     command = selectors.command_get(me, command_id)
     kind = services.command_of_type_safe(command.type)
-    chain = []
-    if has_permission(me, "logs.view"):
-        chain = list(
-            log_entries_about(me, TargetType.COMMAND, command.pk).order_by("created_at", "id")[
-                :LOG_SHOWN
-            ]
-        )
+    chain = command_chain(me, command) if has_permission(me, "logs.view") else []
     can_cancel = (
         command.status in (CommandStatus.REGISTERED, CommandStatus.SENT)
         and command.cancel_requested_at is None
@@ -304,7 +316,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "first_url": _url(request, "command_job_detail", job_id=job.pk)
         + (f"?status={status}" if status else ""),
         "can_cancel": job.cancelled_at is None
-        and progress["registered"] > 0
+        and progress["registered"] + progress["sent"] > 0
         and kind is not None
         and has_permission(me, kind.permission),
         **_context(request),
@@ -314,25 +326,35 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "android/commands/job_detail.html", context)
 
 
+def job_cancelled_message(done: JobCancelled) -> str:
+    """What cancelling a job did, in the person's language: both counts."""
+    cancelled = ngettext(
+        "%(count)d command not sent yet was cancelled.",
+        "%(count)d commands not sent yet were cancelled.",
+        done.cancelled,
+    ) % {"count": done.cancelled}
+    if not done.asked:
+        return cancelled
+    asked = ngettext(
+        "Google was asked to cancel %(count)d command already sent.",
+        "Google was asked to cancel %(count)d commands already sent.",
+        done.asked,
+    ) % {"count": done.asked}
+    # Two sentences: a space between them in English, none in Japanese.
+    return _("%(first)s %(second)s") % {"first": cancelled, "second": asked}
+
+
 @require_POST
 @account_required
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.job_get(_me(request), job_id)
     try:
-        cancelled = services.command_job_cancel(actor=Actor.from_request(request), job=job)
+        done = services.command_job_cancel(actor=Actor.from_request(request), job=job)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(
-            request,
-            ngettext(
-                "%(count)d command not sent yet was cancelled.",
-                "%(count)d commands not sent yet were cancelled.",
-                cancelled,
-            )
-            % {"count": cancelled},
-        )
+        messages.success(request, job_cancelled_message(done))
     return HttpResponseRedirect(_url(request, "command_job_detail", job_id=job.pk))
 
 

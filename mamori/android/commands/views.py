@@ -311,7 +311,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "rows": [{"command": c, "reason": command_reason(c)} for c in page.commands],
         "after": after,
         "status": status,
-        "statuses": CommandStatus.choices,
+        "statuses": BAR,  # the filter's choices, in the bar's order and words
         "self_url": request.get_full_path(),
         "first_url": _url(request, "command_job_detail", job_id=job.pk)
         + (f"?status={status}" if status else ""),

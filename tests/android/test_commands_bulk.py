@@ -129,6 +129,9 @@ def test_cancelling_a_job_is_one_entry_cancels_what_is_not_sent_and_asks_google_
         str(job.pk),
         {"cancelled": 3, "cancel_requested": 2},
     )
+    shown = logged_in(orgs.cast.a1).get(f"/alpha/logs/{entry.pk}/").content.decode()
+    assert "一括デバイスコマンド取り消し" in shown
+    assert "取り消したコマンド" in shown and "Google に取り消しを依頼した送信済みコマンド" in shown
     assert selectors.job_progress(job) | {} == {
         "registered": 0,
         "sent": 2,

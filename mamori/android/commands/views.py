@@ -199,6 +199,14 @@ def _selection(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _organization_named(
+    me: Principal, selection: dict[str, Any], permission: str, context: dict[str, Any]
+) -> None:
+    """The organization chosen (named on the page, with or without its subtree), if one was."""
+    if selection["organization_id"] is not None:
+        context["organization"] = organization_get(me, selection["organization_id"], permission)
+
+
 @account_required
 def bulk_command(request: HttpRequest) -> HttpResponse:
     """Choose a command for the devices chosen, fill its parameters, see how many devices will
@@ -216,12 +224,13 @@ def bulk_command(request: HttpRequest) -> HttpResponse:
     if not selection["device_ids"] and selection["organization_id"] is None:
         context["empty"] = True
         return render(request, "android/commands/bulk.html", context)
-    if selection["organization_id"] is not None:  # named on the page, with or without its subtree
-        context["organization"] = organization_get(me, selection["organization_id"], DEVICES_VIEW)
     if not code:
+        if context["commands"]:  # without any command, refused before the selection is read
+            _organization_named(me, selection, DEVICES_VIEW, context)
         return render(request, "android/commands/bulk.html", context)
     kind = selectors.command_kind(code)
     devices = list(selectors.bulk_devices(me, kind, **selection)[: services.BULK_MAX + 1])
+    _organization_named(me, selection, kind.permission, context)
     eligible = [d for d in devices if not services.command_unmet(kind, d)]
     data = request.POST if request.method == "POST" else None
     form = CommandForm(

@@ -82,6 +82,7 @@ PAGES = [
     "/alpha/devices/{device}/",
     "/alpha/devices/commands/{command}/",
     "/alpha/devices/jobs/{job}/",
+    "/alpha/devices/jobs/{job}/?status=registered",
     "/alpha/settings/webhooks/",
     "/alpha/settings/webhooks/{webhook}/",
 ]

@@ -8,8 +8,9 @@ know (a misspelt parameter silently ignored). ``InputSchema`` is strict and clos
 - ``strict=True``: an integer is a JSON integer (not ``true``, ``"1"`` or ``1.0``), a boolean is
   ``true`` or ``false``, text is a JSON string. Pydantic's strict *python* mode (ninja validates
   the parsed JSON) also refuses ISO strings for datetimes, UUIDs and Enum classes: a body field of
-  such a type declares itself lax (``Annotated[datetime, Strict(False)]``) and checks its text
-  (``core.fields.IsoDatetime``); choices are ``str`` or ``Literal`` (``core.fields.annotation_of``).
+  such a type declares itself lax, its text checked (``Annotated[IsoDatetime, Strict(False)]``
+  with ``core.fields.IsoDatetime``); choices are ``str`` or ``Literal``
+  (``core.fields.annotation_of``).
 - ``extra="forbid"``: a field the schema does not declare is a 422 naming it.
 
 Every request body schema of the API derives from it (nested ones too): ``tests/test_api_strict``

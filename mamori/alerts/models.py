@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AlertKind(models.TextChoices):
@@ -109,10 +110,10 @@ class Alert(models.Model):
 class AlertAction(models.TextChoices):
     """What happened to an alert: the events mail, summaries and webhooks tell."""
 
-    OPENED = "opened", _("Opened")
-    RISEN = "risen", _("Risen")
-    LOWERED = "lowered", _("Lowered")
-    CLEARED = "cleared", _("Cleared")
+    OPENED = "opened", pgettext_lazy("alert", "Opened")
+    RISEN = "risen", pgettext_lazy("alert", "Risen")
+    LOWERED = "lowered", pgettext_lazy("alert", "Lowered")
+    CLEARED = "cleared", pgettext_lazy("alert", "Cleared")
 
 
 class AlertEvent(models.Model):

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -21,6 +21,7 @@ from mamori.alerts.models import LEVEL_BY_CODE, LEVEL_CODES, Alert, AlertKind, A
 from mamori.alerts.permissions import ALERTS_SETTINGS
 from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
 from mamori.alerts.text import alert_facts, alert_notes, alert_summary
+from mamori.android.selectors import enterprise_bound
 from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
@@ -105,7 +106,11 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
             "level_code": LEVEL_CODES.get(query.level, ""),
             "levels": [(LEVEL_CODES[v], label) for v, label in reversed(AlertLevel.choices)],
             "kinds": AlertKind.choices,
-            "states": [("open", _("Open")), ("cleared", _("Cleared")), ("all", _("All"))],
+            "states": [
+                ("open", pgettext("alert", "Open")),
+                ("cleared", pgettext("alert", "Cleared")),
+                ("all", _("All")),
+            ],
             "org_select": FastSelect(choices=options).render(
                 "org", selected, attrs={"id": "org", "class": "form-select"}
             ),
@@ -115,6 +120,7 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
             "zone_name": timezone.get_current_timezone_name(),
             "tab": "devices",
             "section": "alerts",
+            "bound": enterprise_bound(me),
         },
     )
 
@@ -139,6 +145,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "zone_name": timezone.get_current_timezone_name(),
             "tab": "devices",
             "section": "alerts",
+            "bound": enterprise_bound(me),
         },
     )
 

@@ -237,7 +237,7 @@ def test_a_deleted_report_opens_left_management_and_clears_the_others(orgs: OrgC
     device = make_device(orgs.tokyo, compliant=False, hours_ago=30)
     report(device, policy_compliant=False)
     alerts_check()
-    assert sorted(k for (k,) in Alert.objects.values_list("kind")) == [K.NON_COMPLIANT, K.NO_REPORT]
+    assert sorted(k for (k,) in Alert.objects.values_list("kind")) == [K.NO_REPORT, K.NON_COMPLIANT]
     report(device, applied_state=DeviceState.DELETED, deleted_at=timezone.now())
     assert list(Alert.objects.filter(cleared_at__isnull=True).values_list("kind", "level")) == [
         (K.LEFT_MANAGEMENT, L.IMPORTANT)

@@ -69,10 +69,10 @@ def deliver(fleet: Fleet, name: str, count: int = 1) -> dict[str, Any]:
     return resource
 
 
-def alerts(kind: str) -> list[tuple[int, str]]:
-    return list(
-        Alert.objects.filter(kind=kind).order_by("pk").values_list("level", "cleared_at__isnull")
-    )
+def alerts(kind: str) -> list[tuple[int, bool]]:
+    """``(level, open)`` of each alert of ``kind``."""
+    rows = Alert.objects.filter(kind=kind).order_by("pk").values_list("level", "cleared_at")
+    return [(level, cleared is None) for level, cleared in rows]
 
 
 def history(kind: str) -> list[str]:

@@ -72,6 +72,7 @@ def device_move(
         )
         device.organization, device.user = organization, user
         devices_policy_sync(actor, device.contract_id, [device.pk])
+        hooks.devices_changed([device.pk])  # its open alerts follow it to the organization
         log_record(
             contract=organization.contract,
             actor=actor,

@@ -166,7 +166,7 @@ class ComplianceWatch(models.Model):
     rule). The periodic check finds the rows due by ``alert_watch_due``."""
 
     device = models.OneToOneField(
-        "android.Device", on_delete=models.CASCADE, primary_key=True, related_name="+"
+        "android.Device", on_delete=models.CASCADE, primary_key=True, related_name="alert_watch"
     )
     contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()

@@ -24,7 +24,6 @@ from mamori.alerts.models import (
     AlertSettings,
     ComplianceWatch,
 )
-from mamori.alerts.services import alert_settings_update
 from mamori.android import amapi, hooks
 from mamori.android.commands.lifecycle import command_finish, command_locked
 from mamori.android.inventory.services import device_remove
@@ -32,6 +31,7 @@ from mamori.android.models import Command, CommandStatus, CommandType, Device, D
 from mamori.android.notifications import reconcile
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
+from tests.alerts_data import settings_set
 from tests.android.devices import make_device
 from tests.conftest import OrgCast
 
@@ -43,20 +43,6 @@ PASSWORD_REASON = {
     "specificNonComplianceReason": "PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT",
     "currentValue": "secret-not-kept",
 }
-
-
-def settings(orgs: OrgCast, **values: Any) -> None:
-    current = {
-        "mail_immediately": [],
-        "caution_hours": 24,
-        "warning_hours": 72,
-        "non_compliance_grace_minutes": 60,
-        "summary_hour": 10,
-        "summary_timezone": "Asia/Tokyo",
-    }
-    alert_settings_update(
-        actor=Actor(account=orgs.cast.a1), contract=orgs.cast.a, values=current | values
-    )
 
 
 def opened(kind: str) -> list[tuple[int | None, int]]:
@@ -84,7 +70,7 @@ def report(device: Device, **columns: Any) -> None:
 def test_non_compliance_with_grace_zero_opens_a_warning_at_once_with_its_reasons(
     orgs: OrgCast,
 ) -> None:
-    settings(orgs, non_compliance_grace_minutes=0)
+    settings_set(orgs, non_compliance_grace_minutes=0)
     device = make_device(orgs.tokyo, compliant=False, non_compliance=[PASSWORD_REASON])
     report(device, policy_compliant=False)
     alert = Alert.objects.get(kind=K.NON_COMPLIANT)
@@ -132,7 +118,7 @@ def test_non_compliance_waits_for_the_grace_then_the_periodic_check_opens_it(
 def test_a_shorter_grace_moves_the_pending_watches(orgs: OrgCast) -> None:
     device = make_device(orgs.tokyo, compliant=False)
     report(device, policy_compliant=False)
-    settings(orgs, non_compliance_grace_minutes=5)
+    settings_set(orgs, non_compliance_grace_minutes=5)
     watch = ComplianceWatch.objects.get()
     assert watch.due_at - watch.since == datetime.timedelta(minutes=5)
     alerts_check(watch.since + datetime.timedelta(minutes=6))
@@ -166,13 +152,13 @@ def test_changed_thresholds_change_the_level_in_place_both_ways(orgs: OrgCast) -
     device = make_device(orgs.tokyo, hours_ago=80)
     alerts_check()
     assert opened(K.NO_REPORT) == [(device.pk, L.WARNING)]
-    settings(orgs, caution_hours=24, warning_hours=100)
+    settings_set(orgs, caution_hours=24, warning_hours=100)
     alerts_check()
     assert opened(K.NO_REPORT) == [(device.pk, L.CAUTION)]
-    settings(orgs, caution_hours=90, warning_hours=100)
+    settings_set(orgs, caution_hours=90, warning_hours=100)
     alerts_check()
     assert opened(K.NO_REPORT) == []
-    settings(orgs, caution_hours=2, warning_hours=3)
+    settings_set(orgs, caution_hours=2, warning_hours=3)
     alerts_check()
     assert opened(K.NO_REPORT) == [(device.pk, L.WARNING)]
     assert [e[0] for e in events(K.NO_REPORT)] == ["opened", "lowered", "cleared", "opened"]
@@ -233,7 +219,7 @@ def test_security_posture_levels_follow_the_report(orgs: OrgCast) -> None:
 
 
 def test_a_deleted_report_opens_left_management_and_clears_the_others(orgs: OrgCast) -> None:
-    settings(orgs, non_compliance_grace_minutes=0)
+    settings_set(orgs, non_compliance_grace_minutes=0)
     device = make_device(orgs.tokyo, compliant=False, hours_ago=30)
     report(device, policy_compliant=False)
     alerts_check()
@@ -374,7 +360,7 @@ def test_a_device_moving_takes_its_open_alerts_along(orgs: OrgCast) -> None:
 
 
 def test_alert_settings_changes_are_logged_with_what_changed(orgs: OrgCast) -> None:
-    settings(orgs, caution_hours=12, mail_immediately=["no_report", "left_management"])
+    settings_set(orgs, caution_hours=12, mail_immediately=["no_report", "left_management"])
     entry = LogEntry.objects.get(action="alert_settings.changed")
     assert entry.before == {"mail_immediately": [], "caution_hours": 24}
     assert entry.after == {
@@ -383,7 +369,7 @@ def test_alert_settings_changes_are_logged_with_what_changed(orgs: OrgCast) -> N
     }
     saved = AlertSettings.objects.get(contract=orgs.cast.a)
     assert saved.mail_immediately == ["left_management", "no_report"]
-    settings(orgs, caution_hours=12, mail_immediately=["no_report", "left_management"])
+    settings_set(orgs, caution_hours=12, mail_immediately=["no_report", "left_management"])
     assert LogEntry.objects.filter(action="alert_settings.changed").count() == 1
 
 

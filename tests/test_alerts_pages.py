@@ -13,7 +13,7 @@ from django.utils import timezone
 from mamori.alerts.detect import devices_detect
 from mamori.alerts.models import Alert, AlertKind, AlertSettings
 from mamori.audit.models import LogEntry
-from tests.alerts_data import alert_of, unbound_alert
+from tests.alerts_data import DEFAULTS, alert_of, unbound_alert
 from tests.android.devices import make_device
 from tests.conftest import OrgCast, api_client, logged_in
 
@@ -178,14 +178,7 @@ def test_the_api_refuses_bad_settings_naming_the_field(
 ) -> None:
     client = api_client(orgs.cast.a1)
     values = client.get("/api/v1/settings/alerts").json()
-    assert values == {
-        "mail_immediately": [],
-        "caution_hours": 24,
-        "warning_hours": 72,
-        "non_compliance_grace_minutes": 60,
-        "summary_hour": 10,
-        "summary_timezone": "Asia/Tokyo",
-    }
+    assert values == DEFAULTS
     response = client.put(
         "/api/v1/settings/alerts", values | change, content_type="application/json"
     )

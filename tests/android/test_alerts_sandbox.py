@@ -20,12 +20,11 @@ from django.utils import timezone
 
 from mamori.alerts.checks import alerts_check
 from mamori.alerts.models import Alert, AlertEvent, AlertKind, AlertLevel
-from mamori.alerts.services import alert_settings_update
 from mamori.android.models import Command, CommandStatus, Device, Enterprise
 from mamori.android.notifications.apply import inbox_drain
 from mamori.android.notifications.store import push_store
 from mamori.android.sandbox.controls import Controls, device_control
-from mamori.core.actor import Actor
+from tests.alerts_data import settings_set
 from tests.android.pubsub import body
 from tests.android.push_receiver import Receiver, receiver, wait_until
 from tests.android.sandbox import AmapiSandbox
@@ -43,20 +42,6 @@ def fleet(amapi_sandbox: AmapiSandbox, receiver: Receiver, orgs: OrgCast) -> Fle
     fleet = Fleet(amapi_sandbox, receiver)
     Enterprise.objects.create(contract=orgs.cast.a, name=fleet.enterprise["name"])
     return fleet
-
-
-def settings(orgs: OrgCast, **values: Any) -> None:
-    base = {
-        "mail_immediately": [],
-        "caution_hours": 1,
-        "warning_hours": 2,
-        "non_compliance_grace_minutes": 0,
-        "summary_hour": 10,
-        "summary_timezone": "Asia/Tokyo",
-    }
-    alert_settings_update(
-        actor=Actor(account=orgs.cast.a1), contract=orgs.cast.a, values=base | values
-    )
 
 
 def deliver(fleet: Fleet, name: str, count: int = 1) -> dict[str, Any]:
@@ -84,7 +69,7 @@ def history(kind: str) -> list[str]:
 def test_a_silent_device_becomes_a_caution_then_a_warning_and_clears_when_it_reports(
     fleet: Fleet, amapi_sandbox: AmapiSandbox, orgs: OrgCast
 ) -> None:
-    settings(orgs)
+    settings_set(orgs, caution_hours=1, warning_hours=2)
     name = fleet.enroll(FULLY_MANAGED, password=True)
     deliver(fleet, name)
     device = Device.objects.get(name=name)
@@ -107,7 +92,7 @@ def test_a_silent_device_becomes_a_caution_then_a_warning_and_clears_when_it_rep
 def test_a_device_without_the_required_password_is_a_warning_until_reset_password(
     fleet: Fleet, orgs: OrgCast
 ) -> None:
-    settings(orgs, non_compliance_grace_minutes=0)
+    settings_set(orgs, non_compliance_grace_minutes=0)
     name = fleet.enroll(FULLY_MANAGED)  # no screen lock; the policy requires one
     deliver(fleet, name)
     alert = Alert.objects.get(kind=K.NON_COMPLIANT)

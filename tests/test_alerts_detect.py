@@ -382,8 +382,14 @@ def test_two_workers_detecting_the_same_alert_at_once_open_it_once(orgs: OrgCast
     device = make_device(orgs.tokyo, hours_ago=30)
     postgres = connection.vendor == "postgresql"
     barrier = threading.Barrier(2)
-    original = detect._open_alerts
+    original, insert = detect._open_alerts, detect._insert
     errors: list[str] = []
+    lost: list[int] = []
+
+    def counting_insert(alerts: list[Alert]) -> list[Alert]:
+        refused = insert(alerts)
+        lost.append(len(refused))
+        return refused
 
     def read_then_wait(subjects: Any, kinds: Any) -> dict:
         found = original(subjects, kinds)
@@ -401,6 +407,7 @@ def test_two_workers_detecting_the_same_alert_at_once_open_it_once(orgs: OrgCast
             connection.close()
 
     detect._open_alerts = read_then_wait  # type: ignore[assignment]
+    detect._insert = counting_insert  # type: ignore[assignment]
     try:
         threads = [threading.Thread(target=work) for _ in range(2)]
         for t in threads:
@@ -408,7 +415,9 @@ def test_two_workers_detecting_the_same_alert_at_once_open_it_once(orgs: OrgCast
         for t in threads:
             t.join()
     finally:
-        detect._open_alerts = original  # type: ignore[assignment]
+        detect._open_alerts, detect._insert = original, insert  # type: ignore[assignment]
     assert errors == []
+    # PostgreSQL: both inserted, the constraint refused one; SQLite: the second had none to.
+    assert sorted(lost) == [0, int(postgres)]
     assert opened(K.NO_REPORT) == [(device.pk, L.CAUTION)]
     assert events(K.NO_REPORT) == [("opened", L.CAUTION, None)]

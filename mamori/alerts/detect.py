@@ -176,7 +176,7 @@ def findings_apply(
     kinds = frozenset(kinds)
     open_now = _open_alerts(subjects, kinds)
     events: list[AlertEvent] = []
-    changed: list[Alert] = []
+    changed: dict[int, tuple[Alert, set[str]]] = {}
     new: list[Alert] = []
     for subject in subjects:
         for kind in kinds:
@@ -195,8 +195,8 @@ def findings_apply(
                         level_changed_at=now,
                     )
                 )
-            elif alert is not None and _update(alert, subject, want, now, events):
-                changed.append(alert)
+            elif alert is not None and (fields := _update(alert, subject, want, now, events)):
+                changed[alert.pk] = (alert, fields)
     lost = _insert(new)
     events.extend(_event(a, AlertAction.OPENED, None, now) for a in new if a.pk is not None)
     if lost:
@@ -206,12 +206,9 @@ def findings_apply(
             key = (alert.contract_id, alert.device_id, alert.kind)
             if key in raced:
                 subject = Subject(alert.contract_id, alert.device_id, alert.organization_id)
-                if _update(raced[key], subject, wanted.get(key), now, events):
-                    changed.append(raced[key])
-    if changed:
-        Alert.objects.bulk_update(
-            changed, ["level", "level_changed_at", "details", "organization", "cleared_at"]
-        )
+                if fields := _update(raced[key], subject, wanted.get(key), now, events):
+                    changed[raced[key].pk] = (raced[key], fields)
+    _save(changed, now)
     if events:
         AlertEvent.objects.bulk_create(events)
         events_dispatch(events)
@@ -230,25 +227,52 @@ def _update(
     want: tuple[int, dict[str, Any]] | None,
     now: datetime.datetime,
     events: list[AlertEvent],
-) -> bool:
-    """Change ``alert`` in memory toward ``want``; True when it must be saved."""
+) -> set[str]:
+    """Change ``alert`` in memory toward ``want``; returns the fields to save."""
     if want is None:
         alert.cleared_at = now
         events.append(_event(alert, AlertAction.CLEARED, alert.level, now))
-        return True
+        return {"cleared_at"}
     level, details = want
-    save = False
+    fields = set()
     if level != alert.level:
         previous = alert.level
         alert.level, alert.level_changed_at = level, now
         action = AlertAction.RISEN if level > previous else AlertAction.LOWERED
         events.append(_event(alert, action, previous, now))
-        save = True
+        fields.add("level")
     if details != alert.details:
-        alert.details, save = details, True
+        alert.details = details
+        fields.add("details")
     if subject.device_id is not None and alert.organization_id != subject.organization_id:
-        alert.organization_id, save = subject.organization_id, True
-    return save
+        alert.organization_id = subject.organization_id
+        fields.add("organization")
+    return fields
+
+
+def _save(changed: dict[int, tuple[Alert, set[str]]], now: datetime.datetime) -> None:
+    """Write the changes in a few statements: one UPDATE per value shared by many rows
+    (cleared, a level, an organization), per-row values (details) in batches. Clearing 1,000
+    alerts is one statement, not a CASE of 1,000 branches."""
+    groups: dict[tuple[str, Any], list[int]] = {}
+    details: list[Alert] = []
+    for alert, fields in changed.values():
+        if "cleared_at" in fields:
+            groups.setdefault(("cleared_at", None), []).append(alert.pk)
+            continue
+        if "level" in fields:
+            groups.setdefault(("level", alert.level), []).append(alert.pk)
+        if "organization" in fields:
+            groups.setdefault(("organization_id", alert.organization_id), []).append(alert.pk)
+        if "details" in fields:
+            details.append(alert)
+    for (field, value), pks in sorted(groups.items(), key=lambda g: (g[0][0], str(g[0][1]))):
+        values: dict[str, Any] = {field: now if field == "cleared_at" else value}
+        if field == "level":
+            values["level_changed_at"] = now
+        Alert.objects.filter(pk__in=sorted(pks)).update(**values)
+    if details:
+        Alert.objects.bulk_update(details, ["details"], batch_size=100)
 
 
 # ── Devices ───────────────────────────────────────────────────────────────────────────────────

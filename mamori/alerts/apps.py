@@ -11,9 +11,10 @@ class AlertsConfig(AppConfig):
     label = "alerts"
 
     def ready(self) -> None:
-        from mamori.alerts import permissions, work
+        from mamori.alerts import notify, permissions, work
         from mamori.alerts.audit_actions import audit_actions_register
 
         permissions.register()
         audit_actions_register()
         work.register()
+        notify.register()

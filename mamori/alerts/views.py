@@ -17,7 +17,15 @@ from django.views.decorators.http import require_safe
 
 from mamori.alerts import selectors
 from mamori.alerts.forms import AlertSettingsForm
-from mamori.alerts.models import LEVEL_BY_CODE, LEVEL_CODES, Alert, AlertKind, AlertLevel
+from mamori.alerts.models import (
+    LEVEL_BY_CODE,
+    LEVEL_CODES,
+    Alert,
+    AlertAction,
+    AlertKind,
+    AlertLevel,
+)
+from mamori.alerts.notices import alert_notices
 from mamori.alerts.permissions import ALERTS_SETTINGS
 from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
 from mamori.alerts.text import alert_facts, alert_notes, alert_summary
@@ -125,6 +133,35 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def notice_rows(alert: Alert) -> list[dict[str, Any]]:
+    """The mails and webhook deliveries of the alert's events (``notices.alert_notices``), with
+    their channel and status in words."""
+    channels = {
+        "at_once": _("Mail at once"),
+        "summary": _("Daily summary"),
+        "webhook": _("Webhook"),
+    }
+    statuses = {
+        "waiting": _("Waiting to be gathered into one mail"),
+        "pending": _("Pending"),
+        "running": _("Sending"),
+        "sent": _("Sent"),
+        "failed": _("Failed"),
+        "not_sent": _("Not sent: the recipient can no longer be mailed"),
+        "delivered": _("Delivered"),
+    }
+    actions = dict(AlertAction.choices)
+    return [
+        {
+            "notice": n,
+            "action": actions.get(n.action, n.action),
+            "channel": channels.get(n.channel, n.channel),
+            "status": statuses.get(n.status, n.status),
+        }
+        for n in alert_notices(alert)
+    ]
+
+
 @require_safe
 @account_required
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
@@ -139,6 +176,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "facts": alert_facts(alert, (get_language() or "en").split("-")[0]),
             "notes": alert_notes(alert),
             "events": selectors.alert_events(alert),
+            "notices": notice_rows(alert),
             "device_url": _url(request, "device_detail", device_id=alert.device_id)
             if alert.device_id
             else "",

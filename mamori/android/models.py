@@ -258,6 +258,9 @@ class Device(models.Model):
     numbers of personally owned devices) for the device's page. ``report_clock`` is the clock
     of the newest notification applied (``lastStatusReportTime``, ``enrollmentTime`` for
     ENROLLMENT, ``publishTime`` as a fallback): an older one never overwrites a newer one.
+    A report that repeats the stored one but for its times (most reports) rewrites only the
+    times' columns: ``report``'s own ``lastStatusReportTime`` may then be older than
+    ``last_status_report_at``, which is the one to read.
     """
 
     contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
@@ -300,6 +303,9 @@ class Device(models.Model):
     last_policy_sync_at = models.DateTimeField(null=True, blank=True)
     report_clock = models.DateTimeField(null=True, blank=True)
     report = models.JSONField(default=dict, blank=True)
+    # A digest of ``report`` without its times (``notifications.devices.report_digest``): a
+    # report that differs only in its times rewrites the times' columns, not the report.
+    report_digest = models.CharField(max_length=32, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)  # DELETED reported, or removed
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("mamori.support.urls")),
     path("", include("mamori.android.urls")),
     path("", include("mamori.alerts.urls")),
+    path("", include("mamori.alerts.webhooks.urls")),
 ]

@@ -194,6 +194,71 @@ def test_the_newest_battery_event_wins(orgs: OrgCast) -> None:
     assert Device.objects.get().battery_level == 39
 
 
+def test_a_report_that_repeats_the_stored_one_but_for_its_times_writes_only_the_times(
+    orgs: OrgCast,
+) -> None:
+    token = token_make(orgs, orgs.sales, one_time=False)
+    first = device(1, minutes=5, token=token.name)
+    first["lastPolicySyncTime"] = stamp(4)
+    deliver(("STATUS_REPORT", first))
+    stored = Device.objects.get()
+    again = {**first, "lastStatusReportTime": stamp(20), "lastPolicySyncTime": stamp(19)}
+    push_store(body("STATUS_REPORT", again))
+    inbox_batch()
+    found = Device.objects.get()
+    assert found.last_status_report_at.isoformat().startswith("2026-11-30T10:20:00")
+    assert found.last_policy_sync_at.isoformat().startswith("2026-11-30T10:19:00")
+    assert found.report_clock == found.last_status_report_at
+    # The report itself was not rewritten: it keeps its own times; its digest is the same.
+    assert found.report["lastStatusReportTime"] == stamp(5)
+    assert (found.report_digest, found.report) == (stored.report_digest, stored.report)
+    assert found.updated_at > stored.updated_at
+    # An older report that repeats it changes nothing; a change beyond the times is written.
+    deliver(("STATUS_REPORT", {**first, "lastStatusReportTime": stamp(10)}))
+    assert Device.objects.get().last_status_report_at == found.last_status_report_at
+    changed = {**again, "lastStatusReportTime": stamp(30), "policyCompliant": False}
+    deliver(("STATUS_REPORT", changed))
+    found = Device.objects.get()
+    assert (found.policy_compliant, found.report["lastStatusReportTime"]) == (False, stamp(30))
+    assert found.report_digest != stored.report_digest
+    assert states() == {"applied": ["", "", "", ""]}
+
+
+def test_wide_reports_are_stored_with_lz4_on_postgresql(orgs: OrgCast) -> None:
+    from django.db import connection
+
+    token = token_make(orgs, orgs.sales)
+    resource = device(1, token=token.name)
+    resource["applicationReports"] = [
+        {"packageName": f"com.example.app{n}", "versionName": f"1.{n}", "state": "INSTALLED"}
+        for n in range(200)
+    ]
+    deliver(("ENROLLMENT", resource))
+    found = Device.objects.get()
+    assert len(found.report["applicationReports"]) == 200
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_column_compression(report) FROM android_device")
+            assert cursor.fetchone() == ("lz4",)
+    else:
+        assert found.report == resource
+
+
+def test_the_digest_leaves_out_only_the_top_level_times() -> None:
+    from mamori.android.notifications.devices import report_digest
+
+    a = '{"name":"d","lastStatusReportTime":"2026-11-30T10:00:00Z","apiLevel":34}'
+    b = '{"name":"d","lastStatusReportTime": "2026-12-01T00:00:00.5Z","apiLevel":34}'
+    assert report_digest(a) == report_digest(b)
+    assert report_digest(a) != report_digest(a.replace("34", "35"))
+    # The same words inside a string value are text, not a time: they count.
+    c = '{"name":"d","note":"\\"lastStatusReportTime\\":\\"x\\"","apiLevel":34}'
+    d = '{"name":"d","note":"\\"lastStatusReportTime\\":\\"y\\"","apiLevel":34}'
+    assert json.loads(c)["note"] == '"lastStatusReportTime":"x"'
+    assert report_digest(c) != report_digest(d)
+    assert len(report_digest(a)) == 32
+
+
 def test_imei_meid_and_phone_numbers_of_personal_devices_are_not_stored(orgs: OrgCast) -> None:
     token = token_make(orgs, orgs.sales, allow_personal_usage=PersonalUsage.ALLOWED)
     personal = device(1, token=token.name, mode="PROFILE_OWNER", ownership="PERSONALLY_OWNED")

@@ -6,6 +6,9 @@ The rules (issue 9, ANDROID.md 7):
 - per device, only the newest resource of a batch is applied (``winner``): the one with the
   latest clock, a STATUS_REPORT before an ENROLLMENT of the same clock — and a DELETED report
   before anything, because DELETED is final for a device name;
+- a resource that repeats the row's report but for its times (``report_digest``) writes only
+  the times' columns: most status reports change nothing else, and rewriting a ~10 KB ``jsonb``
+  (and every index of the row) is what a report costs the database (bench/README.md);
 - a resource older than the row's ``report_clock`` is not applied (at the same clock, a
   STATUS_REPORT is and an ENROLLMENT is not), and nothing is applied to a deleted device;
 - a device Mamori does not have yet is created from whichever resource comes first, in the
@@ -23,7 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import hashlib
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -63,7 +69,40 @@ UPDATED: tuple[tuple[str, str], ...] = (
     ("last_policy_sync_at", "timestamptz"),
     ("report_clock", "timestamptz"),
     ("report", "jsonb"),
+    ("report_digest", "varchar"),
 )
+
+
+# The columns a report that repeats the stored one but for its times writes.
+TIMES: tuple[tuple[str, str], ...] = (
+    ("last_status_report_at", "timestamptz"),
+    ("last_policy_sync_at", "timestamptz"),
+    ("report_clock", "timestamptz"),
+)
+# The times a device report carries (ANDROID.md 2.3), left out of the digest.
+_TIME_KEYS = ('"lastStatusReportTime"', '"lastPolicySyncTime"', '"lastPolicyComplianceReportTime"')
+_TIME_VALUE = re.compile(r'\s*:\s*"[^"\\]*"')
+
+
+def report_digest(text: str) -> str:
+    """The digest (32 hex characters, BLAKE2b-128) of a stored report's JSON ``text`` without its
+    times (each ``"key": "value"`` of ``_TIME_KEYS``): equal digests mean the reports differ at
+    most in those times (or in key order or spacing, which only costs a full write).
+
+    A quoted key inside a JSON string is escaped (``\\"``), so only real keys match. The keys
+    are found with ``str.find`` (a 10 KB report is scanned in microseconds) and only their
+    values matched with a pattern.
+    """
+    for key in _TIME_KEYS:
+        start = text.find(key)
+        while start >= 0:
+            value = _TIME_VALUE.match(text, start + len(key))
+            if value is None:
+                start = text.find(key, start + len(key))
+                continue
+            text = text[:start] + text[value.end() :]
+            start = text.find(key, start)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +141,18 @@ class DeviceReport:
     def stored_report(self) -> str:
         """The JSON text kept in ``Device.report`` (IMEI, MEID, phone numbers removed for a
         personally owned device)."""
+        return self._stored
+
+    @functools.cached_property
+    def _stored(self) -> str:
         if reports.personal(self.resource):
             return json.dumps(reports.stripped(self.resource), ensure_ascii=False)
         return self.text if self.text is not None else json.dumps(self.resource, ensure_ascii=False)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """``report_digest`` of the stored report."""
+        return report_digest(self._stored)
 
 
 def winner(group: list[DeviceReport]) -> DeviceReport:
@@ -130,6 +178,7 @@ class Applied:
     created: list[int] = dataclasses.field(default_factory=list)
     updated: list[int] = dataclasses.field(default_factory=list)
     skipped: int = 0
+    times_only: int = 0  # of ``updated``: reports that repeated the stored one but for its times
     records: list[LogRecord] = dataclasses.field(default_factory=list)
 
 
@@ -161,26 +210,31 @@ def devices_apply(items: list[DeviceReport], *, now: datetime.datetime | None = 
             missing = [winners[name] for name in sorted(winners) if name not in rows]
             with transaction.atomic():
                 _create(missing, now, applied)
-    changes = []
+    changes, times = [], []
     for name in sorted(winners, key=lambda n: rows[n][0] if n in rows else 0):
         if name not in rows:
             continue
-        pk, clock, state, contract_id, organization_id, label = rows[name]
+        pk, clock, state, contract_id, organization_id, label, digest = rows[name]
         report = winners[name]
         if not newer(report, clock, state):
             applied.skipped += 1
+            continue
+        if digest and digest == report.digest:
+            times.append((pk, report))
             continue
         changes.append((pk, report))
         if report.deleted:
             applied.records.append(gone_record(pk, contract_id, organization_id, label, "reported"))
     _update(changes, now)
-    applied.updated = [pk for pk, _ in changes]
+    _times_update(times, now)
+    applied.updated = sorted(pk for pk, _ in changes + times)
+    applied.times_only = len(times)
     return applied
 
 
 def _locked(names: list[str]) -> dict[str, tuple[Any, ...]]:
-    """``{name: (pk, report_clock, applied_state, contract, organization, label)}``, locked in
-    primary-key order."""
+    """``{name: (pk, report_clock, applied_state, contract, organization, label,
+    report_digest)}``, locked in primary-key order."""
     found = (
         Device.objects.select_for_update()
         .filter(name__in=names)
@@ -193,11 +247,12 @@ def _locked(names: list[str]) -> dict[str, tuple[Any, ...]]:
             "contract_id",
             "organization_id",
             "serial_number",
+            "report_digest",
         )
     )
     return {
-        name: (pk, clock, state, contract, org, serial or name.rsplit("/", 1)[-1])
-        for name, pk, clock, state, contract, org, serial in found
+        name: (pk, clock, state, contract, org, serial or name.rsplit("/", 1)[-1], digest)
+        for name, pk, clock, state, contract, org, serial, digest in found
     }
 
 
@@ -257,6 +312,7 @@ def _create(items: list[DeviceReport], now: datetime.datetime, applied: Applied)
             kind=reports.kind_of(item.resource, token.allow_personal_usage if token else None),
             policy_name=reports.policy_name(item.resource, item.enterprise.name),
             report=json.loads(item.stored_report()),
+            report_digest=item.digest,
             deleted_at=now if item.deleted else None,
             **values,
         )
@@ -336,6 +392,7 @@ def gone_record(
 def _row(pk: int, report: DeviceReport) -> list[Any]:
     values = reports.columns(report.resource, report.clock)
     values["report"] = report.stored_report()
+    values["report_digest"] = report.digest
     return [pk, *(values[name] for name, _ in UPDATED)]
 
 
@@ -346,11 +403,44 @@ def _document(changes: list[tuple[int, DeviceReport]]) -> str:
     for pk, report in changes:
         values = reports.columns(report.resource, report.clock)
         values["id"] = pk
+        values["report_digest"] = report.digest
         for name, value in values.items():
             if isinstance(value, datetime.datetime):
                 values[name] = value.isoformat()
         rows.append(f'{json.dumps(values)[:-1]}, "report": {report.stored_report()}}}')
     return f"[{','.join(rows)}]"
+
+
+def _times_update(changes: list[tuple[int, DeviceReport]], now: datetime.datetime) -> None:
+    """Write only the ``TIMES`` columns of reports that repeat the stored one but for their
+    times. PostgreSQL: one statement over ``unnest`` of one array per column."""
+    if not changes:
+        return
+    changes.sort(key=lambda change: change[0])
+    table = connection.ops.quote_name(Device._meta.db_table)
+    columns = [reports.times(report.resource, report.clock) for _, report in changes]
+    if connection.vendor == "postgresql":
+        assigned = ", ".join(f"{name} = v.{name}" for name, _ in TIMES)
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in TIMES)
+        names = ", ".join(name for name, _ in TIMES)
+        sql = (
+            f"UPDATE {table} AS d SET {assigned}, updated_at = %s "  # noqa: S608 - names from the model, values are parameters
+            f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {names}) WHERE d.id = v.id"
+        )
+        params: list[Any] = [now, [pk for pk, _ in changes]]
+        params += [[values[name] for values in columns] for name, _ in TIMES]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    assigned = ", ".join(f"{name} = %s" for name, _ in TIMES)
+    sql = f"UPDATE {table} SET {assigned}, updated_at = %s WHERE id = %s"  # noqa: S608 - as above
+    rows = [
+        [*(adapt(values[name]) for name, _ in TIMES), adapt(now), pk]
+        for (pk, _), values in zip(changes, columns, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _update(changes: list[tuple[int, DeviceReport]], now: datetime.datetime) -> None:

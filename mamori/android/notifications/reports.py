@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from mamori.android.models import Device, DeviceKind, DeviceState, PersonalUsage, SecurityPosture
 
 STATES = frozenset(DeviceState.values)
@@ -67,19 +69,30 @@ def _clean(value: Any) -> Any:
 def escapes_unstorable(text: str) -> bool:
     """Whether JSON ``text`` escapes a NUL or a lone surrogate (PostgreSQL's jsonb refuses
     ``\\u0000``): such text is stored re-encoded from its cleaned value, never as is."""
-    return _BAD_ESCAPE.search(text) is not None
+    # Most reports have no \u escape at all: ``in`` finds that far faster than the pattern.
+    return "\\u" in text and _BAD_ESCAPE.search(text) is not None
 
 
 def json_load(text: str) -> Any:
     """``json.loads(text)`` with NUL and lone surrogates replaced (databases refuse them).
 
-    Raises ``ValueError`` for text that is not JSON (or nested too deep to read).
+    orjson reads it (a 10 KB report in a fifth of the standard library's time: the apply
+    worker's largest cost per report); what orjson refuses and the standard library reads
+    (integers past 64 bits, ``NaN``, escaped lone surrogates) is read by the latter, so the
+    result never depends on which did. Raises ``ValueError`` for text that is not JSON (or
+    nested too deep to read).
     """
+    bad = escapes_unstorable(text)
+    if not bad:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     try:
         value = json.loads(text)
     except RecursionError as exc:
         raise ValueError("JSON nested too deep") from exc
-    return _clean(value) if _BAD_ESCAPE.search(text) else value
+    return _clean(value) if bad else value
 
 
 def _text(value: Any, field: str) -> str:
@@ -229,6 +242,14 @@ def columns(resource: dict[str, Any], clock: datetime.datetime) -> dict[str, Any
         "api_level": _int(resource.get("apiLevel"), 0, 32767),
         "battery_level": battery(resource),
         "enrolled_at": timestamp(resource.get("enrollmentTime")),
+        **times(resource, clock),
+    }
+
+
+def times(resource: dict[str, Any], clock: datetime.datetime) -> dict[str, Any]:
+    """The columns of a report's times (the only ones a report that repeats the stored one but
+    for its times changes): the report's and policy sync's times, and the apply clock."""
+    return {
         "last_status_report_at": timestamp(resource.get("lastStatusReportTime")),
         "last_policy_sync_at": timestamp(resource.get("lastPolicySyncTime")),
         "report_clock": clock,

@@ -196,3 +196,21 @@ def test_the_alert_page_speaks_the_persons_language(orgs: OrgCast) -> None:
     page = logged_in(orgs.cast.a1).get(f"/alpha/devices/alerts/{alert.pk}/").content.decode()
     assert "管理" in page  # Japanese words, not the English source
     assert "without Mamori ordering it" not in page
+
+
+def test_an_alert_opened_by_the_detector_is_mailed_and_its_page_lists_the_mail(
+    orgs: OrgCast,
+) -> None:
+    from tests.alerts import support_holder
+    from tests.alerts_data import settings_set
+
+    support_holder(orgs.cast.a1)
+    settings_set(orgs, mail_immediately=["no_report"])
+    device = make_device(orgs.tokyo, serial="MAILED-1", hours_ago=30)
+    with transaction.atomic():
+        devices_detect([device.pk])
+    alert = Alert.objects.get(device=device)
+    page = logged_in(orgs.cast.a1).get(f"/alpha/devices/alerts/{alert.pk}/").content.decode()
+    assert 'id="alert-deliveries"' in page
+    # Waiting for the end of the minute, when the mails of one recipient are gathered into one.
+    assert 'data-notice="at_once-waiting"' in page and "admin@alpha.example" in page

@@ -13,12 +13,20 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from mamori.alerts import selectors
-from mamori.alerts.models import LEVEL_BY_CODE, LEVEL_CODES, Alert, AlertEvent, AlertKind
+from mamori.alerts.models import (
+    LEVEL_BY_CODE,
+    LEVEL_CODES,
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertSettings,
+)
 from mamori.alerts.permissions import ALERTS_SETTINGS
 from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
 from mamori.alerts.text import alert_summary
 from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.fields import annotation_of, text_field
 from mamori.directory.selectors import organization_get
 
 router = Router(tags=["Alerts"])
@@ -158,7 +166,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> AlertDetailOut:
 class AlertSettingsIO(Schema):
     """The contract's alert settings."""
 
-    mail_immediately: list[str] = Field(
+    mail_immediately: list[annotation_of(Alert, "kind")] = Field(  # type: ignore[valid-type]
         description=f"the kinds mailed at once when they open or rise: {KINDS_DOC}"
     )
     caution_hours: int = Field(
@@ -171,7 +179,9 @@ class AlertSettingsIO(Schema):
         description="non_compliant opens after this many minutes (0: at once; at most 10080)"
     )
     summary_hour: int = Field(description="the daily summary's hour, 0 … 23")
-    summary_timezone: str = Field(description="an IANA timezone name, e.g. Asia/Tokyo")
+    summary_timezone: str = text_field(
+        AlertSettings, "summary_timezone", description="an IANA timezone name, e.g. Asia/Tokyo"
+    )
 
 
 @router.get("/settings/alerts", response=AlertSettingsIO, summary="Alert settings")

@@ -90,6 +90,7 @@ PAGES = [
     "/alpha/devices/{device}/",
     "/alpha/devices/commands/{command}/",
     "/alpha/devices/jobs/{job}/",
+    "/alpha/devices/jobs/{job}/?status=registered",
     "/alpha/devices/alerts/",
     "/alpha/devices/alerts/?state=all&org={sales}",
     "/alpha/devices/alerts/{alert}/",

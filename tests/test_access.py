@@ -36,6 +36,7 @@ class TestCatalogue:
             "enrollment_tokens",
             "devices",
             "commands",
+            "alerts",
         ]
 
     def test_a_screen_registered_twice_is_a_configuration_error(self) -> None:
@@ -79,6 +80,7 @@ class TestPrivileges:
             "commands.lock",
             "commands.reboot",
             "commands.lost_mode",
+            "alerts.view",
         }
 
     def test_a_custom_scheme_cannot_smuggle_in_a_contract_wide_permission(

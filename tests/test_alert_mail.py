@@ -89,7 +89,7 @@ def test_events_of_a_minute_are_one_mail_per_support_option_holder_in_their_lang
     assert "[Caution] No status report: Opened" in en and "[Warning] Not compliant: Opened" in en
     assert "2026-03-02 10:00 JST" in ja and "2026-03-01 20:00 EST" in en
     assert "SN-FIRST" in en and "SN-SECOND" in en and "Security posture" not in en
-    assert f"http://testserver/alpha/devices/{first.pk}/" in en
+    assert f"http://testserver/alpha/devices/alerts/{alert.pk}/" in en
     notices = alert_notices(alert)
     assert [(n.channel, n.to, n.status) for n in notices] == [
         ("at_once", "admin@alpha.example", "sent"),

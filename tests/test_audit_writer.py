@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.audit_actions import AccountAction
+from mamori.alerts.audit_actions import AlertsAction
 from mamori.alerts.webhooks.audit_actions import WebhookAction
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.commands.audit_actions import CommandAction
@@ -254,9 +255,10 @@ class TestEnums:
             AndroidAction,
             CommandAction,
             WebhookAction,
+            AlertsAction,
         )
         assert set(codes) == {str(code) for enum in enums for code in enum}
-        assert len(codes) == 38 + len(AndroidAction) + len(CommandAction) + len(WebhookAction)
+        assert len(codes) == 38 + sum(len(enum) for enum in enums[5:])
 
 
 class TestRelatedObjects:

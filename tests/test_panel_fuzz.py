@@ -35,6 +35,7 @@ from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.panel import urls as panel_urls
 from mamori.support.services import inquiry_send
+from tests.alerts_data import alert_of
 from tests.android.devices import make_device
 from tests.conftest import OrgCast, logged_in, shared_orgs, shared_orgs_cast
 
@@ -216,6 +217,7 @@ def ids(orgs: OrgCast) -> dict[str, Any]:
         "webhook_id": Webhook.objects.create(
             contract=orgs.cast.a, url="https://93.184.216.34/hook", secret="whsec_fuzz"
         ).pk,
+        "alert_id": alert_of(make_device(orgs.tokyo, serial="FUZZ-ALERT")).pk,
     }
 
 

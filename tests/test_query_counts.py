@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.tokens import api_token_create
-from mamori.alerts.models import Alert, AlertEvent, Webhook, WebhookAttempt, WebhookDelivery
+from mamori.alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertKind,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from mamori.android.inventory.services import device_note_set
 from mamori.android.models import (
     Command,
@@ -40,6 +47,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
+from tests.alerts_data import alert_of
 from tests.android.devices import make_device
 from tests.conftest import (
     OrgCast,
@@ -83,6 +91,10 @@ PAGES = [
     "/alpha/devices/commands/{command}/",
     "/alpha/devices/jobs/{job}/",
     "/alpha/devices/jobs/{job}/?status=registered",
+    "/alpha/devices/alerts/",
+    "/alpha/devices/alerts/?state=all&org={sales}",
+    "/alpha/devices/alerts/{alert}/",
+    "/alpha/settings/alerts/",
     "/alpha/settings/webhooks/",
     "/alpha/settings/webhooks/{webhook}/",
 ]
@@ -110,6 +122,10 @@ ENDPOINTS = [
     "/api/v1/devices/{device}",
     "/api/v1/devices/{device}/commands",
     "/api/v1/jobs/{job}",
+    "/api/v1/alerts",
+    "/api/v1/alerts?state=all&organization_id={sales}",
+    "/api/v1/alerts/{alert}",
+    "/api/v1/settings/alerts",
     "/api/v1/webhooks",
     "/api/v1/webhooks/{webhook}",
 ]
@@ -128,6 +144,7 @@ def ids(orgs: OrgCast) -> dict[str, int]:
         "profile": Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0").pk,
         **command_ids(orgs),
         "device": Device.objects.get(contract=orgs.cast.a, serial_number="QC-0").pk,
+        "alert": Alert.objects.get(device__serial_number="QC-0", kind=AlertKind.NO_REPORT).pk,
         "webhook": Webhook.objects.filter(contract=orgs.cast.a).order_by("pk").first().pk,
     }
 
@@ -201,10 +218,13 @@ def grow_devices(
 ) -> None:
     """A device of ``user`` in ``section`` (on the list, on the user's page), and one more
     command, usage-log event and log entry of the device whose page is counted."""
-    make_device(section, user=user, profile_id=profile.pk, version=i, compliant=True)
+    listed = make_device(section, user=user, profile_id=profile.pk, version=i, compliant=True)
     device = Device.objects.filter(contract=orgs.cast.a, serial_number="QC-0").first()
     if device is None:
         device = make_device(orgs.tokyo, user=orgs.sato, serial="QC-0", profile_id=profile.pk)
+    # An alert more on the lists, and an event more in the history of the page counted.
+    alert_of(listed, AlertKind.NON_COMPLIANT, 2)
+    alert_of(device, AlertKind.NO_REPORT, 1 + i % 2)
     Command.objects.create(contract=orgs.cast.a, device=device, type="LOCK", issued_by=orgs.cast.a1)
     UsageLogEvent.objects.create(
         contract=orgs.cast.a,

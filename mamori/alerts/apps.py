@@ -4,12 +4,17 @@ from django.apps import AppConfig
 class AlertsConfig(AppConfig):
     """Device alerts (issue 10): detection from the device state the notifications keep current
     and from a periodic check, the alert list, the support option's alert mail and webhooks.
-    Above ``android`` (it reads devices and commands); ``android`` never imports it."""
+    Above ``android`` (it reads devices and commands); ``android`` never imports it: the
+    alerts listen through ``android.hooks``."""
 
     name = "mamori.alerts"
     label = "alerts"
 
     def ready(self) -> None:
-        from mamori.alerts import notify
+        from mamori.alerts import notify, permissions, work
+        from mamori.alerts.audit_actions import audit_actions_register
 
+        permissions.register()
+        audit_actions_register()
+        work.register()
         notify.register()

@@ -115,12 +115,9 @@ def local_time(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> str:
 
 
 def alert_url(alert: Alert) -> str:
-    """The panel page to open about ``alert``: its device's page (the contract's Android
-    Enterprise settings for an alert about no device)."""
-    domain = alert.contract.domain
-    if alert.device_id is not None:
-        return absolute_url("panel:device_detail", domain=domain, device_id=alert.device_id)
-    return absolute_url("panel:android_settings", domain=domain)
+    """The panel page to open about ``alert``: the alert's own page (Devices → Alerts), which
+    links to its device."""
+    return absolute_url("panel:alert_detail", domain=alert.contract.domain, alert_id=alert.pk)
 
 
 def device_label(alert: Alert) -> str:

@@ -90,6 +90,13 @@ class Alert(models.Model):
                 name="alert_open_list",
             ),
             models.Index(fields=["contract", "-opened_at", "-id"], name="alert_list"),
+            # The list's keyset order (important first, then newest: ids grow with opened_at).
+            models.Index(
+                fields=["contract", "-level", "-id"],
+                condition=Q(cleared_at__isnull=True),
+                name="alert_open_by_level",
+            ),
+            models.Index(fields=["contract", "-level", "-id"], name="alert_by_level"),
         ]
 
     def __str__(self) -> str:
@@ -287,3 +294,55 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status_code or self.error} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# Detection state (issue 10 point 1) ───────────────────────────────────────────────────────────
+
+
+class ComplianceWatch(models.Model):
+    """A device reported not compliant and has not reported compliant since: ``since`` is when
+    Mamori first saw it (the server's clock), ``due_at`` when the grace
+    (``non_compliance_grace_minutes``) ends and the ``non_compliant`` alert opens; ``alerted``
+    once it has. Kept here, not in android's device table (issue 10: the grace is an alerts
+    rule). The periodic check finds the rows due by ``alert_watch_due``."""
+
+    device = models.OneToOneField(
+        "android.Device", on_delete=models.CASCADE, primary_key=True, related_name="alert_watch"
+    )
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+    due_at = models.DateTimeField()
+    alerted = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at", "device"],
+                condition=Q(alerted=False),
+                name="alert_watch_due",
+            ),
+            models.Index(fields=["contract", "device"], name="alert_watch_by_contract"),
+        ]
+
+    def __str__(self) -> str:
+        return f"watch {self.device_id} since {self.since:%Y-%m-%d %H:%M:%S}"
+
+
+class NoReportCheck(models.Model):
+    """How far the periodic check has walked a contract's devices by ``last_status_report_at``
+    (index ``device_by_report``): devices whose last report is before ``caution_at`` /
+    ``warning_at`` (ties: up to ``…_id``) have been looked at for that threshold, so each run
+    reads only the devices that crossed a threshold since the last one. Null: from the start
+    (a new contract, or thresholds changed: ``rescan`` also looks again at the open alerts)."""
+
+    contract = models.OneToOneField(
+        "contracts.Contract", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    caution_at = models.DateTimeField(null=True, blank=True)
+    caution_id = models.BigIntegerField(default=0)
+    warning_at = models.DateTimeField(null=True, blank=True)
+    warning_id = models.BigIntegerField(default=0)
+    rescan = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"no-report check of {self.contract_id}"

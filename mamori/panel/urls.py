@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("mamori.users_csv.urls")),
     path("", include("mamori.support.urls")),
     path("", include("mamori.android.urls")),
+    path("", include("mamori.alerts.urls")),
     path("", include("mamori.alerts.webhooks.urls")),
 ]

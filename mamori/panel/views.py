@@ -26,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _devices_summary(account: Account) -> dict[str, Any] | None:
     """The Devices card: whether the contract is bound, and the device list's counts per state
     and compliance (each a few bounded queries) when the account may view devices."""
+    from mamori.alerts.selectors import open_important_count
     from mamori.android.inventory.selectors import COUNT_LIMIT, DeviceQuery, device_counts
     from mamori.android.selectors import enterprise_bound
     from mamori.core.access import has_permission
@@ -38,7 +39,12 @@ def _devices_summary(account: Account) -> dict[str, Any] | None:
     counts = [
         (c, f"{base}?{c.key}={c.value}") for c in device_counts(account, DeviceQuery()) if c.count
     ]
-    return {"counts": counts, "limit": COUNT_LIMIT}
+    return {
+        "counts": counts,
+        "limit": COUNT_LIMIT,
+        "important": open_important_count(account),
+        "alerts_url": reverse("panel:alerts", kwargs={"domain": account.contract.domain}),
+    }
 
 
 @require_safe

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from mamori.android import hooks
 from mamori.android.amapi import client
 from mamori.android.amapi.errors import AmapiError, AmapiUnavailable, from_exception
 from mamori.android.amapi.limiter import quota_acquire
@@ -87,7 +88,9 @@ def _execute(
         mapped = from_exception(exc, method)
         if mapped is None:
             raise
+        hooks.enterprise_answered(contract_id, method, mapped)
         raise mapped from exc
+    hooks.enterprise_answered(contract_id, method, None)
     return result if isinstance(result, dict) else {}
 
 

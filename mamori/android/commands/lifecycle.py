@@ -27,6 +27,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mamori.android import hooks
 from mamori.android.commands.audit_actions import CommandAction
 from mamori.android.commands.definitions import command_of_type, device_label
 from mamori.android.models import COMMAND_DONE, Command, CommandJob, CommandStatus, CommandType
@@ -163,6 +164,7 @@ def command_finish(
             )
         ]
     )
+    hooks.command_finished(command)
     command_next(command.device_id, command.contract_id)
     if command.job_id is not None:
         _job_finished_maybe(command.job_id, now)

@@ -38,10 +38,16 @@ def _cell(text: str, css: str = "cell-text") -> str:
 
 
 def device_rows_html(
-    rows: Sequence[DeviceRow], devices_url: str, users_url: str, *, bulk: bool
+    rows: Sequence[DeviceRow],
+    devices_url: str,
+    users_url: str,
+    *,
+    bulk: bool,
+    extra: Sequence[dict[int, str]] = (),
 ) -> SafeString:
     """``<tr>`` of each row: ``devices_url`` and ``users_url`` are the lists' URLs (a device's
-    page is ``{devices_url}{id}/``); ``bulk`` adds the selection's check box."""
+    page is ``{devices_url}{id}/``); ``bulk`` adds the selection's check box; ``extra`` are the
+    cells of the columns other apps registered (``hooks.device_cells``: HTML they escaped)."""
     choose = _("Choose %(name)s")
     version_text = _("version %(version)s")
     base, people = escape(devices_url), escape(users_url)
@@ -99,6 +105,7 @@ def device_rows_html(
             f"<td>{_badge(PROFILE_TONES[row.profile_status], row.profile_label)}{version}</td>"
             f'<td class="text-nowrap">{report}</td>'
             f'<td class="col-wide-only text-nowrap">{escape(row.enrolled) or "—"}</td>'
-            f"</tr>"
+            + "".join(f"<td>{cells.get(row.pk) or '—'}</td>" for cells in extra)
+            + "</tr>"
         )
     return mark_safe("".join(parts))  # noqa: S308 -- every value escaped above

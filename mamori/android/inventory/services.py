@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mamori.android import hooks
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.device_policy import devices_policy_sync
 from mamori.android.models import Device, DeviceState
@@ -71,6 +72,7 @@ def device_move(
         )
         device.organization, device.user = organization, user
         devices_policy_sync(actor, device.contract_id, [device.pk])
+        hooks.devices_changed([device.pk])  # its open alerts follow it to the organization
         log_record(
             contract=organization.contract,
             actor=actor,
@@ -146,6 +148,7 @@ def device_remove(*, actor: Actor, device: Device, confirm: str) -> None:
             **_placement(device),
         }
         device.deleted_at, device.applied_state = now, DeviceState.DELETED
+        hooks.devices_changed([device.pk], removed_by_mamori=True)
         # The app's devices.delete work (mamori.android.work): by AMAPI name, as the unbinding
         # sends it; Google not knowing the device any more is done.
         work_submit(

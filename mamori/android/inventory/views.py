@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from mamori.android.hooks import device_cells
 from mamori.android.inventory import selectors, services
 from mamori.android.inventory.export import devices_csv_chunks
 from mamori.android.inventory.forms import DeviceMoveForm, DeviceNoteForm, DeviceRemoveForm
@@ -176,6 +177,7 @@ def devices_list(request: HttpRequest) -> HttpResponse:
     params.pop("after", None)
     bulk_url = _optional_url(request, "device_bulk_command")
     export = has_permission(me, "devices.view")
+    columns = device_cells(me, [row.pk for row in page.rows])
     return render(
         request,
         "android/devices/list.html",
@@ -187,7 +189,10 @@ def devices_list(request: HttpRequest) -> HttpResponse:
                 _url(request, "devices"),
                 _url(request, "users"),
                 bulk=bool(bulk_url),
+                extra=[cells for _, cells in columns],
             ),
+            "extra_headers": [header for header, _ in columns],
+            "colspan": 13 + len(columns),
             "counts": _count_links(params, selectors.device_counts(me, query)),
             "count_limit": f"{selectors.COUNT_LIMIT:,}",
             "params": params.urlencode(),

@@ -35,6 +35,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from mamori.android import hooks
 from mamori.android.models import Device, Enterprise
 from mamori.android.notifications import reports
 from mamori.android.notifications.devices import (
@@ -179,6 +180,7 @@ def batch_apply(messages: list[Message], now: datetime.datetime) -> Outcome:
         else:
             commands.append((message, payload))
     applied = devices_apply(device_items, now=now)
+    hooks.devices_changed([*applied.created, *applied.updated])
     outcome.records.extend(applied.records)
     _usage_apply(usage, outcome, now)
     _commands_apply(commands, outcome, now)

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from mamori.android import amapi
+from mamori.android import amapi, hooks
 from mamori.android.models import Command, CommandStatus, Device, DeviceState, Enterprise
 from mamori.android.notifications import reports
 from mamori.android.notifications.devices import (
@@ -193,6 +193,7 @@ def walk_step(enterprise: Enterprise, now: datetime.datetime) -> dict[str, int]:
         walk = DeviceWalk.objects.select_for_update().get(pk=walk.pk)
         started = (walk.started_at if token else None) or now
         applied = devices_apply(items, now=now)
+        hooks.devices_changed([*applied.created, *applied.updated])
         counts["created"], counts["updated"] = len(applied.created), len(applied.updated)
         seen = list(
             Device.objects.filter(name__in=[i.name for i in items]).values_list("pk", flat=True)
@@ -245,6 +246,7 @@ def _gone(
     Device.objects.filter(pk__in=[row[0] for row in gone]).update(
         applied_state=DeviceState.DELETED, deleted_at=now, updated_at=now
     )
+    hooks.devices_changed([row[0] for row in gone])
     records = [
         gone_record(
             pk, contract_id, organization_id, serial or name.rsplit("/", 1)[-1], "not_listed"

@@ -1,0 +1,125 @@
+"""Writes to the alerts: the contract's alert settings (Settings → Alerts, ``PUT
+/settings/alerts``). Alerts themselves are written only by the detector (``detect.py``)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.utils.translation import gettext as _
+
+from mamori.alerts.audit_actions import SETTING_KEYS, AlertsAction
+from mamori.alerts.checks import thresholds_changed
+from mamori.alerts.models import AlertKind, AlertSettings, ComplianceWatch
+from mamori.alerts.permissions import ALERTS_SETTINGS
+from mamori.audit.services import Target, TargetType, log_record
+from mamori.contracts.models import Contract
+from mamori.core.access import authorize
+from mamori.core.actor import Actor
+from mamori.core.timezones import is_timezone
+
+HOURS_MAX = 8760  # a year
+GRACE_MAX = 10080  # a week, in minutes
+
+
+def settings_values(settings: AlertSettings) -> dict[str, Any]:
+    """The settings as the log, the API and the form give them (``SETTING_KEYS``)."""
+    return {key: getattr(settings, key) for key in SETTING_KEYS}
+
+
+def alert_settings_of(contract: Contract) -> AlertSettings:
+    """The contract's settings row, or an unsaved one with the defaults."""
+    return AlertSettings.objects.filter(contract=contract).first() or AlertSettings(
+        contract=contract
+    )
+
+
+def _int_error(value: Any, low: int, high: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return _("Enter a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+    return ""
+
+
+def settings_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each field's problem (``{field: [message]}``, in the active language); empty when valid."""
+    errors: dict[str, list[str]] = {}
+    kinds = values.get("mail_immediately")
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        errors["mail_immediately"] = [_("Give a list of alert kind codes.")]
+    elif unknown := sorted(set(kinds) - set(AlertKind.values)):
+        errors["mail_immediately"] = [
+            _("Unknown alert kinds: %(codes)s. Known: %(known)s.")
+            % {"codes": ", ".join(unknown)[:200], "known": ", ".join(AlertKind.values)}
+        ]
+    for key, low, high in (
+        ("caution_hours", 1, HOURS_MAX),
+        ("warning_hours", 1, HOURS_MAX),
+        ("non_compliance_grace_minutes", 0, GRACE_MAX),
+        ("summary_hour", 0, 23),
+    ):
+        if message := _int_error(values.get(key), low, high):
+            errors[key] = [message]
+    if (
+        "caution_hours" not in errors
+        and "warning_hours" not in errors
+        and values["warning_hours"] <= values["caution_hours"]
+    ):
+        errors["warning_hours"] = [
+            _("The warning must come after the caution: enter more than %(hours)d hours.")
+            % {"hours": values["caution_hours"]}
+        ]
+    zone = values.get("summary_timezone")
+    if not isinstance(zone, str) or not is_timezone(zone):
+        errors["summary_timezone"] = [_("Choose a timezone from the list.")]
+    return errors
+
+
+def alert_settings_update(
+    *, actor: Actor, contract: Contract, values: Mapping[str, Any]
+) -> AlertSettings:
+    """Replace the contract's alert settings with ``values`` (every key of ``SETTING_KEYS``;
+    ``mail_immediately`` a list of ``AlertKind`` codes). System administrators only
+    (``alerts.settings``). ``ValidationError`` naming each bad field. One operation-log entry
+    with the values before and after, none when nothing changed. Changed thresholds make the
+    periodic check look at every device again; a changed grace moves the pending ones."""
+    authorize(actor, ALERTS_SETTINGS)
+    errors = settings_errors(values)
+    if errors:
+        raise ValidationError(errors)
+    clean = {key: values[key] for key in SETTING_KEYS}
+    clean["mail_immediately"] = [
+        k for k in AlertKind.values if k in set(values["mail_immediately"])
+    ]
+    with transaction.atomic():
+        Contract.objects.select_for_update().filter(pk=contract.pk).first()
+        settings = alert_settings_of(contract)
+        before = settings_values(settings)
+        if before == clean:
+            return settings
+        for key, value in clean.items():
+            setattr(settings, key, value)
+        settings.save()
+        if (before["caution_hours"], before["warning_hours"]) != (
+            clean["caution_hours"],
+            clean["warning_hours"],
+        ):
+            thresholds_changed(contract.pk)
+        if before["non_compliance_grace_minutes"] != clean["non_compliance_grace_minutes"]:
+            grace = datetime.timedelta(minutes=clean["non_compliance_grace_minutes"])
+            ComplianceWatch.objects.filter(contract=contract, alerted=False).update(
+                due_at=ExpressionWrapper(F("since") + Value(grace), output_field=DateTimeField())
+            )
+        changed = [key for key in SETTING_KEYS if before[key] != clean[key]]
+        log_record(
+            contract=contract,
+            actor=actor,
+            action=AlertsAction.SETTINGS_CHANGED,
+            target=Target(TargetType.CONTRACT, contract.pk, contract.domain),
+            before={key: before[key] for key in changed},
+            after={key: clean[key] for key in changed},
+        )
+    return settings

@@ -1,0 +1,211 @@
+"""The alert pages: the list (Devices tab → Alerts), an alert's page, Settings → Alerts. They
+only call the selectors and the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from mamori.alerts import selectors
+from mamori.alerts.forms import AlertSettingsForm
+from mamori.alerts.models import (
+    LEVEL_BY_CODE,
+    LEVEL_CODES,
+    Alert,
+    AlertAction,
+    AlertKind,
+    AlertLevel,
+)
+from mamori.alerts.notices import alert_notices
+from mamori.alerts.permissions import ALERTS_SETTINGS
+from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
+from mamori.alerts.text import alert_facts, alert_notes, alert_summary
+from mamori.android.selectors import enterprise_bound
+from mamori.core.access import Principal, permission_require
+from mamori.core.actor import Actor
+from mamori.core.decorators import account_required
+from mamori.core.forms import add_service_errors
+from mamori.core.widgets import FastSelect
+from mamori.directory.forms import organization_options
+from mamori.directory.selectors import organization_get
+
+PAGE_SIZE = 50
+LEVEL_TONES = {
+    AlertLevel.IMPORTANT: "bg-red-lt",
+    AlertLevel.WARNING: "bg-orange-lt",
+    AlertLevel.CAUTION: "bg-yellow-lt",
+}
+
+
+def _me(request: HttpRequest) -> Principal:
+    return request.user  # type: ignore[return-value]
+
+
+def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    return reverse(f"panel:{name}", kwargs={"domain": request.contract.domain, **kwargs})  # type: ignore[attr-defined]
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+def alert_query(request: HttpRequest, params: QueryDict) -> selectors.AlertQuery:
+    """The list's filters from the URL; a value it cannot read is left out. An organization
+    the account cannot see is a 404."""
+    level, kind, state = params.get("level", ""), params.get("kind", ""), params.get("state", "")
+    org = _int(params.get("org"))
+    return selectors.AlertQuery(
+        level=LEVEL_BY_CODE.get(level, 0),
+        kind=kind if kind in AlertKind.values else "",
+        organization=organization_get(_me(request), org, "alerts.view") if org else None,
+        include_sub_organizations=params.get("sub", "1") != "0",
+        state=state if state in selectors.STATES else "open",
+    )
+
+
+def alert_row(alert: Alert, now: Any) -> dict[str, Any]:
+    """What the list and the page show of an alert."""
+    return {
+        "alert": alert,
+        "level_code": LEVEL_CODES[alert.level],
+        "tone": LEVEL_TONES[AlertLevel(alert.level)],
+        "summary": alert_summary(alert, now),
+        "device": str(alert.device) if alert.device_id else "",
+    }
+
+
+@require_safe
+@account_required
+def alerts_list(request: HttpRequest) -> HttpResponse:
+    """Devices → Alerts: important first, then newest; filters by level, kind, organization and
+    state (open by default)."""
+    me = _me(request)
+    selectors.alerts_visible_to(me)  # refused (403) before anything else is read
+    query = alert_query(request, request.GET)
+    after = request.GET.get("after", "")[:200]
+    try:
+        alerts, next_cursor = selectors.alert_page(me, query, after=after, size=PAGE_SIZE)
+    except ValidationError:
+        alerts, next_cursor = selectors.alert_page(me, query, size=PAGE_SIZE)
+        after = ""
+    params = request.GET.copy()
+    params.pop("after", None)
+    now = timezone.now()
+    options = organization_options(me, "alerts.view").with_first("", _("All organizations"))
+    selected = query.organization.pk if query.organization is not None else ""
+    return render(
+        request,
+        "alerts/list.html",
+        {
+            "rows": [alert_row(a, now) for a in alerts],
+            "query": query,
+            "level_code": LEVEL_CODES.get(query.level, ""),
+            "levels": [(LEVEL_CODES[v], label) for v, label in reversed(AlertLevel.choices)],
+            "kinds": AlertKind.choices,
+            "states": [
+                ("open", pgettext("alert", "Open")),
+                ("cleared", pgettext("alert", "Cleared")),
+                ("all", _("All")),
+            ],
+            "org_select": FastSelect(choices=options).render(
+                "org", selected, attrs={"id": "org", "class": "form-select"}
+            ),
+            "params": params.urlencode(),
+            "next_cursor": next_cursor,
+            "first_page": not after,
+            "zone_name": timezone.get_current_timezone_name(),
+            "tab": "devices",
+            "section": "alerts",
+            "bound": enterprise_bound(me),
+        },
+    )
+
+
+def notice_rows(alert: Alert) -> list[dict[str, Any]]:
+    """The mails and webhook deliveries of the alert's events (``notices.alert_notices``), with
+    their channel and status in words."""
+    channels = {
+        "at_once": _("Mail at once"),
+        "summary": _("Daily summary"),
+        "webhook": _("Webhook"),
+    }
+    statuses = {
+        "waiting": _("Waiting to be gathered into one mail"),
+        "pending": _("Pending"),
+        "running": _("Sending"),
+        "sent": _("Sent"),
+        "failed": _("Failed"),
+        "not_sent": _("Not sent: the recipient can no longer be mailed"),
+        "delivered": _("Delivered"),
+    }
+    actions = dict(AlertAction.choices)
+    return [
+        {
+            "notice": n,
+            "action": actions.get(n.action, n.action),
+            "channel": channels.get(n.channel, n.channel),
+            "status": statuses.get(n.status, n.status),
+        }
+        for n in alert_notices(alert)
+    ]
+
+
+@require_safe
+@account_required
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """An alert in plain words, with its events."""
+    me = _me(request)
+    alert = selectors.alert_get(me, alert_id)
+    return render(
+        request,
+        "alerts/detail.html",
+        {
+            **alert_row(alert, timezone.now()),
+            "facts": alert_facts(alert, (get_language() or "en").split("-")[0]),
+            "notes": alert_notes(alert),
+            "events": selectors.alert_events(alert),
+            "notices": notice_rows(alert),
+            "device_url": _url(request, "device_detail", device_id=alert.device_id)
+            if alert.device_id
+            else "",
+            "zone_name": timezone.get_current_timezone_name(),
+            "tab": "devices",
+            "section": "alerts",
+            "bound": enterprise_bound(me),
+        },
+    )
+
+
+@account_required
+def alerts_settings(request: HttpRequest) -> HttpResponse:
+    """Settings → Alerts (System administrators only)."""
+    me = _me(request)
+    permission_require(me, ALERTS_SETTINGS)
+    contract = request.contract  # type: ignore[attr-defined]
+    data = request.POST if request.method == "POST" else None
+    form = AlertSettingsForm(data, initial=settings_values(alert_settings_of(contract)))
+    if data is not None and form.is_valid():
+        try:
+            alert_settings_update(
+                actor=Actor.from_request(request), contract=contract, values=form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The alert settings have been saved."))
+            return HttpResponseRedirect(_url(request, "alerts_settings"))
+    return render(
+        request, "alerts/settings.html", {"form": form, "tab": "settings", "section": "alerts"}
+    )

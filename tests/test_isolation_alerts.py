@@ -1,0 +1,82 @@
+"""Contract B never sees or touches contract A's alerts or alert settings: every alert page and
+endpoint, tried with B's session or token on A's alert (or filtered by A's organization), is a
+404 and changes nothing; B's lists hold none of A's alerts; B's settings are B's."""
+
+from __future__ import annotations
+
+import pytest
+
+from mamori.alerts.models import Alert, AlertSettings
+from mamori.audit.models import LogEntry
+from mamori.directory.models import Organization
+from tests.alerts_data import alert_of
+from tests.android.devices import make_device
+from tests.conftest import Cast, api_client, logged_in
+
+pytestmark = pytest.mark.django_db
+
+PANEL = [
+    ("alerts", "get", "/alpha/devices/alerts/"),
+    ("alerts", "get", "/bravo/devices/alerts/?org={a_organization}"),
+    ("alert_detail", "get", "/bravo/devices/alerts/{a_alert}/"),
+    ("alerts_settings", "get", "/alpha/settings/alerts/"),
+]
+API = [
+    ("get", "/api/v1/alerts/{a_alert}"),
+    ("get", "/api/v1/alerts?organization_id={a_organization}"),
+]
+API_OWN_ONLY = [
+    ("get", "/api/v1/alerts"),
+    ("get", "/api/v1/settings/alerts"),
+    ("put", "/api/v1/settings/alerts"),
+]
+
+
+@pytest.fixture
+def a_objects(cast: Cast) -> dict[str, int]:
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    alert = alert_of(make_device(root, serial="ALPHA-SERIAL"))
+    return {"a_alert": alert.pk, "a_organization": root.pk}
+
+
+def snapshot(cast: Cast) -> tuple:
+    return (
+        list(Alert.objects.filter(contract=cast.a).values_list("pk", "level", "cleared_at")),
+        list(AlertSettings.objects.filter(contract=cast.a).values_list("caution_hours")),
+        LogEntry.objects.filter(contract=cast.a).count(),
+    )
+
+
+@pytest.mark.parametrize(("name", "method", "path"), PANEL)
+def test_contract_b_session_gets_404_on_contract_a_alerts(
+    cast: Cast, a_objects: dict, name: str, method: str, path: str
+) -> None:
+    before = snapshot(cast)
+    response = logged_in(cast.b1).get(path.format(**a_objects))
+    assert response.status_code == 404
+    assert snapshot(cast) == before
+
+
+@pytest.mark.parametrize(("method", "path"), API)
+def test_contract_b_token_gets_404_on_contract_a_alerts(
+    cast: Cast, a_objects: dict, method: str, path: str
+) -> None:
+    before = snapshot(cast)
+    response = api_client(cast.b1).get(path.format(**a_objects))
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    assert snapshot(cast) == before
+
+
+def test_contract_b_sees_only_its_own_alerts_and_settings(cast: Cast, a_objects: dict) -> None:
+    own = alert_of(make_device(Organization.objects.get(contract=cast.b, parent=None)))
+    client = api_client(cast.b1)
+    assert [a["id"] for a in client.get("/api/v1/alerts").json()["items"]] == [own.pk]
+    page = logged_in(cast.b1).get("/bravo/devices/alerts/").content.decode()
+    assert f'data-alert="{own.pk}"' in page and f'data-alert="{a_objects["a_alert"]}"' not in page
+    before = snapshot(cast)
+    values = client.get("/api/v1/settings/alerts").json() | {"caution_hours": 5}
+    saved = client.put("/api/v1/settings/alerts", values, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    assert AlertSettings.objects.get(contract=cast.b).caution_hours == 5
+    assert snapshot(cast) == before

@@ -302,7 +302,7 @@ def _job_store(
             contract=contract,
             actor=actor,
             action=CommandAction.JOB_CREATED,
-            target=Target(TargetType.COMMAND_JOB, job.pk, str(kind.label)),
+            target=Target(TargetType.COMMAND_JOB, job.pk, kind.amapi_type),
             after={
                 "type": kind.amapi_type,
                 "total": len(eligible),
@@ -342,9 +342,7 @@ def command_job_cancel(*, actor: Actor, job: CommandJob) -> int:
                     contract=locked.contract,
                     actor=actor,
                     action=CommandAction.JOB_CANCELLED,
-                    target=Target(
-                        TargetType.COMMAND_JOB, locked.pk, str(kind.label if kind else locked.type)
-                    ),
+                    target=Target(TargetType.COMMAND_JOB, locked.pk, locked.type),
                     after={"cancelled": cancelled},
                 )
             ]

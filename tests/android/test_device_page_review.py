@@ -316,3 +316,21 @@ def test_the_lost_mode_form_says_message_and_company_name(orgs: OrgCast) -> None
         ("message", "メッセージ"),
         ("organization", "会社名"),
     ]
+
+
+def test_a_bulk_wipe_sends_no_factory_reset_flags_to_a_personal_device(
+    orgs: OrgCast, fake_commands: FakeCommands
+) -> None:
+    company = make_device(orgs.tokyo)
+    personal = make_device(orgs.tokyo, kind="personal")
+    services.command_job_create(
+        actor=Actor(account=orgs.cast.a1),
+        contract=orgs.cast.a,
+        code="wipe",
+        devices=[company, personal],
+        values={"wipe_esims": True, "reason": "退職"},
+        confirm_count=2,
+    )
+    params = dict(Command.objects.values_list("device_id", "params"))
+    assert params[company.pk]["wipe_esims"] is True
+    assert "wipe_esims" not in params[personal.pk] and params[personal.pk]["reason"] == "退職"

@@ -74,6 +74,12 @@ class AndroidCommand(DeviceCommand):
         return params.model_dump(exclude=set(cls.secret)) if params is not None else {}
 
     @classmethod
+    def stored_for(cls, stored: dict[str, Any], device: Device) -> dict[str, Any]:
+        """A bulk job's stored parameters as ``device`` takes them (the same, unless a command
+        says otherwise: a personal device's wipe drops the factory-reset flags)."""
+        return stored
+
+    @classmethod
     def failure(cls, metadata: Mapping[str, Any]) -> str:
         """The failing command-specific status of a finished operation's ``metadata`` (the
         Command), or ``""``. Read first, before ``errorCode`` (ANDROID.md 2.2)."""
@@ -465,6 +471,12 @@ class Wipe(AndroidCommand):
                 % {"serial": device_label(device)}
             ]
         return errors
+
+    @classmethod
+    def stored_for(cls, stored: dict[str, Any], device: Device) -> dict[str, Any]:
+        if device.ownership != PERSONAL:
+            return stored
+        return {key: value for key, value in stored.items() if key not in WIPE_FLAGS}
 
     @classmethod
     def amapi_command(cls, params: Any) -> dict[str, Any]:

@@ -286,7 +286,7 @@ def _job_store(
                     device=device,
                     job=job,
                     type=kind.amapi_type,
-                    params=stored,
+                    params=kind.stored_for(stored, device),
                     issued_by=actor.account,  # type: ignore[misc]
                     expires_at=_expiry(contract, now),
                 )

@@ -21,7 +21,7 @@ from mamori.audit.models import LogEntry
 from mamori.audit.services import LogRecord, Target, TargetType, log_records
 from mamori.core.actor import Actor
 from tests.android.command_devices import FakeCommands, fake_commands, make_device
-from tests.conftest import OrgCast, logged_in, run_work
+from tests.conftest import OrgCast, api_client, logged_in, run_work
 
 pytestmark = pytest.mark.django_db
 __all__ = ["fake_commands"]
@@ -248,6 +248,11 @@ def test_the_log_names_each_command_in_the_readers_language_without_doubled_fail
     assert f"Device command: Lock · {device.serial_number}" in detail
     listed = logged_in(orgs.cast.a1).get("/alpha/logs/").content.decode()
     assert f"Lock · {device.serial_number}" in listed and "LOCK ·" not in listed
+    exported = logged_in(orgs.cast.a1).get("/alpha/logs/export.csv")
+    csv_text = b"".join(exported.streaming_content).decode("utf-8-sig")
+    assert f"Lock · {device.serial_number}" in csv_text and "LOCK ·" not in csv_text
+    api = api_client(orgs.cast.a1).get(f"/api/v1/logs/{issued.pk}").json()
+    assert api["target"]["label"] == f"Lock · {device.serial_number}"
     japanese = page_of(speaking(orgs.cast.a1, "ja"), device)
     failed_ja = re.search(r"<td>デバイスコマンド失敗[^\n]*?</td>", japanese)
     assert failed_ja is not None and "(ロック)" in failed_ja.group(0)

@@ -357,6 +357,10 @@ MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 MAMORI_MAIL_RETRY_BASE_SECONDS = env_float("MAMORI_MAIL_RETRY_BASE_SECONDS", 15, minimum=0)
 MAMORI_MAIL_RETRY_MAX_SECONDS = env_float("MAMORI_MAIL_RETRY_MAX_SECONDS", 600, minimum=0)
 
+# Alert webhooks call public addresses only (mamori.alerts.webhooks.addresses); on, they may also
+# call loopback, private and link-local ones (receivers on the deployment's own network).
+MAMORI_WEBHOOK_ALLOW_PRIVATE = env_bool("MAMORI_WEBHOOK_ALLOW_PRIVATE", False)
+
 # ── Durable work ──────────────────────────────────────────────────────────────────────────────
 
 # Durable work (mamori.core.work): a worker renews the lease of the work it runs every RENEW

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mamori.accounts.audit_actions import AccountAction
+from mamori.alerts.webhooks.audit_actions import WebhookAction
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.commands.audit_actions import CommandAction
 from mamori.audit.models import LogChain, LogEntry
@@ -252,9 +253,10 @@ class TestEnums:
             UsersCsvAction,
             AndroidAction,
             CommandAction,
+            WebhookAction,
         )
         assert set(codes) == {str(code) for enum in enums for code in enum}
-        assert len(codes) == 38 + len(AndroidAction) + len(CommandAction)
+        assert len(codes) == 38 + len(AndroidAction) + len(CommandAction) + len(WebhookAction)
 
 
 class TestRelatedObjects:

@@ -17,13 +17,21 @@ from playwright.sync_api import Browser, Page
 from pytest_django.live_server_helper import LiveServer
 
 from mamori.accounts.models import Account
+from mamori.alerts.models import (
+    AlertKind,
+    AlertLevel,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from mamori.android import services as android
-from mamori.android.models import PersonalUsage, Profile
+from mamori.android.models import Device, PersonalUsage, Profile
 from mamori.android.policy import initial_policy
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.directory.services import organization_create
 from mamori.support.models import Inquiry
+from tests.alerts import alert_change, alert_open
 from tests.android import sandbox as android_sandbox
 from tests.android.devices import make_device
 from tests.android.sandbox import AmapiSandbox
@@ -69,7 +77,13 @@ def _data() -> tuple[OrgCast, dict[str, object]]:
         body="本文",
     )
     entry = LogEntry.objects.filter(contract=orgs.cast.a, action="user.created").latest("seq")
+    webhook = Webhook.objects.create(
+        contract=orgs.cast.a,
+        url="https://hooks.example.com/" + "a-very-long-path-segment/" * 12 + "?token=abc",
+        secret="whsec_pages",
+    )
     return orgs, {
+        "webhook": webhook.pk,
         "sato": orgs.sato.pk,
         "a3_user": orgs.a3.user_id,
         "sales": orgs.sales.pk,
@@ -158,7 +172,25 @@ def _devices(orgs: OrgCast, profile: Profile) -> dict[str, object]:
     make_device(orgs.sales, user=long_user, profile_id=profile.pk, version=version)
     make_device(orgs.dev, state="LOST", compliant=None, hours_ago=80, battery=5)
     make_device(orgs.sales, kind="personal_work_profile", hours_ago=None, version=None)
+    _deliveries(device)
     return {"device": device.pk}
+
+
+def _deliveries(device: Device) -> None:
+    """The webhook's page: the deliveries of an alert's events (made by the dispatch), one
+    retried then delivered, one failed for good, one waiting."""
+    webhook = Webhook.objects.get(contract_id=device.contract_id)
+    alert, _event = alert_open(device, kind=AlertKind.COMPROMISED, level=AlertLevel.WARNING)
+    alert_change(alert, "risen", AlertLevel.IMPORTANT)
+    alert_change(alert, "cleared")
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook).order_by("id")
+    outcomes = (((500, 503, 200), "delivered"), ((404,), "failed"), ((), "pending"))
+    for delivery, (codes, status) in zip(deliveries, outcomes, strict=True):
+        failed = "The receiver answered 404 Not Found." if status == "failed" else ""
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=status, last_error=failed)
+        WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(delivery=delivery, status_code=code) for code in codes
+        )
 
 
 PAGES = {
@@ -198,6 +230,8 @@ PAGES = {
     "support": "/alpha/support/",
     "inquiry-new": "/alpha/support/new/",
     "inquiry": "/alpha/support/{inquiry}/",
+    "webhooks": "/alpha/settings/webhooks/",
+    "webhook": "/alpha/settings/webhooks/{webhook}/",
     "not-found": "/alpha/users/999999/",
 }
 ANONYMOUS = {

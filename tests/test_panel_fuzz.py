@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.invitations import invitation_token
 from mamori.accounts.services.tokens import api_token_create
+from mamori.alerts.models import Webhook
 from mamori.android.policy import initial_policy
 from mamori.android.services import profile_create
 from mamori.audit.models import LogEntry
@@ -212,6 +213,9 @@ def ids(orgs: OrgCast) -> dict[str, Any]:
         "number": 1,
         "device_id": make_device(orgs.tokyo, user=orgs.sato, serial="FUZZ-1").pk,
         **command_ids(orgs),
+        "webhook_id": Webhook.objects.create(
+            contract=orgs.cast.a, url="https://93.184.216.34/hook", secret="whsec_fuzz"
+        ).pk,
     }
 
 

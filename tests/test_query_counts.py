@@ -18,9 +18,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from mamori.accounts.models import PermissionScheme
 from mamori.accounts.services.tokens import api_token_create
+from mamori.alerts.models import Alert, AlertEvent, Webhook, WebhookAttempt, WebhookDelivery
 from mamori.android.inventory.services import device_note_set
 from mamori.android.models import (
     Command,
@@ -80,6 +82,9 @@ PAGES = [
     "/alpha/devices/{device}/",
     "/alpha/devices/commands/{command}/",
     "/alpha/devices/jobs/{job}/",
+    "/alpha/devices/jobs/{job}/?status=registered",
+    "/alpha/settings/webhooks/",
+    "/alpha/settings/webhooks/{webhook}/",
 ]
 
 ENDPOINTS = [
@@ -105,6 +110,8 @@ ENDPOINTS = [
     "/api/v1/devices/{device}",
     "/api/v1/devices/{device}/commands",
     "/api/v1/jobs/{job}",
+    "/api/v1/webhooks",
+    "/api/v1/webhooks/{webhook}",
 ]
 
 
@@ -121,6 +128,7 @@ def ids(orgs: OrgCast) -> dict[str, int]:
         "profile": Profile.objects.get(contract=orgs.cast.a, name="プロファイル 0").pk,
         **command_ids(orgs),
         "device": Device.objects.get(contract=orgs.cast.a, serial_number="QC-0").pk,
+        "webhook": Webhook.objects.filter(contract=orgs.cast.a).order_by("pk").first().pk,
     }
 
 
@@ -138,6 +146,7 @@ def grow(orgs: OrgCast, n: int, start: int = 0) -> None:
         section = organization_create(actor=Actor.operator(), parent=orgs.sales, name=f"課 {i}")
         grow_android(orgs, enterprise, section, user, i)
         grow_commands(orgs, section, i)
+        grow_webhooks(orgs, i)
         log_record(
             contract=orgs.cast.a,
             actor=Actor(account=a1),
@@ -223,6 +232,33 @@ def grow_commands(orgs: OrgCast, section: Organization, i: int) -> None:
     commands.command_issue(actor=actor, device=first, code="lock")
     job = CommandJob.objects.filter(contract=orgs.cast.a).order_by("pk").first()
     Command.objects.create(contract=orgs.cast.a, device=make_device(section), job=job, type="LOCK")
+
+
+def grow_webhooks(orgs: OrgCast, i: int) -> None:
+    """A webhook more, and a delivery more with two attempts to the first one (its page)."""
+    contract = orgs.cast.a
+    Webhook.objects.create(contract=contract, url=f"https://93.184.216.34/h{i}", secret="s")
+    first = Webhook.objects.filter(contract=contract).order_by("pk").first()
+    device = Device.objects.get(contract=contract, serial_number="QC-0")
+    now = timezone.now()
+    alert = Alert.objects.create(
+        contract=contract,
+        device=device,
+        kind="command_failed",
+        level=1,
+        opened_at=now,
+        level_changed_at=now,
+        cleared_at=now,
+    )
+    event = AlertEvent.objects.create(
+        contract=contract, alert=alert, action="opened", level=1, at=now
+    )
+    delivery = WebhookDelivery.objects.create(
+        contract=contract, webhook=first, event=event, url=first.url, body="{}"
+    )
+    WebhookAttempt.objects.bulk_create(
+        [WebhookAttempt(delivery=delivery, status_code=code) for code in (500, 200)]
+    )
 
 
 def command_ids(orgs: OrgCast) -> dict[str, int]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime
 from typing import Annotated
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
@@ -145,8 +147,47 @@ class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
         max_length=PASSWORD_MAX_LENGTH,
         description="optional: when given, it must equal password (a typing check for forms)",
     )
-    scope_organization_ids: list[int] = []
-    scheme_id: int | None = None
+    scope_organization_ids: list[int] = Field(
+        [],
+        description="the organizations a department_admin or custom_admin manages (with their "
+        "sub-organizations); must be empty for the other privileges (an operator manages its "
+        "user's organization, a system_admin every organization)",
+    )
+    scheme_id: int | None = Field(None, description="a custom_admin's permission scheme only")
+
+
+# The panel offers these only for some privileges (account_form.html, data-privileges): a value
+# sent for another privilege would be dropped without a word, so it is refused instead.
+SCOPED = (Account.Privilege.DEPARTMENT_ADMIN, Account.Privilege.CUSTOM_ADMIN)
+# The service's names of the fields, as the API names them.
+API_FIELDS = {"scope_organizations": "scope_organization_ids", "scheme": "scheme_id"}
+
+
+def _fields_for_privilege(payload: AccountIn) -> None:
+    """``ValidationError`` (422 naming the field) for a scope or scheme sent with a privilege
+    that has none."""
+    errors = {}
+    if payload.scope_organization_ids and payload.privilege not in SCOPED:
+        errors["scope_organization_ids"] = [
+            _(
+                "Only Department and Custom administrators manage the organizations chosen "
+                "here: an Operator manages its own organization, a System administrator every "
+                "organization. Send an empty list."
+            )
+        ]
+    if payload.scheme_id is not None and payload.privilege != Account.Privilege.CUSTOM_ADMIN:
+        errors["scheme_id"] = [_("Only a Custom administrator has a permission scheme. Send null.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _api_named(exc: ValidationError) -> ValidationError:
+    """``exc`` with the service's field names as the API names them (``API_FIELDS``)."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return ValidationError(
+        {API_FIELDS.get(field, field): errors for field, errors in exc.error_dict.items()}
+    )
 
 
 def _confirmation(payload: AccountIn) -> str:
@@ -171,6 +212,7 @@ def account_save(
     me = _me(request)
     user, account = user_account_get(me, user_id, "save")
     action = "accounts.change" if account else "accounts.add"
+    _fields_for_privilege(payload)
     organizations = [organization_get(me, pk, action) for pk in payload.scope_organization_ids]
     scheme: PermissionScheme | None = (
         scheme_for_account_get(me, payload.scheme_id) if payload.scheme_id else None
@@ -180,22 +222,25 @@ def account_save(
         scope_organizations=tuple(organizations),
         scheme=scheme,
     )
-    if account is None:
-        account = administration.account_create(
+    try:
+        if account is None:
+            account = administration.account_create(
+                actor=_actor(request),
+                user=user,
+                data=data,
+                password=payload.password,
+                confirmation=_confirmation(payload),
+            )
+            return Status(201, AccountDetailOut.of(account))
+        administration.account_update(
             actor=_actor(request),
-            user=user,
+            account=account,
             data=data,
             password=payload.password,
             confirmation=_confirmation(payload),
         )
-        return Status(201, AccountDetailOut.of(account))
-    administration.account_update(
-        actor=_actor(request),
-        account=account,
-        data=data,
-        password=payload.password,
-        confirmation=_confirmation(payload),
-    )
+    except ValidationError as exc:
+        raise _api_named(exc) from None
     account.refresh_from_db()
     return Status(200, AccountDetailOut.of(account))
 

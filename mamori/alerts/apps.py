@@ -8,3 +8,8 @@ class AlertsConfig(AppConfig):
 
     name = "mamori.alerts"
     label = "alerts"
+
+    def ready(self) -> None:
+        from mamori.alerts import notify
+
+        notify.register()

@@ -1,4 +1,4 @@
-"""Telling people about alert events: the mail at once and the webhooks (issue 10, points 3–4).
+"""Telling about alert events: the mail at once and the webhooks (issue 10, points 3–4).
 
 ``events_dispatch`` is the one entry point the detector calls, in the transaction that wrote the
 events; it only records durable work (outbox mail, webhook deliveries) that leaves after commit.
@@ -8,14 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mamori.alerts.mail import at_once_record
 from mamori.alerts.models import AlertEvent
+from mamori.alerts.webhooks.services import deliveries_record
 
 
 def events_dispatch(events: Sequence[AlertEvent]) -> None:
     """Record the durable work that tells about ``events`` (saved ``AlertEvent`` rows of one or
     more contracts), in the caller's transaction: nothing leaves before it commits.
 
-    Until the mail and webhooks land this records nothing; the daily summary reads events
-    itself, so none is lost by being dispatched late.
+    - ``opened`` and ``risen`` events of a kind in the contract's ``mail_immediately``: an
+      ``AlertMail`` row per support-option System administrator, gathered per recipient into
+      one mail at the end of the minute (``mail.at_once_record``);
+    - every event: a signed POST to each of the contract's webhooks
+      (``webhooks.services.deliveries_record``).
+
+    The daily summary reads the events itself. A fixed number of queries per call, plus one
+    INSERT per webhook delivery and per recipient's work.
     """
-    del events
+    if not events:
+        return
+    loaded = list(
+        AlertEvent.objects.filter(pk__in=[e.pk for e in events])
+        .select_related("alert__device", "alert__organization", "alert__contract")
+        .order_by("at", "id")
+    )
+    at_once_record(loaded)
+    deliveries_record(loaded)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AlertKind(models.TextChoices):
@@ -105,7 +107,8 @@ class AlertAction(models.TextChoices):
     OPENED = "opened", _("Opened")
     RISEN = "risen", _("Risen")
     LOWERED = "lowered", _("Lowered")
-    CLEARED = "cleared", _("Cleared")
+    # "Cleared" alone is a command's outcome (data cleared): an alert's is another word.
+    CLEARED = "cleared", pgettext_lazy("alert", "Cleared")
 
 
 class AlertEvent(models.Model):
@@ -148,3 +151,139 @@ class AlertSettings(models.Model):
 
     def __str__(self) -> str:
         return f"alert settings of {self.contract_id}"
+
+
+# Telling people: the mail at once, the daily summary, the webhooks (issue 10, points 3–4) ─────
+
+
+class AlertMailChannel(models.TextChoices):
+    """How a mail told an event: at once (gathered per recipient and minute) or in the summary."""
+
+    AT_ONCE = "at_once", _("Mail at once")
+    SUMMARY = "summary", _("Daily summary")
+
+
+class AlertMail(models.Model):
+    """One event told, or to be told, to one recipient by mail: the alert's page lists them.
+
+    ``events_dispatch`` writes a row per recipient with ``mailed_at`` null; the gathering work
+    (``alerts.mail``, due at the end of the minute) takes every such row of its recipient under a
+    row lock, queues one outbox mail and sets ``mail`` and ``mailed_at``. A row whose recipient
+    could no longer be mailed (disabled, support option removed, no main address) gets
+    ``mailed_at`` and no ``mail``. The daily summary writes its rows already mailed. ``to`` is the
+    main address it went to, kept when the account is deleted.
+    """
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="mails")
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=AlertMailChannel.choices)
+    to = models.EmailField(_("to"), blank=True)
+    mail = models.ForeignKey(
+        "outbox.OutboundMail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["account", "id"],
+                condition=Q(mailed_at__isnull=True),
+                name="alert_mail_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} of event {self.event_id} to {self.to}"
+
+
+class AlertSummary(models.Model):
+    """The claim of one contract's daily summary for one local ``day``: the unique constraint
+    lets one worker win, so there is exactly one per contract and day whatever the number of
+    workers. ``due_at`` is ``summary_hour`` of that day in the summary's timezone (UTC);
+    the summary tells the events in ``[since, until)``. ``recipients`` is 0 when there was
+    nothing to say (no mail)."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    due_at = models.DateTimeField()
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    late = models.BooleanField(default=False)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "day"], name="alert_summary_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of {self.contract_id} for {self.day}"
+
+
+class Webhook(models.Model):
+    """An endpoint of a contract that receives its alert events as signed JSON (Settings →
+    Webhooks, ``/webhooks``). ``secret`` signs each call (HMAC-SHA256): Mamori generates it and
+    shows it once, when the webhook is added; it is never logged nor listed again."""
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    url = models.CharField(_("URL"), max_length=2000)
+    secret = models.CharField(max_length=100, editable=False)
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "url"], name="webhook_url_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event to be POSTed to one webhook, by its ``alerts.webhook`` work. ``body`` is the
+    JSON as sent (the facts when the event happened; no secret); ``url`` a copy, kept when the
+    webhook is deleted. ``status_code`` and ``last_error`` are the last attempt's."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
+    webhook = models.ForeignKey(
+        Webhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="deliveries")
+    url = models.CharField(max_length=2000)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    work = models.OneToOneField(
+        "core.Work", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["webhook", "-id"], name="webhook_delivery_list")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} to {self.url}"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery: the receiver's status code, or why there was none (``error``)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.status_code or self.error} at {self.at:%Y-%m-%d %H:%M:%S}"

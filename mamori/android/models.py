@@ -448,7 +448,8 @@ class Command(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["device", "-created_at"], name="command_by_device"),
-            models.Index(fields=["job", "status"], name="command_by_job"),
+            models.Index(fields=["job", "status", "id"], name="command_by_job"),
+            models.Index(fields=["job", "id"], name="command_by_job_id"),
             models.Index(fields=["contract", "-created_at"], name="command_by_contract"),
             models.Index(
                 fields=["operation_name"],

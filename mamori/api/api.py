@@ -190,6 +190,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _add_routers() -> None:
     from mamori.accounts.api import router as accounts_router
+    from mamori.alerts.webhooks.api import router as webhooks_router
     from mamori.android.api import router as android_router
     from mamori.android.commands.api import router as commands_router
     from mamori.android.inventory.api import router as devices_router
@@ -208,6 +209,7 @@ def _add_routers() -> None:
     api.add_router("", commands_router)
     api.add_router("", android_router)
     api.add_router("", devices_router)
+    api.add_router("", webhooks_router)
 
 
 _add_routers()

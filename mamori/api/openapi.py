@@ -48,7 +48,11 @@ ERRORS: dict[int, tuple[str, bool]] = {
     403: ("The token account's privilege does not allow this.", False),
     404: ("Not found, or outside the token account's contract and organizations.", False),
     413: ("The request body is over 2.5 MB.", True),
-    422: ("A parameter or a field is not valid; details name each one.", False),
+    422: (
+        "A parameter or a field is not valid; details name each one (a webhook URL that is "
+        "not http(s) or whose host is not public gives code invalid on url).",
+        False,
+    ),
 }
 ERROR_REF = "#/components/schemas/Error"
 

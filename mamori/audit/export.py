@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import zoneinfo
 from collections.abc import Iterator
@@ -16,9 +14,9 @@ from mamori.audit.registry import action_choices
 from mamori.audit.registry import target_label as target_label_text
 from mamori.audit.selectors import LogFilter, log_export_rows, privilege_labels
 from mamori.core.access import Principal
-from mamori.core.spreadsheet import cell_protect
+from mamori.core.spreadsheet import CSV_BATCH, cell_protect, csv_chunks
 
-BATCH = 1000
+BATCH = CSV_BATCH
 
 
 def _header() -> list[str]:
@@ -55,54 +53,42 @@ def log_csv_chunks(account: Principal, log_filter: LogFilter) -> Iterator[bytes]
     actions = {code: str(label) for code, label in action_choices()}
     privileges = privilege_labels()
     results = {"success": _("Success"), "failure": _("Failure")}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(_header())
-    rows: list[list[Any]] = []
-    for (
-        created_at,
-        kind,
-        name,
-        account_name,
-        privilege,
-        ip,
-        agent,
-        request_id,
-        action,
-        target_type,
-        target_id,
-        target_label,
-        result,
-        before,
-        after,
-        pk,
-    ) in log_export_rows(account, log_filter):
-        rows.append(
-            [
-                created_at.astimezone(zone).isoformat(timespec="seconds"),
-                cell_protect(actor_name_label(kind, name)),
-                cell_protect(account_name),
-                privileges.get(privilege, privilege),
-                ip or "",
-                cell_protect(agent),
-                cell_protect(request_id),
-                action,
-                actions.get(action, action),
-                target_type,
-                target_id,
-                cell_protect(target_label_text(target_type, target_label)),
-                results.get(result, result),
-                _json_text(before),
-                _json_text(after),
-                pk,
-            ]
-        )
-        if len(rows) == BATCH:
-            writer.writerows(rows)
-            rows.clear()
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    writer.writerows(rows)
-    yield buffer.getvalue().encode()
+    rows = (
+        [
+            created_at.astimezone(zone).isoformat(timespec="seconds"),
+            cell_protect(actor_name_label(kind, name)),
+            cell_protect(account_name),
+            privileges.get(privilege, privilege),
+            ip or "",
+            cell_protect(agent),
+            cell_protect(request_id),
+            action,
+            actions.get(action, action),
+            target_type,
+            target_id,
+            cell_protect(target_label_text(target_type, target_label)),
+            results.get(result, result),
+            _json_text(before),
+            _json_text(after),
+            pk,
+        ]
+        for (
+            created_at,
+            kind,
+            name,
+            account_name,
+            privilege,
+            ip,
+            agent,
+            request_id,
+            action,
+            target_type,
+            target_id,
+            target_label,
+            result,
+            before,
+            after,
+            pk,
+        ) in log_export_rows(account, log_filter)
+    )
+    return csv_chunks(_header(), rows, batch=BATCH)

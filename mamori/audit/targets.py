@@ -28,6 +28,7 @@ class TargetType(StrEnum):
     POLICY = "policy"
     COMMAND = "command"
     COMMAND_JOB = "command_job"
+    WEBHOOK = "webhook"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +64,7 @@ def _target_labels() -> dict[str, Any]:
         TargetType.POLICY: _("Policy"),
         TargetType.COMMAND: _("Device command"),
         TargetType.COMMAND_JOB: _("Bulk device command"),
+        TargetType.WEBHOOK: _("Webhook"),
     }
 
 

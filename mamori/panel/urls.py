@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("mamori.users_csv.urls")),
     path("", include("mamori.support.urls")),
     path("", include("mamori.android.urls")),
+    path("", include("mamori.alerts.webhooks.urls")),
 ]

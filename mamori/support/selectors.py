@@ -55,12 +55,14 @@ def main_email_of(account: Account) -> str:
     return email.address if email else ""
 
 
-def notice_recipients(contract: Contract | None = None) -> QuerySet[Account]:
-    """Enabled support-option accounts of active contracts that opted in to notice mail."""
+def support_option_holders(contract: Contract | None = None) -> QuerySet[Account]:
+    """Enabled support-option System administrators of active contracts (of ``contract`` when
+    given), their users' main addresses prefetched as ``user.main_emails`` (a list, empty for a
+    user without one); by contract domain, then account name. Who the support option's mail
+    (notices, alert mail: SPEC.md section 4) may reach."""
     accounts = Account.objects.filter(
         is_active=True,
         support_option=True,
-        receive_notice_mail=True,
         privilege=Account.Privilege.SYSTEM_ADMIN,
         contract__status=Contract.Status.ACTIVE,
     )
@@ -72,3 +74,8 @@ def notice_recipients(contract: Contract | None = None) -> QuerySet[Account]:
         .prefetch_related(Prefetch("user__emails", queryset=main, to_attr="main_emails"))
         .order_by("contract__domain", "name")
     )
+
+
+def notice_recipients(contract: Contract | None = None) -> QuerySet[Account]:
+    """Enabled support-option accounts of active contracts that opted in to notice mail."""
+    return support_option_holders(contract).filter(receive_notice_mail=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from django.db.models import Prefetch
 
 from mamori.accounts.models import Account
 from mamori.core.access import has_permission
-from mamori.core.spreadsheet import cell_protect
+from mamori.core.spreadsheet import cell_protect, csv_chunks
 from mamori.core.timezones import timezone_display
 from mamori.directory.models import Organization, User, UserEmail
 from mamori.directory.selectors import UserQuery, users_search
@@ -76,14 +74,5 @@ def users_csv_chunks(account: Account, query: UserQuery) -> Iterator[bytes]:
     columns = csv_format.COLUMN_NAMES
     if not has_permission(account, "accounts.view"):
         columns = columns[: columns.index("account_name")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(columns)
-    for count, user in enumerate(users.iterator(chunk_size=BATCH), start=1):
-        writer.writerow(_row(user, paths, len(columns)))
-        if count % BATCH == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+    rows = (_row(user, paths, len(columns)) for user in users.iterator(chunk_size=BATCH))
+    return csv_chunks(columns, rows, batch=BATCH)

@@ -100,7 +100,7 @@ def test_a_new_password_cannot_be_issued_in_bulk(
 
 
 @pytest.mark.django_db
-def test_cancelling_a_job_cancels_what_is_not_sent_and_lets_the_rest_go_on(
+def test_cancelling_a_job_is_one_entry_cancels_what_is_not_sent_and_asks_google_for_the_rest(
     orgs: OrgCast, fake_commands: FakeCommands, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mamori.android.commands import work
@@ -110,9 +110,28 @@ def test_cancelling_a_job_cancels_what_is_not_sent_and_lets_the_rest_go_on(
     job = services.command_job_create(
         actor=Actor(account=orgs.cast.a1), contract=orgs.cast.a, code="lock", devices=devices
     )
+    # A single command of the last device waits behind its job's command.
+    single = services.command_issue(
+        actor=Actor(account=orgs.cast.a1), device=devices[-1], code="reboot", values={}
+    )
     run_work("android.command_job")  # the first slice: 2 sent
-    response = logged_in(orgs.cast.a1).post(f"/alpha/devices/jobs/{job.pk}/cancel/")
-    assert response.status_code == 302
+    entries = LogEntry.objects.count()
+    response = logged_in(orgs.cast.a1).post(f"/alpha/devices/jobs/{job.pk}/cancel/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "未送信のコマンド 3 件を取り消しました。"
+        "送信済みのコマンド 2 件の取り消しを Google に依頼しました。"
+    ]
+    # One change, one entry: the job's, with both counts.
+    assert LogEntry.objects.count() == entries + 1
+    entry = LogEntry.objects.get(action="command_job.cancelled")
+    assert (entry.actor_account_name, entry.target_id, entry.after) == (
+        orgs.cast.a1.name,
+        str(job.pk),
+        {"cancelled": 3, "cancel_requested": 2},
+    )
+    shown = logged_in(orgs.cast.a1).get(f"/alpha/logs/{entry.pk}/").content.decode()
+    assert "一括デバイスコマンド取り消し" in shown
+    assert "取り消したコマンド" in shown and "Google に取り消しを依頼した送信済みコマンド" in shown
     assert selectors.job_progress(job) | {} == {
         "registered": 0,
         "sent": 2,
@@ -121,13 +140,25 @@ def test_cancelling_a_job_cancels_what_is_not_sent_and_lets_the_rest_go_on(
         "expired": 0,
         "cancelled": 3,
     }
+    cancelled = Command.objects.filter(job=job, status=CommandStatus.CANCELLED)
+    assert set(cancelled.values_list("error_code", flat=True)) == {"JOB_CANCELLED"}
+    assert all(c.finished_at is not None for c in cancelled)
+    sent = Command.objects.filter(job=job, status=CommandStatus.SENT)
+    assert all(c.cancel_requested_at is not None for c in sent)
     assert run_work("android.command_job") == ["done"]  # the next slice stops
     assert len(fake_commands.issued) == 2
-    cancelled = LogEntry.objects.filter(action="command.cancelled").count()
-    assert cancelled == 3 and LogEntry.objects.filter(action="command_job.cancelled").count() == 1
+    # Google is asked to cancel the sent ones (best effort); each ends as its operation does.
+    assert run_work("android.command_cancel") == ["done", "done"]
+    assert [c for c, _ in fake_commands.calls if c == "cancel"] == ["cancel", "cancel"]
+    assert selectors.job_progress(job)["cancelled"] == 5
+    assert LogEntry.objects.filter(action="command.cancelled").count() == 2  # the system's
+    # The single command behind a cancelled one goes now.
+    assert run_work("android.command_send") == ["done"]
+    single.refresh_from_db()
+    assert single.status == CommandStatus.SENT
     page = logged_in(orgs.cast.a1).get(f"/alpha/devices/jobs/{job.pk}/", HTTP_HX_REQUEST="true")
     assert page.templates[0].name == "android/commands/job_progress.html"
-    assert 'data-status="cancelled">3<' in page.content.decode()
+    assert 'data-status="cancelled">5<' in page.content.decode()
 
 
 # The real sandbox, a low quota --------------------------------------------------------------

@@ -280,6 +280,17 @@ def test_the_summarys_and_batterys_times_name_their_zone(orgs: OrgCast) -> None:
     assert '<dd class="text-break">2026-12-01 01:54 (Asia/Tokyo)</dd>' in text  # measured at
 
 
+def test_the_command_historys_stacked_cells_name_the_zone_of_their_times(
+    orgs: OrgCast, fake_commands: FakeCommands
+) -> None:
+    device = make_device(orgs.tokyo)
+    issue(orgs.cast.a1, device, "lock")
+    text = page_of(speaking(orgs.cast.a1, "ja"), device)
+    assert text.count('data-label="実行日時（Asia/Tokyo）"') == 1
+    assert text.count('data-label="終了日時（Asia/Tokyo）"') == 1
+    assert "<th>終了日時（Asia/Tokyo）</th>" in text
+
+
 # 8. Lost-mode buttons and the lost-mode and wipe forms ------------------------------------------
 
 

@@ -98,6 +98,18 @@ def test_system_administrator_sees_every_device_but_removed_ones(orgs, fleet) ->
     assert sorted(listed(logged_in(orgs.cast.a1))) == ["AAA001", "AAA002", "BBB001", "BBB002"]
 
 
+def test_each_row_names_its_organization_first_and_the_parent_below(orgs, fleet) -> None:
+    page = logged_in(orgs.cast.a1).get("/alpha/devices/")
+    rows = {row.label: row for row in page.context["page"].rows}
+    # 東京 under 営業部 under the top: its own name first, then its parent; the path on hover.
+    tokyo = rows["AAA001"]
+    assert (tokyo.organization, tokyo.organization_parent) == ("東京", "営業部")
+    assert tokyo.organization_path.endswith("営業部 / 東京")
+    assert (rows["AAA002"].organization, rows["AAA002"].organization_parent)[0] == "営業部"
+    text = page.content.decode()
+    assert f'title="{tokyo.organization_path}">東京</span>' in text
+
+
 def test_department_administrator_and_operator_see_their_organizations_devices_only(
     orgs, fleet
 ) -> None:

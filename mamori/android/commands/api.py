@@ -243,7 +243,8 @@ def job_detail(request: HttpRequest, job_id: int) -> JobOut:
 
 @router.post("/jobs/{job_id}/cancel", response={202: JobOut}, summary="Cancel a bulk command")
 def job_cancel(request: HttpRequest, job_id: int) -> Status[JobOut]:
-    """Its commands not sent yet are cancelled; the sent ones go on."""
+    """Its commands not sent yet are cancelled; AMAPI is asked to cancel its sent ones (best
+    effort: they may still be carried out). One operation-log entry for the job."""
     me = _me(request)
     services.command_job_cancel(actor=_actor(request), job=selectors.job_get(me, job_id))
     return Status(202, _job_out(selectors.job_get(me, job_id)))

@@ -82,7 +82,11 @@ def audit_actions_register() -> None:
         _("Bulk device command issued"),
         after=("type", "total", "skipped", *PARAMS),
     )
-    action_register(A.JOB_CANCELLED, _("Bulk device command cancelled"), after=("cancelled",))
+    action_register(
+        A.JOB_CANCELLED,
+        _("Bulk device command cancelled"),
+        after=("cancelled", "cancel_requested"),
+    )
     action_register(
         A.SETTINGS_CHANGED,
         _("Device command expiry changed"),
@@ -99,6 +103,7 @@ def audit_actions_register() -> None:
             "total": _("Devices"),
             "skipped": _("Devices skipped"),
             "cancelled": _("Commands cancelled"),
+            "cancel_requested": _("Sent commands Google was asked to cancel"),
             "params": _("Parameters"),
             "command_expiry_days": _("Device commands expire after (days)"),
         }

@@ -17,12 +17,13 @@ Nothing of the metadata is stored but the command-specific status: never ``newPa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +32,7 @@ from mamori.android.commands.definitions import command_of_type, device_label
 from mamori.android.models import COMMAND_DONE, Command, CommandJob, CommandStatus
 from mamori.audit.services import LogRecord, Target, TargetType, log_records
 from mamori.core.actor import Actor
-from mamori.core.work import work_submit
+from mamori.core.work import work_submit, work_submit_many
 
 SEND = "android.command_send"
 JOB = "android.command_job"
@@ -171,6 +172,65 @@ def command_finish(
     command_next(command.device_id, command.contract_id)
     if command.job_id is not None:
         _job_finished_maybe(command.job_id, now)
+
+
+JOB_CANCELLED = "JOB_CANCELLED"  # Mamori's error code of a command cancelled with its job
+
+
+@dataclasses.dataclass(frozen=True)
+class JobCancelled:
+    """What cancelling a bulk job did: ``cancelled`` commands not sent yet, ``asked`` sent ones
+    whose cancellation was asked of AMAPI (``operations.cancel``, best effort)."""
+
+    cancelled: int
+    asked: int
+
+
+def job_commands_cancel(job: CommandJob, now: datetime.datetime) -> JobCancelled:
+    """In the caller's transaction, ``job`` locked: cancel its commands not sent yet in one
+    statement (status cancelled, ``error_code`` ``JOB_CANCELLED``: no log entry of their own,
+    the job's entry is theirs) and ask AMAPI to cancel its sent ones (``CANCEL`` work each; the
+    command ends as its operation does, logged by the system then). The devices whose next
+    command waited behind a cancelled one get it sent. A sender on its way with one of them
+    passes the cancellation on when it records the answer (``sending._record``)."""
+    cancelled = Command.objects.filter(job=job, status=CommandStatus.REGISTERED).update(
+        status=CommandStatus.CANCELLED,
+        error_code=JOB_CANCELLED,
+        error_message="",
+        result={},
+        finished_at=now,
+    )
+    Command.objects.filter(
+        job=job, status=CommandStatus.SENT, cancel_requested_at__isnull=True
+    ).update(cancel_requested_at=now)
+    sent = list(
+        Command.objects.filter(
+            job=job, status=CommandStatus.SENT, cancel_requested_at=now
+        ).values_list("pk", flat=True)
+    )
+    work_submit_many(
+        kind=CANCEL,
+        payloads=[{"command_id": pk} for pk in sent],
+        actor=Actor.system(),
+        contract_id=job.contract_id,
+    )
+    cancelled_here = Command.objects.filter(
+        job=job, status=CommandStatus.CANCELLED, error_code=JOB_CANCELLED, finished_at=now
+    ).values("device_id")
+    following = (
+        Command.objects.filter(device_id__in=cancelled_here, status=CommandStatus.REGISTERED)
+        .values("device_id")
+        .annotate(first=Min("pk"))
+        .values_list("first", flat=True)
+    )
+    work_submit_many(
+        kind=SEND,
+        payloads=[{"command_id": pk} for pk in sorted(following)],
+        actor=Actor.system(),
+        contract_id=job.contract_id,
+    )
+    _job_finished_maybe(job.pk, now)
+    return JobCancelled(cancelled=cancelled, asked=len(sent))
 
 
 def _job_finished_maybe(job_id: int, now: datetime.datetime) -> None:
@@ -351,6 +411,7 @@ def _reasons() -> dict[str, str]:
         "DATA_LOSS": _("Google reported lost data."),
         "UNAUTHENTICATED": _("Google did not accept Mamori's credentials."),
         "NOT_SENT": _("The command could not be sent to Google."),
+        JOB_CANCELLED: _("Cancelled with its bulk device command."),
     }
 
 

@@ -4,8 +4,11 @@ in scope without the permission, a 403."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 
 from mamori.android.commands.definitions import AndroidCommand, command_of
@@ -13,6 +16,7 @@ from mamori.android.models import Command, CommandJob, CommandStatus, Device, De
 from mamori.android.permissions import DEVICES_VIEW
 from mamori.core.access import NotFound, Principal, object_get, permission_require, restrict
 from mamori.core.commands import commands
+from mamori.core.keyset import Keyset
 from mamori.directory.selectors import organization_get
 
 DEVICE_PATH = "organization__path"
@@ -130,3 +134,43 @@ def job_progress(job: CommandJob) -> dict[str, int]:
     for row in Command.objects.filter(job=job).values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+JOB_ORDER = Keyset("id")  # a job's commands in the order they were made (index command_by_job_id)
+JOB_PAGE_SIZE = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class JobCommandsPage:
+    """One page of a job's commands (``device`` joined) and the cursor of the next, if any."""
+
+    commands: list[Command]
+    next_cursor: str | None
+
+
+def job_commands_page(
+    account: Principal,
+    job: CommandJob,
+    *,
+    status: str = "",
+    after: str = "",
+    size: int = JOB_PAGE_SIZE,
+) -> JobCommandsPage:
+    """The commands of ``job`` (read through ``job_get``) on the account's devices, each with its
+    device, in the order they were made: ``size`` after the cursor ``after`` (a mangled one starts
+    from the first page), only those in ``status`` when it is a command status. One query."""
+    rows = restrict(
+        Command.objects.filter(job=job).select_related("device"),
+        account,
+        DEVICES_VIEW,
+        path_field=f"device__{DEVICE_PATH}",
+    )
+    if status in CommandStatus.values:
+        rows = rows.filter(status=status)
+    rows = JOB_ORDER.order(rows)
+    if after:
+        with contextlib.suppress(ValidationError):
+            rows = JOB_ORDER.after(rows, JOB_ORDER.decode(after, field="after"))
+    found = list(rows[: size + 1])
+    next_cursor = JOB_ORDER.encode(found[size - 1]) if len(found) > size else None
+    return JobCommandsPage(commands=found[:size], next_cursor=next_cursor)

@@ -27,10 +27,12 @@ from mamori.android.commands.lifecycle import (
     JOB,
     OPEN,
     SEND,
+    JobCancelled,
     command_finish,
     command_is_head,
     command_locked,
     command_record,
+    job_commands_cancel,
 )
 from mamori.android.commands.sending import command_send_inline
 from mamori.android.models import Command, CommandJob, CommandStatus, Device, DeviceState
@@ -314,9 +316,12 @@ def _job_store(
     return job
 
 
-def command_job_cancel(*, actor: Actor, job: CommandJob) -> int:
-    """Cancel the job's commands not sent yet (each logged) and stop the job; the ones already
-    sent go on. Returns how many were cancelled. ``ValidationError`` if already cancelled."""
+def command_job_cancel(*, actor: Actor, job: CommandJob) -> JobCancelled:
+    """Cancel a bulk job: its commands not sent yet are cancelled, AMAPI is asked to cancel its
+    sent ones (best effort: Google may still carry them out), and the job stops. One change, one
+    log entry: ``command_job.cancelled`` with both counts; each command cancelled here shows the
+    job as its reason (``lifecycle.job_commands_cancel``). ``ValidationError`` if already
+    cancelled."""
     kind = command_of_type_safe(job.type)
     authorize(actor, kind.permission if kind else "devices.view")
     with transaction.atomic():
@@ -325,17 +330,7 @@ def command_job_cancel(*, actor: Actor, job: CommandJob) -> int:
             raise ValidationError(_("This bulk command has already been cancelled."))
         locked.cancelled_at = timezone.now()
         locked.save(update_fields=["cancelled_at"])
-        pending = list(
-            Command.objects.filter(job=locked, status=CommandStatus.REGISTERED)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        cancelled = 0
-        for pk in pending:
-            command = command_locked(pk)
-            if command is not None and command.status == CommandStatus.REGISTERED:
-                command_finish(command, CommandStatus.CANCELLED, actor=actor)
-                cancelled += 1
+        done = job_commands_cancel(locked, locked.cancelled_at)
         log_records(
             [
                 LogRecord(
@@ -343,11 +338,11 @@ def command_job_cancel(*, actor: Actor, job: CommandJob) -> int:
                     actor=actor,
                     action=CommandAction.JOB_CANCELLED,
                     target=Target(TargetType.COMMAND_JOB, locked.pk, locked.type),
-                    after={"cancelled": cancelled},
+                    after={"cancelled": done.cancelled, "cancel_requested": done.asked},
                 )
             ]
         )
-    return cancelled
+    return done
 
 
 # The contract's setting --------------------------------------------------------------------------

@@ -17,15 +17,24 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from mamori.android.commands import selectors, services
+from mamori.android.commands.audit_actions import CommandAction
 from mamori.android.commands.forms import CommandForm
-from mamori.android.commands.lifecycle import clearing_results, command_reason
-from mamori.android.models import Command, CommandStatus
+from mamori.android.commands.lifecycle import (
+    JOB_CANCELLED,
+    JobCancelled,
+    clearing_results,
+    command_reason,
+)
+from mamori.android.models import COMMAND_DONE, Command, CommandStatus
+from mamori.android.permissions import DEVICES_VIEW
+from mamori.audit.models import LogEntry
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
 from mamori.core.access import NotFound, Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import PanelForm, add_service_errors
+from mamori.directory.selectors import organization_get
 
 LOG_SHOWN = 50
 
@@ -86,39 +95,47 @@ def device_command(request: HttpRequest, device_id: int, code: str) -> HttpRespo
     )
 
 
+def command_chain(me: Principal, command: Command) -> list[LogEntry]:
+    """The command's entries in the operation log, oldest first; for one cancelled with its
+    bulk job, the job's ``command_job.cancelled`` entry takes the place of its own."""
+    about = log_entries_about(me, TargetType.COMMAND, command.pk)
+    if command.job_id is not None and command.error_code == JOB_CANCELLED:
+        about = about | log_entries_about(me, TargetType.COMMAND_JOB, command.job_id).filter(
+            action=CommandAction.JOB_CANCELLED
+        )
+    return list(about.order_by("created_at", "id")[:LOG_SHOWN])
+
+
 @require_safe
 @account_required
 def command_detail(request: HttpRequest, command_id: int) -> HttpResponse:
-    """A command: its parameters, status, Google's answer, and its chain in the operation log."""
+    """A command: its parameters, status, Google's answer, and its chain in the operation log.
+
+    While the command is not final (registered or sent) the page polls its changing part every
+    2 s (htmx; an ``HX-Request`` gets that part alone), and stops once it is final."""
     me = _me(request)
     command = selectors.command_get(me, command_id)
     kind = services.command_of_type_safe(command.type)
-    chain = []
-    if has_permission(me, "logs.view"):
-        chain = list(
-            log_entries_about(me, TargetType.COMMAND, command.pk).order_by("created_at", "id")[
-                :LOG_SHOWN
-            ]
-        )
+    chain = command_chain(me, command) if has_permission(me, "logs.view") else []
     can_cancel = (
         command.status in (CommandStatus.REGISTERED, CommandStatus.SENT)
         and command.cancel_requested_at is None
         and kind is not None
         and has_permission(me, kind.permission)
     )
-    return render(
-        request,
-        "android/commands/command_detail.html",
-        {
-            "command": command,
-            "kind": kind,
-            "reason": command_reason(command),
-            "clearing": clearing_results(command),
-            "chain": chain,
-            "can_cancel": can_cancel,
-            **_context(request),
-        },
-    )
+    context = {
+        "command": command,
+        "kind": kind,
+        "reason": command_reason(command),
+        "clearing": clearing_results(command),
+        "chain": chain,
+        "can_cancel": can_cancel,
+        "polling": command.status not in COMMAND_DONE,
+        **_context(request),
+    }
+    if request.headers.get("HX-Request"):  # the changing part alone, polled until final
+        return render(request, "android/commands/command_state.html", context)
+    return render(request, "android/commands/command_detail.html", context)
 
 
 @require_POST
@@ -182,6 +199,14 @@ def _selection(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _organization_named(
+    me: Principal, selection: dict[str, Any], permission: str, context: dict[str, Any]
+) -> None:
+    """The organization chosen (named on the page, with or without its subtree), if one was."""
+    if selection["organization_id"] is not None:
+        context["organization"] = organization_get(me, selection["organization_id"], permission)
+
+
 @account_required
 def bulk_command(request: HttpRequest) -> HttpResponse:
     """Choose a command for the devices chosen, fill its parameters, see how many devices will
@@ -200,9 +225,12 @@ def bulk_command(request: HttpRequest) -> HttpResponse:
         context["empty"] = True
         return render(request, "android/commands/bulk.html", context)
     if not code:
+        if context["commands"]:  # without any command, refused before the selection is read
+            _organization_named(me, selection, DEVICES_VIEW, context)
         return render(request, "android/commands/bulk.html", context)
     kind = selectors.command_kind(code)
     devices = list(selectors.bulk_devices(me, kind, **selection)[: services.BULK_MAX + 1])
+    _organization_named(me, selection, kind.permission, context)
     eligible = [d for d in devices if not services.command_unmet(kind, d)]
     data = request.POST if request.method == "POST" else None
     form = CommandForm(
@@ -237,24 +265,67 @@ def bulk_command(request: HttpRequest) -> HttpResponse:
     return render(request, "android/commands/bulk.html", context)
 
 
+# The bar's segments, finished first, then what is on its way: (status, label).
+BAR = (
+    ("succeeded", gettext_lazy("Succeeded")),
+    ("failed", gettext_lazy("Failed")),
+    ("expired", gettext_lazy("Expired")),
+    ("cancelled", gettext_lazy("Cancelled")),
+    ("sent", gettext_lazy("Sent")),
+    ("registered", gettext_lazy("Waiting to be sent")),
+)
+BAR_WIDTH = 1000  # the SVG's units: a segment's width is its share in thousandths
+
+
+def job_bar(progress: dict[str, int]) -> list[dict[str, Any]]:
+    """The progress bar's segments, one a status (``BAR``): ``{"status", "label", "count",
+    "x", "width"}``, ``x`` and ``width`` in thousandths of the bar, rounded so that the
+    segments end exactly at ``BAR_WIDTH``. No segment when no command was made."""
+    total = sum(progress.get(status, 0) for status, _label in BAR)
+    segments, before = [], 0
+    for status, label in BAR:
+        count = progress.get(status, 0)
+        start = round(BAR_WIDTH * before / total) if total else 0
+        before += count
+        end = round(BAR_WIDTH * before / total) if total else 0
+        segments.append(
+            {"status": status, "label": label, "count": count, "x": start, "width": end - start}
+        )
+    return segments
+
+
 @require_safe
 @account_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    """A bulk command's progress (the part htmx polls every 2 s while it runs), skipped
-    devices, cancel."""
+    """A bulk command: the share of each status in a bar, its devices with their command's
+    status (keyset pages of 100, a status filter), skipped devices, cancel. While a command is
+    waiting or sent, the changing part (``job_progress.html``, alone for an ``HX-Request``) is
+    polled every 2 s by htmx with the same filter and page."""
     me = _me(request)
     job = selectors.job_get(me, job_id)
     progress = selectors.job_progress(job)
-    busy = progress["registered"] + progress["sent"] > 0 and job.cancelled_at is None
+    status = request.GET.get("status", "")
+    status = status if status in CommandStatus.values else ""
+    after = request.GET.get("after", "")
+    page = selectors.job_commands_page(me, job, status=status, after=after)
     kind = services.command_of_type_safe(job.type)
     context = {
         "job": job,
         "kind": kind,
         "progress": progress,
-        "done": sum(progress[s] for s in ("succeeded", "failed", "expired", "cancelled")),
-        "busy": busy,
+        "bar": job_bar(progress),
+        "bar_width": BAR_WIDTH,
+        "busy": progress["registered"] + progress["sent"] > 0,
+        "page": page,
+        "rows": [{"command": c, "reason": command_reason(c)} for c in page.commands],
+        "after": after,
+        "status": status,
+        "statuses": BAR,  # the filter's choices, in the bar's order and words
+        "self_url": request.get_full_path(),
+        "first_url": _url(request, "command_job_detail", job_id=job.pk)
+        + (f"?status={status}" if status else ""),
         "can_cancel": job.cancelled_at is None
-        and progress["registered"] > 0
+        and progress["registered"] + progress["sent"] > 0
         and kind is not None
         and has_permission(me, kind.permission),
         **_context(request),
@@ -264,25 +335,35 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "android/commands/job_detail.html", context)
 
 
+def job_cancelled_message(done: JobCancelled) -> str:
+    """What cancelling a job did, in the person's language: both counts."""
+    cancelled = ngettext(
+        "%(count)d command not sent yet was cancelled.",
+        "%(count)d commands not sent yet were cancelled.",
+        done.cancelled,
+    ) % {"count": done.cancelled}
+    if not done.asked:
+        return cancelled
+    asked = ngettext(
+        "Google was asked to cancel %(count)d command already sent.",
+        "Google was asked to cancel %(count)d commands already sent.",
+        done.asked,
+    ) % {"count": done.asked}
+    # Two sentences: a space between them in English, none in Japanese.
+    return _("%(first)s %(second)s") % {"first": cancelled, "second": asked}
+
+
 @require_POST
 @account_required
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.job_get(_me(request), job_id)
     try:
-        cancelled = services.command_job_cancel(actor=Actor.from_request(request), job=job)
+        done = services.command_job_cancel(actor=Actor.from_request(request), job=job)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(
-            request,
-            ngettext(
-                "%(count)d command not sent yet was cancelled.",
-                "%(count)d commands not sent yet were cancelled.",
-                cancelled,
-            )
-            % {"count": cancelled},
-        )
+        messages.success(request, job_cancelled_message(done))
     return HttpResponseRedirect(_url(request, "command_job_detail", job_id=job.pk))
 
 

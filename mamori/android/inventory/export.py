@@ -1,11 +1,9 @@
 """Devices as CSV: UTF-8 with BOM (Excel opens Japanese correctly), times in the viewer's
-timezone with their offset, streamed ``BATCH`` rows a chunk (memory stays flat at any size).
+timezone with their offset, streamed ``BATCH`` rows a chunk (``core.spreadsheet.csv_chunks``).
 The same columns as the list, in the list's filters, as the Users export does it."""
 
 from __future__ import annotations
 
-import csv
-import io
 import zoneinfo
 from collections.abc import Iterator
 from typing import Any
@@ -23,10 +21,10 @@ from mamori.android.inventory.selectors import (
 )
 from mamori.android.models import DeviceKind, DeviceState, SecurityPosture
 from mamori.core.access import Principal
-from mamori.core.spreadsheet import cell_protect
+from mamori.core.spreadsheet import CSV_BATCH, cell_protect, csv_chunks
 from mamori.directory.models import Organization
 
-BATCH = 1000
+BATCH = CSV_BATCH
 
 COLUMNS = (*ROW_COLUMNS, "user__employee_code")
 
@@ -81,40 +79,28 @@ def devices_csv_chunks(account: Principal, query: DeviceQuery) -> Iterator[bytes
 
         return value.astimezone(zone).isoformat(timespec="seconds") if value else ""
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(_header())
-    rows: list[list[Any]] = []
-    for row in devices.values_list(*COLUMNS).iterator(chunk_size=BATCH):
-        r = dict(zip(COLUMNS, row, strict=True))
-        rows.append(
-            [
-                r["id"],
-                r["name"],
-                cell_protect(r["serial_number"]),
-                cell_protect(r["user__name"] or ""),
-                cell_protect(r["user__employee_code"] or ""),
-                cell_protect(paths.get(r["organization_id"], "")),
-                cell_protect(r["model"]),
-                r["android_version"],
-                r["security_patch_level"],
-                kinds.get(r["kind"], r["kind"]),
-                states.get(r["applied_state"], r["applied_state"]),
-                compliance[compliance_code(r["policy_compliant"])],
-                postures.get(r["security_posture"], r["security_posture"]),
-                "" if r["battery_level"] is None else r["battery_level"],
-                "" if r["applied_policy_version"] is None else r["applied_policy_version"],
-                when(r["last_status_report_at"]),
-                when(r["enrolled_at"]),
-                cell_protect(r["note"]),
-            ]
-        )
-        if len(rows) == BATCH:
-            writer.writerows(rows)
-            rows.clear()
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    writer.writerows(rows)
-    yield buffer.getvalue().encode()
+    def row(r: dict[str, Any]) -> list[Any]:
+        return [
+            r["id"],
+            r["name"],
+            cell_protect(r["serial_number"]),
+            cell_protect(r["user__name"] or ""),
+            cell_protect(r["user__employee_code"] or ""),
+            cell_protect(paths.get(r["organization_id"], "")),
+            cell_protect(r["model"]),
+            r["android_version"],
+            r["security_patch_level"],
+            kinds.get(r["kind"], r["kind"]),
+            states.get(r["applied_state"], r["applied_state"]),
+            compliance[compliance_code(r["policy_compliant"])],
+            postures.get(r["security_posture"], r["security_posture"]),
+            "" if r["battery_level"] is None else r["battery_level"],
+            "" if r["applied_policy_version"] is None else r["applied_policy_version"],
+            when(r["last_status_report_at"]),
+            when(r["enrolled_at"]),
+            cell_protect(r["note"]),
+        ]
+
+    values = devices.values_list(*COLUMNS).iterator(chunk_size=BATCH)
+    rows = (row(dict(zip(COLUMNS, v, strict=True))) for v in values)
+    return csv_chunks(_header(), rows, batch=BATCH)

@@ -13,7 +13,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from mamori.android.commands.audit_actions import LABEL_JOIN
@@ -22,6 +21,7 @@ from mamori.android.inventory import selectors
 from mamori.android.inventory.reasons import reason_text
 from mamori.android.models import COMMAND_DONE, CommandStatus, Device, DeviceKind, DeviceState
 from mamori.android.models import SecurityPosture as Posture
+from mamori.android.user_facing import user_facing_text
 from mamori.audit.labels import actor_name_label
 from mamori.audit.models import LogEntry
 from mamori.audit.registry import target_label
@@ -233,15 +233,6 @@ def compliance(report: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def _message(message: Any) -> str:
-    """A ``UserFacingMessage`` in the person's language, else its default."""
-    if not isinstance(message, dict):
-        return ""
-    localized = message.get("localizedMessages") or {}
-    language = (get_language() or "en").split("-")[0]
-    return str(localized.get(language) or message.get("defaultMessage") or "")
-
-
 def posture(device: Device, report: dict[str, Any]) -> dict[str, Any]:
     """The security posture and each risk in words, with Google's advice."""
     data = report.get("securityPosture") or {}
@@ -252,7 +243,7 @@ def posture(device: Device, report: dict[str, Any]) -> dict[str, Any]:
         "risks": [
             {
                 "risk": reason_text("risk", d.get("securityRisk")),
-                "advice": [_message(a) for a in d.get("advice") or [] if _message(a)],
+                "advice": [t for a in d.get("advice") or [] if (t := user_facing_text(a))],
             }
             for d in data.get("postureDetails") or []
         ],
@@ -260,14 +251,19 @@ def posture(device: Device, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def command_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
-    """The command history (read-only): type, status, who issued it and when, when it
-    finished, and its error in words."""
+    """The command history (read-only): type (a link to the command's page), status, the bulk
+    job it belongs to, who issued it and when, when it finished, and its error in words."""
     statuses = dict(CommandStatus.choices)
+    domain = account.contract.domain  # type: ignore[attr-defined]
     rows = []
     for command in selectors.device_commands(account, device):
         error = command_reason(command)
         rows.append(
             {
+                "url": reverse(
+                    "panel:command_detail", kwargs={"domain": domain, "command_id": command.pk}
+                ),
+                "job_id": command.job_id,
                 "type": command.get_type_display(),
                 "status": command.status,
                 "status_label": str(statuses.get(command.status, command.status)),
@@ -387,7 +383,7 @@ def device_sections(account: Principal, device: Device) -> dict[str, Any]:
         "last_report_ago": selectors.time_ago(device.last_status_report_at, timezone.now()),
         "enrolled": _zoned(device.enrolled_at),
         "last_policy_sync": _zoned(device.last_policy_sync_at),
-        "disabled_reason": _message(report.get("disabledReason")),
+        "disabled_reason": user_facing_text(report.get("disabledReason")),
         "hardware": hardware(device, report),
         "software": software(device, report),
         "network": network(report),

@@ -86,7 +86,9 @@ def device_rows_html(
             f"</td>"
             f"<td>{user}</td>"
             f'<td><span class="cell-text narrow" title="{escape(row.organization_path)}">'
-            f"{escape(row.organization)}</span></td>"
+            f"{escape(row.organization)}</span>"
+            f'<span class="d-block small text-secondary cell-text narrow">'
+            f"{escape(row.organization_parent)}</span></td>"
             f"<td>{android}</td>"
             f'<td class="col-wide-only">{_cell(row.kind, "cell-text narrow")}</td>'
             f"<td>{_badge(STATE_TONES.get(row.state, 'bg-secondary-lt'), row.state_label)}</td>"

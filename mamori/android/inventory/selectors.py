@@ -283,7 +283,8 @@ class DeviceRow:
     serial_number: str
     user: str
     user_id: int | None
-    organization: str
+    organization: str  # the organization's own name
+    organization_parent: str  # the parent's name ("" for the top): tells two 「東京」 apart
     organization_path: str
     model: str
     android_version: str
@@ -468,7 +469,8 @@ def device_rows(
                 serial_number=r["serial_number"],
                 user=r["user__name"] or "",
                 user_id=r["user_id"],
-                organization=node.short_label if node else "",
+                organization=node.names[-1] if node else "",
+                organization_parent=node.names[-2] if node and len(node.names) > 1 else "",
                 organization_path=node.path_label if node else "",
                 model=r["model"],
                 android_version=r["android_version"],

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from mamori.android.inventory import selectors, services
 from mamori.android.inventory.export import devices_csv_chunks
 from mamori.android.inventory.forms import DeviceMoveForm, DeviceNoteForm, DeviceRemoveForm
-from mamori.android.inventory.page import device_sections
+from mamori.android.inventory.page import command_rows, device_sections
 from mamori.android.inventory.rows import device_rows_html
 from mamori.android.models import DeviceKind, DeviceState
 from mamori.android.selectors import enterprise_bound
@@ -241,6 +241,13 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     commands, usage-log events and operation-log entries; the actions the account may take."""
     me = _me(request)
     device = selectors.device_get(me, device_id)
+    if request.headers.get("HX-Target") == "device-command-history":
+        # The command history alone, polled every 2 s while a command is not final.
+        return render(
+            request,
+            "android/devices/command_history.html",
+            {"device": device, **_command_history(me, device)},
+        )
     context = device_sections(me, device)
     return render(
         request,
@@ -248,6 +255,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
         {
             **context,
             "commands_card": _commands_card(request, me, device),
+            **_command_history(me, device, context["commands"]),
             "note_form": DeviceNoteForm(initial={"note": device.note}),
             "remove_form": DeviceRemoveForm(),
             "confirm_label": services.device_label(device),
@@ -256,6 +264,19 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "tab": "devices",
         },
     )
+
+
+def _command_history(
+    me: Principal, device: Any, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The command history's context: its rows (``page.command_rows``), whether it polls (a
+    command registered or sent), and the timezone its times are in."""
+    rows = command_rows(me, device) if rows is None else rows
+    return {
+        "commands": rows,
+        "commands_polling": any(not row["done"] for row in rows),
+        "zone_name": timezone.get_current_timezone_name(),
+    }
 
 
 def _commands_card(request: HttpRequest, me: Principal, device: Any) -> list[dict[str, Any]]:

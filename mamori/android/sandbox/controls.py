@@ -7,7 +7,8 @@ next turn, since each change that a device would report sets ``next_report`` to 
 * ``stop_reporting``: the device goes silent (offline): no reports, no commands executed (they
   wait and expire). ``resume_reporting``: it reports at once and picks its commands up again.
 * ``compromised``: ``securityPosture`` POTENTIALLY_COMPROMISED with a COMPROMISED_OS
-  ``postureDetails`` entry and its advice (ANDROID.md 2.3).
+  ``postureDetails`` entry and its advice (ANDROID.md 2.3), a ``UserFacingMessage`` localized in
+  English and Japanese as Google's is.
 * ``battery``: the battery level (0–100 %), reported as a ``powerManagementEvents``
   BATTERY_LEVEL_COLLECTED event with ``batteryLevel`` (when the policy enables them).
 * ``report_now``: a STATUS_REPORT at once (a silent device reports, and is no longer silent).
@@ -34,6 +35,13 @@ COMPROMISED = {
                 {
                     "defaultMessage": "The device's operating system may have been modified. "
                     "Factory reset the device.",
+                    # As Google localizes advice: BCP 47 tags, the viewer's picked from them.
+                    "localizedMessages": {
+                        "en-US": "The device's operating system may have been modified. "
+                        "Factory reset the device.",
+                        "ja-JP": "デバイスのオペレーティング システムが改変されている可能性が"
+                        "あります。デバイスを出荷時の状態にリセットしてください。",
+                    },
                 }
             ],
         }

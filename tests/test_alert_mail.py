@@ -1,0 +1,185 @@
+"""The support option's alert mail at once (issue 10, point 3), through a real SMTP server.
+
+Only enabled support-option System administrators are mailed, at their user's main address, in
+their language with times in their timezone; events of one recipient within a minute are one
+mail; a kind not in ``mail_immediately`` and a cleared event are not mailed at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mamori.accounts.models import Account
+from mamori.alerts.mail import GATHER, mail_gather
+from mamori.alerts.models import AlertKind, AlertLevel, AlertMail, AlertSettings
+from mamori.alerts.notices import alert_notices
+from mamori.core.models import Work
+from mamori.core.work import work_run
+from mamori.directory.models import Organization, UserEmail
+from mamori.outbox.models import OutboundMail
+from tests.alerts import alert_change, alert_open, racing, support_holder
+from tests.android.devices import make_device
+from tests.conftest import Cast, make_account, make_user, run_work
+from tests.smtp import SmtpServer, body_of
+
+T0 = datetime.datetime(2026, 3, 2, 1, 0, 10, tzinfo=datetime.UTC)  # 10:00:10 JST, 20:00:10 EST
+
+
+def _recipients(cast: Cast) -> dict[str, Account]:
+    """A1 (Japanese, Tokyo) and Eve (English, New York) hold the support option; Dan is disabled,
+    Sam is a System administrator without it; B1 holds it in the other contract."""
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    support_holder(cast.a1)
+    eve_user = make_user(root, "Eve", "eve@alpha.example")
+    UserEmail.objects.create(user=eve_user, address="eve.home@alpha.example", category="personal")
+    eve = make_account(
+        eve_user, "eve", "system_admin", support_option=True, timezone="America/New_York"
+    )
+    dan = make_account(
+        make_user(root, "Dan", "dan@alpha.example"), "dan", "system_admin", support_option=True
+    )
+    Account.objects.filter(pk=dan.pk).update(is_active=False)
+    make_account(make_user(root, "Sam", "sam@alpha.example"), "sam", "system_admin")
+    support_holder(cast.b1)
+    AlertSettings.objects.create(contract=cast.a, mail_immediately=["no_report", "non_compliant"])
+    # The contracts' registration mails are not what these tests read.
+    OutboundMail.objects.all().delete()
+    Work.objects.filter(kind="mail.deliver").delete()
+    return {"a1": cast.a1, "eve": eve}
+
+
+def gather_results() -> list[str | None]:
+    """Run the due gathering work as a worker would; each handler's result."""
+    due = Work.objects.filter(kind=GATHER, status="pending", next_attempt_at__lte=timezone.now())
+    return [work_run(pk).result for pk in due.order_by("pk").values_list("pk", flat=True)]
+
+
+def _deliver(smtp: SmtpServer, count: int) -> list:
+    assert set(run_work("mail.deliver")) == {"done"}
+    return smtp.collector.wait_for(count)
+
+
+@pytest.mark.django_db
+def test_events_of_a_minute_are_one_mail_per_support_option_holder_in_their_language(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    _recipients(cast)
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    first, second = make_device(root, serial="SN-FIRST"), make_device(root, serial="SN-SECOND")
+    with time_machine.travel(T0, tick=False):
+        alert, _event = alert_open(first)
+        alert_open(second, kind=AlertKind.NON_COMPLIANT, level=AlertLevel.WARNING)
+        alert_open(second, kind=AlertKind.COMPROMISED, level=AlertLevel.IMPORTANT)  # not chosen
+        assert run_work(GATHER) == []  # due at the end of the minute
+    with time_machine.travel(T0 + datetime.timedelta(seconds=50), tick=False):
+        # One work per recipient and dispatch: the first of each recipient mails both events.
+        outcomes = sorted(gather_results())
+        assert outcomes == ["mailed 2", "mailed 2", "nothing to mail", "nothing to mail"]
+
+    mails = {m["To"]: m for m in _deliver(smtp_server, 2)}
+    assert sorted(mails) == ["admin@alpha.example", "eve@alpha.example"]
+    ja, en = body_of(mails["admin@alpha.example"]), body_of(mails["eve@alpha.example"])
+    assert mails["admin@alpha.example"]["Subject"] == "[Mamori] 2件のアラート"
+    assert mails["eve@alpha.example"]["Subject"] == "[Mamori] 2 alerts on your devices"
+    assert "[注意] 状態報告なし: 発生" in ja and "[警告] 非準拠: 発生" in ja
+    assert "[Caution] No status report: Opened" in en and "[Warning] Not compliant: Opened" in en
+    assert "2026-03-02 10:00 JST" in ja and "2026-03-01 20:00 EST" in en
+    assert "SN-FIRST" in en and "SN-SECOND" in en and "Security posture" not in en
+    assert f"http://testserver/alpha/devices/{first.pk}/" in en
+    notices = alert_notices(alert)
+    assert [(n.channel, n.to, n.status) for n in notices] == [
+        ("at_once", "admin@alpha.example", "sent"),
+        ("at_once", "eve@alpha.example", "sent"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_rise_the_next_minute_is_another_mail_and_a_clearing_is_none(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    _recipients(cast)
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None), serial="SN-R")
+    with time_machine.travel(T0, tick=False):
+        alert, _ = alert_open(device)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        run_work(GATHER)
+        alert_change(alert, "risen", AlertLevel.WARNING)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=2), tick=False):
+        run_work(GATHER)
+        alert_change(alert, "cleared")
+    with time_machine.travel(T0 + datetime.timedelta(minutes=3), tick=False):
+        assert run_work(GATHER) == []
+
+    mails = [m for m in _deliver(smtp_server, 4) if m["To"] == "eve@alpha.example"]
+    assert [m["Subject"] for m in mails] == [
+        "[Mamori] Caution: No status report on SN-R",
+        "[Mamori] Warning: No status report on SN-R",
+    ]
+    assert "Risen from Caution to Warning" in body_of(mails[1])
+    assert AlertMail.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_holder_who_lost_the_option_before_the_minute_ended_is_not_mailed(cast: Cast) -> None:
+    people = _recipients(cast)
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None))
+    with time_machine.travel(T0, tick=False):
+        alert, _ = alert_open(device)
+        Account.objects.filter(pk=people["eve"].pk).update(support_option=False)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        run_work(GATHER)
+    assert list(OutboundMail.objects.values_list("to", flat=True)) == ["admin@alpha.example"]
+    statuses = {n.to: n.status for n in alert_notices(alert)}
+    assert statuses == {"admin@alpha.example": "pending", "eve@alpha.example": "not_sent"}
+
+
+@pytest.mark.django_db
+def test_nothing_is_mailed_at_once_for_a_kind_not_chosen(cast: Cast) -> None:
+    _recipients(cast)
+    AlertSettings.objects.filter(contract=cast.a).update(mail_immediately=[])
+    alert_open(make_device(Organization.objects.get(contract=cast.a, parent=None)))
+    assert AlertMail.objects.count() == 0
+    assert not Work.objects.filter(kind=GATHER).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_gathering_the_same_recipient_at_once_send_one_mail(cast: Cast) -> None:
+    people = _recipients(cast)
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None))
+    alert_open(device)
+    alert_open(device, kind=AlertKind.NON_COMPLIANT)
+    work = Work.objects.filter(kind=GATHER, payload__account_id=people["eve"].pk).first()
+    assert work is not None
+    outcomes = racing(lambda: mail_gather(work, None))  # type: ignore[arg-type]
+
+    assert sorted(outcomes, key=str) == ["mailed 2", "nothing to mail"]
+    assert OutboundMail.objects.filter(to="eve@alpha.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_alerts_notices_list_its_mails_and_webhook_deliveries(cast: Cast) -> None:
+    from mamori.alerts.webhooks.services import webhook_create
+    from mamori.core.actor import Actor
+
+    _recipients(cast)
+    webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url="https://93.184.216.34/h")
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None))
+    with time_machine.travel(T0, tick=False):
+        alert, _ = alert_open(device)
+    other, _ = alert_open(make_device(device.organization))  # not this alert's
+
+    notices = alert_notices(alert)
+
+    assert [(n.channel, n.to, n.status, n.action) for n in notices] == [
+        ("at_once", "admin@alpha.example", "waiting", "opened"),
+        ("at_once", "eve@alpha.example", "waiting", "opened"),
+        ("webhook", "https://93.184.216.34/h", "pending", "opened"),
+    ]
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        run_work(GATHER)
+    assert [n.status for n in alert_notices(alert)] == ["pending", "pending", "pending"]
+    assert len(alert_notices(other)) == 3

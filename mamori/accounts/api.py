@@ -32,6 +32,7 @@ from mamori.accounts.services.passwords import PASSWORD_MAX_LENGTH
 from mamori.core.access import NotFound
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import schema_of, text_field, values_of
+from mamori.core.inputs import InputSchema
 from mamori.directory.selectors import (
     organization_get,
 )
@@ -121,7 +122,7 @@ class AccountDetailOut(AccountFields):  # type: ignore[misc,valid-type]
         )
 
 
-class AccountIn(AccountFields):  # type: ignore[misc,valid-type]
+class AccountIn(AccountFields, InputSchema):  # type: ignore[misc,valid-type]
     """``privilege`` is system_admin, department_admin, operator or custom_admin. A password
     given here is the administrator's choice: the account must change it at its next login."""
 
@@ -332,7 +333,7 @@ def account_token_revoke(request: HttpRequest, user_id: int, token_id: int) -> A
 # Custom permission schemes ------------------------------------------------------------------
 
 
-class SchemeIO(Schema):
+class SchemeIO(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"name": "User managers", "permissions": ["users.view", "users.change"]}]

@@ -10,13 +10,14 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from mamori.android import selectors, services
 from mamori.android.models import EnrollmentToken, PersonalUsage, Profile, ProfileVersion
 from mamori.core.access import NotFound, Principal
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import annotation_of, text_field
+from mamori.core.inputs import InputSchema
 from mamori.directory.selectors import organization_get, user_get
 
 router = Router(tags=["Android Enterprise"])
@@ -44,10 +45,7 @@ class EnterpriseOut(Schema):
     bound_by: str | None = Field(description="the account name of whoever signed up")
 
 
-class SignupIn(Schema):
-    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
-    model_config = ConfigDict(strict=True)
-
+class SignupIn(InputSchema):
     callback_url: str | None = Field(
         None,
         max_length=500,
@@ -128,10 +126,7 @@ class ProfileOut(Schema):
     publish_error: str
 
 
-class ProfileIn(Schema):
-    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
-    model_config = ConfigDict(strict=True)
-
+class ProfileIn(InputSchema):
     name: str = text_field(Profile, "name")
     policy: dict[str, Any] = Field(description="AMAPI Policy JSON")
     note: str = text_field(ProfileVersion, "note", "")
@@ -229,10 +224,7 @@ def profile_publish(request: HttpRequest, profile_id: int) -> Status[ProfileOut]
     return Status(202, _profile_out(selectors.profile_get(me, profile_id)))
 
 
-class AssignIn(Schema):
-    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
-    model_config = ConfigDict(strict=True)
-
+class AssignIn(InputSchema):
     profile_id: int | None = Field(description="null: inherit the parent organization's profile")
 
 
@@ -280,10 +272,7 @@ class TokenOut(Schema):
     revoked: bool
 
 
-class TokenIn(Schema):
-    # No coercion: true is not the profile 1, "yes" is not true (a client's mistake is said).
-    model_config = ConfigDict(strict=True)
-
+class TokenIn(InputSchema):
     organization_id: int
     user_id: int | None = None
     duration_seconds: int | None = Field(

@@ -12,10 +12,16 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import (
+    ImproperlyConfigured,
+    PermissionDenied,
+    RequestDataTooBig,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -26,6 +32,7 @@ from mamori.android.services import PolicyInvalid
 from mamori.api.openapi import DocumentedAPI
 from mamori.core.errors import api_error
 from mamori.core.fields import too_long_message
+from mamori.core.inputs import InputSchema
 from mamori.core.middleware import too_large
 
 
@@ -93,20 +100,23 @@ def _field(loc: tuple | list) -> str:
 _PYDANTIC_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "missing": lambda ctx: _("This field is required."),
     "string_type": lambda ctx: _("Enter text."),
-    "int_type": lambda ctx: _("Enter a whole number."),
+    # int_type and bool_type come from strict bodies (core.inputs): say what the JSON must be.
+    "int_type": lambda ctx: _("Enter a whole number as a JSON number (not text, true or false)."),
     "int_parsing": lambda ctx: _("Enter a whole number."),
     "int_from_float": lambda ctx: _("Enter a whole number."),
     "int_parsing_size": lambda ctx: _("Enter a whole number."),
     "finite_number": lambda ctx: _("Enter a finite number."),
     "float_type": lambda ctx: _("Enter a number."),
     "float_parsing": lambda ctx: _("Enter a number."),
-    "bool_type": lambda ctx: _("Enter true or false."),
+    "bool_type": lambda ctx: _("Enter true or false (not text or a number)."),
     "bool_parsing": lambda ctx: _("Enter true or false."),
     "list_type": lambda ctx: _("Enter a list."),
     "dict_type": lambda ctx: _("Enter an object."),
     "model_type": lambda ctx: _("Enter an object."),
     "model_attributes_type": lambda ctx: _("Enter an object."),
-    "extra_forbidden": lambda ctx: _("This field is not known."),
+    "extra_forbidden": lambda ctx: _(
+        "This field is not known: check its name against the API document."
+    ),
     "greater_than_equal": lambda ctx: _("Enter %(limit)s or more.") % {"limit": ctx.get("ge")},
     "less_than_equal": lambda ctx: _("Enter %(limit)s or less.") % {"limit": ctx.get("le")},
     "greater_than": lambda ctx: _("Enter more than %(limit)s.") % {"limit": ctx.get("gt")},
@@ -212,4 +222,26 @@ def _add_routers() -> None:
     api.add_router("", webhooks_router)
 
 
+def bodies_strict(ninja_api: NinjaAPI) -> None:
+    """Refuse to start with a JSON body of ``ninja_api`` whose schema is not an ``InputSchema``
+    (strict, closed: ``mamori.core.inputs``), so no endpoint can take ``true`` for an id or drop
+    a misspelt field. Form and file parameters (multipart text) are not bodies here.
+
+    Raises ``ImproperlyConfigured`` naming the operation."""
+    for _prefix, router in ninja_api._routers:
+        for path, view in router.path_operations.items():
+            for operation in view.operations:
+                for model in operation.models:
+                    if model.__ninja_param_source__ != "body":
+                        continue
+                    for name, field in model.model_fields.items():
+                        kind = field.annotation
+                        if not (isinstance(kind, type) and issubclass(kind, InputSchema)):
+                            raise ImproperlyConfigured(
+                                f"{operation.methods} {path}: the body {name!r} must be an "
+                                "InputSchema (mamori.core.inputs)"
+                            )
+
+
 _add_routers()
+bodies_strict(api)

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 from mamori.core.access import Principal
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import annotation_of, schema_of, text_field, values_of
+from mamori.core.inputs import InputSchema
 from mamori.directory import services
 from mamori.directory.models import USER_FIELDS, Organization, User, UserEmail
 from mamori.directory.selectors import (
@@ -46,14 +47,14 @@ class OrganizationOut(Schema):
     subtree_user_count: int
 
 
-class OrganizationIn(Schema):
+class OrganizationIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"parent_id": 2, "name": "営業部"}]})
 
     parent_id: int
     name: str = text_field(Organization, "name")
 
 
-class OrganizationPatch(Schema):
+class OrganizationPatch(InputSchema):
     name: str | None = text_field(Organization, "name", None)
     parent_id: int | None = None
 
@@ -131,7 +132,7 @@ def organization_delete(request: HttpRequest, organization_id: int) -> Status[No
 # Users --------------------------------------------------------------------------------------
 
 
-class EmailIO(Schema):
+class EmailIO(InputSchema):
     address: str = text_field(UserEmail, "address")
     category: annotation_of(UserEmail, "category") = Field(  # type: ignore[valid-type]
         description="main, work, personal or other"
@@ -160,7 +161,7 @@ class UserOut(UserFields):  # type: ignore[misc,valid-type]
         )
 
 
-class UserIn(UserFields):  # type: ignore[misc,valid-type]
+class UserIn(UserFields, InputSchema):  # type: ignore[misc,valid-type]
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 from mamori.accounts.models import Account
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import annotation_of, text_field
+from mamori.core.inputs import InputSchema
 from mamori.support.models import Inquiry
 from mamori.support.selectors import (
     INQUIRY_ORDER,
@@ -72,7 +73,7 @@ class InquiryPage(Schema):
     next_cursor: str | None
 
 
-class InquiryIn(Schema):
+class InquiryIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

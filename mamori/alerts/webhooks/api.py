@@ -15,6 +15,7 @@ from mamori.alerts.webhooks.selectors import deliveries_of, webhook_get, webhook
 from mamori.alerts.webhooks.services import webhook_create, webhook_delete
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import text_field
+from mamori.core.inputs import InputSchema
 
 router = Router(tags=["webhooks"])
 
@@ -82,7 +83,7 @@ class WebhookDetailOut(WebhookOut):
     deliveries: list[DeliveryOut] = Field(description="the newest 50, newest first")
 
 
-class WebhookIn(Schema):
+class WebhookIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"url": "https://example.com/mamori-alerts"}]}
     )

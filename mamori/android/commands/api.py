@@ -21,6 +21,7 @@ from mamori.android.commands.lifecycle import command_reason
 from mamori.android.models import Command, CommandJob
 from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor, ActorKind
+from mamori.core.inputs import InputSchema
 
 router = Router(tags=["Device commands"])
 
@@ -45,7 +46,7 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor.from_request(request, kind=ActorKind.API)
 
 
-class Parameters(Schema):
+class Parameters(InputSchema):
     """Every command's parameters; each type takes its own (others are refused)."""
 
     new_password: str | None = Field(
@@ -173,13 +174,17 @@ def _values(payload: Parameters, code: str) -> dict[str, Any]:
 @router.post("/devices/commands", response={201: JobOut}, summary="Issue a command to many devices")
 def bulk_issue(request: HttpRequest, payload: BulkIn) -> Status[JobOut]:
     """``device_ids`` or ``organization_id`` (with its sub-organizations unless
-    ``include_sub_organizations`` is false). Devices that cannot take the command are skipped
-    and listed; RESET_PASSWORD cannot be issued in bulk."""
+    ``include_sub_organizations`` is false), not both (422 ``invalid`` naming the two). Devices
+    that cannot take the command are skipped and listed; RESET_PASSWORD cannot be issued in
+    bulk."""
     me = _me(request)
     code = _code(payload.type)
     kind = selectors.command_kind(code)
     if payload.organization_id is None and not payload.device_ids:
         raise ValidationError({"device_ids": [_("Give device_ids or organization_id.")]})
+    if payload.organization_id is not None and payload.device_ids is not None:
+        said = _("Give one of them: device_ids or organization_id.")
+        raise ValidationError({"device_ids": [said], "organization_id": [said]})
     devices = selectors.bulk_devices(
         me,
         kind,
@@ -250,7 +255,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> Status[JobOut]:
     return Status(202, _job_out(selectors.job_get(me, job_id)))
 
 
-class CommandSettings(Schema):
+class CommandSettings(InputSchema):
     command_expiry_days: int = Field(
         description="how long a command waits for its device, 1 … 365 days (default 7)"
     )

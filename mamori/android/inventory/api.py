@@ -17,6 +17,7 @@ from mamori.android.models import Device
 from mamori.core.access import Principal
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import annotation_of, text_field
+from mamori.core.inputs import InputSchema
 from mamori.core.keyset import Position
 from mamori.directory.selectors import organization_get, user_get
 
@@ -67,7 +68,7 @@ class DevicePageOut(Schema):
     next_cursor: str | None = Field(description="pass it as after= for the next page")
 
 
-class DevicePatchIn(Schema):
+class DevicePatchIn(InputSchema):
     """What PATCH changes: the fields given, the others stay."""
 
     organization_id: int | None = Field(None, description="move the device there")

@@ -75,7 +75,6 @@ class TestPrivileges:
             "users.view",
             "organizations.view",
             "profiles.view",
-            "enrollment_tokens.view",
             "devices.view",
             "commands.lock",
             "commands.reboot",

@@ -95,7 +95,10 @@ PAGES = [
         {"profile": "{profile}"},
         (OK, 404, 404, 403, 404),
     ),
-    ("tokens", "get", "/alpha/devices/enrollment/", None, (OK, OK, OK, 403, 404)),
+    # Enrollment tokens are not the Operator's (SPEC 3: Operators view devices and run a few
+    # commands): a token's page shows the QR code a device enrolls with.
+    ("tokens", "get", "/alpha/devices/enrollment/", None, (OK, OK, 403, 403, 404)),
+    ("東京 token", "get", "/alpha/devices/enrollment/{tokyo_tk}/", None, (OK, OK, 403, 404, 404)),
     ("token form", "get", "/alpha/devices/enrollment/add/", None, (OK, OK, 403, 403, 404)),
     (
         "make a token for 東京",
@@ -139,7 +142,8 @@ API_CASES = [
         {"profile_id": "{profile}"},
         (OK, 404, 404, 403, 404),
     ),
-    ("tokens", "get", "/api/v1/enrollment-tokens", None, (OK, OK, OK, 403, OK)),
+    ("tokens", "get", "/api/v1/enrollment-tokens", None, (OK, OK, 403, 403, OK)),
+    ("東京 token", "get", "/api/v1/enrollment-tokens/{tokyo_tk}", None, (OK, OK, 403, 404, 404)),
     (
         "make a token for 開発部",
         "post",
@@ -166,7 +170,14 @@ def world(orgs: OrgCast, fake_amapi: FakeAmapi) -> dict[str, int]:
     root = Organization.objects.get(contract=cast.a, parent=None)
     OrganizationProfile.objects.create(organization=root, contract=cast.a, profile=profile)
     token = services.enrollment_token_create(actor=actor, organization=root)
-    return {"profile": profile.pk, "token": token.pk, "tokyo": orgs.tokyo.pk, "dev": orgs.dev.pk}
+    tokyo_token = services.enrollment_token_create(actor=actor, organization=orgs.tokyo)
+    return {
+        "profile": profile.pk,
+        "token": token.pk,
+        "tokyo_tk": tokyo_token.pk,
+        "tokyo": orgs.tokyo.pk,
+        "dev": orgs.dev.pk,
+    }
 
 
 def fill(value, ids: dict):

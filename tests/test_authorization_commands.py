@@ -80,9 +80,13 @@ def state(orgs: OrgCast) -> tuple:
 
 
 def _device(orgs: OrgCast, code: str) -> Any:
-    return make_device(
+    device = make_device(
         orgs.tokyo, kind=COMMANDS[code][0], serial="SNAUTH", report={"applicationReports": APPS}
     )
+    if code == "stop_lost_mode":  # only a device in lost mode can leave it
+        device.applied_state = "LOST"
+        device.save(update_fields=["applied_state"])
+    return device
 
 
 @pytest.mark.parametrize("actor", ACTORS)

@@ -53,7 +53,8 @@ def register() -> None:
         "enrollment_tokens",
         _("Enrollment tokens"),
         {"view": _("View"), "create": _("Create"), "revoke": _("Revoke")},
-        operator=("view",),
+        # Not for Operators: they view devices and run a few commands (SPEC 3); a token's
+        # page shows the QR code any device enrolls with.
     )
     catalogue.register(
         "devices",

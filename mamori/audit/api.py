@@ -16,7 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
-from mamori.audit.registry import action_exists, action_label
+from mamori.audit.registry import action_exists, action_label, target_label
 from mamori.audit.selectors import LOG_ORDER, LogFilter, log_actors_of, log_entry_get, log_page
 from mamori.core.fields import IsoDatetime
 from mamori.core.keyset import Position
@@ -76,7 +76,11 @@ class LogEntryOut(Schema):
             request_id=entry.request_id,
             action=entry.action,
             action_label=action_label(entry.action),
-            target=TargetOut(type=entry.target_type, id=entry.target_id, label=entry.target_label),
+            target=TargetOut(
+                type=entry.target_type,
+                id=entry.target_id,
+                label=target_label(entry.target_type, entry.target_label),
+            ),
             before=entry.before,
             after=entry.after,
             result=entry.result,

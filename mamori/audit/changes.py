@@ -67,7 +67,7 @@ def change_rows(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
 def target_text(target_type: str, target_label: str, target_id: str) -> str:
     """The target as "Mamori account: yamada"; its id only when it has no label."""
     kind = target_type_label(target_type)
-    name = target_label or target_id
+    name = registry.target_label(target_type, target_label) or target_id
     if not kind:
         return name or EMPTY
     return f"{kind}: {name}" if name else kind

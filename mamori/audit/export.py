@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from mamori.audit.labels import actor_name_label
 from mamori.audit.registry import action_choices
+from mamori.audit.registry import target_label as target_label_text
 from mamori.audit.selectors import LogFilter, log_export_rows, privilege_labels
 from mamori.core.access import Principal
 from mamori.core.spreadsheet import CSV_BATCH, cell_protect, csv_chunks
@@ -65,7 +66,7 @@ def log_csv_chunks(account: Principal, log_filter: LogFilter) -> Iterator[bytes]
             actions.get(action, action),
             target_type,
             target_id,
-            cell_protect(target_label),
+            cell_protect(target_label_text(target_type, target_label)),
             results.get(result, result),
             _json_text(before),
             _json_text(after),

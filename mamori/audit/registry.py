@@ -150,3 +150,24 @@ def value_label(key: str, value: str) -> str | None:
         if label is not None:
             return str(label)
     return None
+
+
+# How a person reads a target's stored label: an app whose labels hold codes (a device command's
+# type, stored as AMAPI's ``LOCK`` rather than in the writer's language) registers a function
+# that writes the label out in the active language. Labels it does not know (older entries,
+# stored already in words) are shown as they are.
+_target_label_renderers: dict[str, Callable[[str], str | None]] = {}
+
+
+def target_label_register(target_type: str, render: Callable[[str], str | None]) -> None:
+    """``render(stored label)`` → the label in the active language, or ``None`` to show the
+    stored one. ``ImproperlyConfigured`` for a second renderer of the same type."""
+    if _target_label_renderers.setdefault(target_type, render) is not render:
+        raise ImproperlyConfigured(f"The target type {target_type!r} already has a renderer")
+
+
+def target_label(target_type: str, label: str) -> str:
+    """An entry's stored target label as the active language reads it (see
+    ``target_label_register``); the stored label itself otherwise."""
+    render = _target_label_renderers.get(target_type)
+    return (render(label) if render and label else None) or label

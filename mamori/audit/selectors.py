@@ -39,6 +39,7 @@ LIST_COLUMNS = (
     "actor_account_name",
     "ip",
     "action",
+    "target_type",
     "target_label",
     "result",
 )
@@ -219,7 +220,7 @@ def log_rows(entries: list[LogEntry]) -> list[LogRow]:
                 actor=labels.actor_label(e.actor_kind, e.actor_name, e.actor_account_name),
                 ip=e.ip or "—",
                 action=action,
-                target=e.target_label,
+                target=registry.target_label(e.target_type, e.target_label),
                 failed=e.result != LogEntry.Result.SUCCESS,
                 result=results.get(e.result, e.result),
             )

@@ -475,8 +475,14 @@ def test_a_wipe_needs_the_serial_typed_and_says_what_a_personal_device_loses(
     client = logged_in(orgs.cast.a1)
     page = client.get(f"/alpha/devices/{device.pk}/commands/wipe/").content.decode()
     assert "個人所有のデバイスです" in page
+    # A personal device loses only its work profile: no FRP, SD card or eSIM flags offered.
+    for flag in ("preserve_reset_protection_data", "wipe_external_storage", "wipe_esims"):
+        assert f'name="{flag}"' not in page
     refused = client.post(f"/alpha/devices/{device.pk}/commands/wipe/", {"confirm_serial": "R58"})
     assert refused.status_code == 200 and Command.objects.count() == 0
+    with pytest.raises(ValidationError) as flagged:
+        issue(orgs.cast.a1, device, "wipe", confirm_serial="R58N12345", wipe_esims=True)
+    assert list(flagged.value.message_dict) == ["wipe_esims"]
     done = client.post(
         f"/alpha/devices/{device.pk}/commands/wipe/",
         {"confirm_serial": " r58n12345 ", "wipe_external_storage": "on", "reason": "退職のため"},
@@ -484,7 +490,6 @@ def test_a_wipe_needs_the_serial_typed_and_says_what_a_personal_device_loses(
     assert done.status_code == 302
     run_work("android.command_send")
     assert fake_commands.issued[0][1]["wipeParams"] == {
-        "wipeDataFlags": ["WIPE_EXTERNAL_STORAGE"],
         "wipeReason": {"defaultMessage": "退職のため"},
     }
     entry = LogEntry.objects.get(action="command.issued")

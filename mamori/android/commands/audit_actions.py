@@ -7,7 +7,13 @@ from enum import StrEnum
 from django.utils.translation import gettext_lazy as _
 
 from mamori.android.models import CommandType
-from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.audit.registry import (
+    action_register,
+    key_labels_register,
+    target_label_register,
+    value_labels_register,
+)
+from mamori.audit.targets import TargetType
 
 # The parameters a command may log (each class's ``loggable``), under "params".
 PARAMS = (
@@ -25,6 +31,19 @@ PARAMS = (
     "params.wipe_esims",
     "params.reason",
 )
+
+
+LABEL_JOIN = " · "  # between a command target's type and its device
+
+
+def command_target_label(label: str) -> str | None:
+    """A command's or bulk job's stored target label ("LOCK · 0213…", or "LOCK") with the type
+    in the active language ("ロック · 0213…"); ``None`` for a label stored in words before
+    (an older entry: shown as it is). Registered with ``audit.registry.target_label_register``."""
+    code, join, rest = label.partition(LABEL_JOIN)
+    if code not in CommandType.values:
+        return None
+    return f"{CommandType(code).label}{join}{rest}"
 
 
 class CommandAction(StrEnum):
@@ -90,3 +109,6 @@ def audit_actions_register() -> None:
         }
     )
     value_labels_register("type", dict(CommandType.choices))
+    # Targets store the command type as its code; the reader's language writes it out.
+    target_label_register(TargetType.COMMAND, command_target_label)
+    target_label_register(TargetType.COMMAND_JOB, command_target_label)

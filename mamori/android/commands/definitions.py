@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field
 
 from mamori.android.commands.passwords import password_policy_errors
-from mamori.core.commands import DeviceCommand, NoParameters, commands
+from mamori.core.commands import CommandTarget, DeviceCommand, NoParameters, commands
 from mamori.core.text import control_character, line_break
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 MAX_PACKAGES = 100
 WIPE_REASON_MAX = 200  # wipeParams.wipeReason: "≤ 200 characters" (ANDROID.md 2.2)
 COMPANY = frozenset({"COMPANY_OWNED"})
+PERSONAL = "PERSONALLY_OWNED"
+LOST = "LOST"  # Device.appliedState of a device in lost mode
 FULLY_MANAGED = frozenset({"DEVICE_OWNER"})
 WORK_PROFILE = frozenset({"PROFILE_OWNER"})
 
@@ -70,6 +72,12 @@ class AndroidCommand(DeviceCommand):
     def stored(cls, params: Any) -> dict[str, Any]:
         """The parameters as ``Command.params`` keeps them: never a secret one."""
         return params.model_dump(exclude=set(cls.secret)) if params is not None else {}
+
+    @classmethod
+    def stored_for(cls, stored: dict[str, Any], device: Device) -> dict[str, Any]:
+        """A bulk job's stored parameters as ``device`` takes them (the same, unless a command
+        says otherwise: a personal device's wipe drops the factory-reset flags)."""
+        return stored
 
     @classmethod
     def failure(cls, metadata: Mapping[str, Any]) -> str:
@@ -205,9 +213,18 @@ class StartLostMode(AndroidCommand):
     help = gettext_lazy(
         "Locks the device and shows your message and contact details on its screen, so that "
         "whoever finds it can return it. Company-owned devices only. Fill in at least one of "
-        "the message, phone number, e-mail address or street address (the organization name "
+        "the message, phone number, e-mail address or street address (the company name "
         "alone is not enough)."
     )
+
+    @classmethod
+    def unmet(cls, device: CommandTarget) -> list[str]:
+        """Beyond ownership: a device already reported in lost mode (``appliedState`` LOST) is
+        refused, as AMAPI would answer ``ALREADY_IN_LOST_MODE``."""
+        reasons = super().unmet(device)
+        if getattr(device, "applied_state", "") == LOST:
+            reasons.append(_("The device is already in lost mode."))
+        return reasons
 
     @classmethod
     def check(cls, params: Any, device: Device | None) -> dict[str, list[str]]:
@@ -231,7 +248,7 @@ class StartLostMode(AndroidCommand):
             errors.setdefault("message", []).append(
                 _(
                     "Enter a message, a phone number, an e-mail address or a street address: "
-                    "the organization alone is not enough."
+                    "the company name alone is not enough."
                 )
             )
         return errors
@@ -271,6 +288,15 @@ class StopLostMode(AndroidCommand):
     permission = "commands.lost_mode"
     ownerships = COMPANY
     help = gettext_lazy("Ends lost mode: the device can be used again.")
+
+    @classmethod
+    def unmet(cls, device: CommandTarget) -> list[str]:
+        """Beyond ownership: only a device reported in lost mode (``appliedState`` LOST); AMAPI
+        would answer ``NOT_IN_LOST_MODE``."""
+        reasons = super().unmet(device)
+        if getattr(device, "applied_state", LOST) != LOST:
+            reasons.append(_("The device is not in lost mode."))
+        return reasons
 
     @classmethod
     def amapi_command(cls, params: Any) -> dict[str, Any]:
@@ -407,7 +433,8 @@ def device_label(device: Device) -> str:
 
 class Wipe(AndroidCommand):
     """WIPE with ``wipeParams`` (``wipeDataFlags``, ``wipeReason`` ≤ 200 characters): a factory
-    reset of a company-owned device; a personal device loses only its work profile. A single
+    reset of a company-owned device; a personal device loses only its work profile (so the
+    flags, about a factory reset, are refused for one). A single
     device's wipe needs its serial number typed; a bulk wipe of several, their count."""
 
     code = "wipe"
@@ -429,6 +456,12 @@ class Wipe(AndroidCommand):
         errors = _text_errors({"reason": params.reason})
         if params.reason and line_break(params.reason):
             errors.setdefault("reason", []).append(_("Enter this on one line."))
+        if device is not None and device.ownership == PERSONAL:
+            # A personal device loses only its work profile: the factory-reset flags do not
+            # apply to it (WipeDataFlags, ANDROID.md 2.2).
+            for name in WIPE_FLAGS:
+                if getattr(params, name):
+                    errors[name] = [_("A personal device loses only its work profile.")]
         if (
             device is not None
             and params.confirm_serial.strip().upper() != device_label(device).upper()
@@ -438,6 +471,12 @@ class Wipe(AndroidCommand):
                 % {"serial": device_label(device)}
             ]
         return errors
+
+    @classmethod
+    def stored_for(cls, stored: dict[str, Any], device: Device) -> dict[str, Any]:
+        if device.ownership != PERSONAL:
+            return stored
+        return {key: value for key, value in stored.items() if key not in WIPE_FLAGS}
 
     @classmethod
     def amapi_command(cls, params: Any) -> dict[str, Any]:

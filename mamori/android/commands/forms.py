@@ -6,9 +6,11 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mamori.android.commands.definitions import (
     MAX_PACKAGES,
+    PERSONAL,
     WIPE_REASON_MAX,
     AndroidCommand,
     device_label,
@@ -60,7 +62,7 @@ class CommandForm(PanelForm):
 
     def _fields_start_lost_mode(self, device: Device | None, company: str, count: int) -> None:
         self.fields["message"] = forms.CharField(
-            label=_("Message"),
+            label=pgettext_lazy("lost mode", "Message"),
             required=False,
             max_length=1000,
             widget=forms.Textarea(attrs={"rows": 3}),
@@ -78,7 +80,7 @@ class CommandForm(PanelForm):
             widget=forms.Textarea(attrs={"rows": 2}),
         )
         self.fields["organization"] = forms.CharField(
-            label=_("Organization"), required=False, max_length=200, initial=company
+            label=_("Company name"), required=False, max_length=200, initial=company
         )
 
     def _fields_clear_app_data(self, device: Device | None, company: str, count: int) -> None:
@@ -100,12 +102,14 @@ class CommandForm(PanelForm):
             )
 
     def _fields_wipe(self, device: Device | None, company: str, count: int) -> None:
-        self.fields["preserve_reset_protection_data"] = _flag(
-            _("Keep factory reset protection data"),
-            _("After the wipe the device still asks for the Google account it had."),
-        )
-        self.fields["wipe_external_storage"] = _flag(_("Also wipe external storage (SD card)"))
-        self.fields["wipe_esims"] = _flag(_("Also remove eSIMs"))
+        if device is None or device.ownership != PERSONAL:
+            # A personal device loses only its work profile: no factory-reset flags.
+            self.fields["preserve_reset_protection_data"] = _flag(
+                _("Keep factory reset protection data"),
+                _("After the wipe the device still asks for the Google account it had."),
+            )
+            self.fields["wipe_external_storage"] = _flag(_("Also wipe external storage (SD card)"))
+            self.fields["wipe_esims"] = _flag(_("Also remove eSIMs"))
         self.fields["reason"] = forms.CharField(
             label=_("Reason shown on the device"),
             required=False,

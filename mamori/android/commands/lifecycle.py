@@ -28,9 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mamori.android import hooks
-from mamori.android.commands.audit_actions import CommandAction
+from mamori.android.commands.audit_actions import LABEL_JOIN, CommandAction
 from mamori.android.commands.definitions import command_of_type, device_label
-from mamori.android.models import COMMAND_DONE, Command, CommandJob, CommandStatus, CommandType
+from mamori.android.models import COMMAND_DONE, Command, CommandJob, CommandStatus
 from mamori.audit.services import LogRecord, Target, TargetType, log_records
 from mamori.core.actor import Actor
 from mamori.core.work import work_submit, work_submit_many
@@ -44,20 +44,24 @@ CANCELLED_CODE = 1  # google.rpc.Code CANCELLED: what operations.cancel leaves (
 # google.rpc.Code DEADLINE_EXCEEDED: the sandbox's (and, unverified, Google's) expired command;
 # reconciliation also uses it for an operation Google dropped after the command's expiry.
 DEADLINE_EXCEEDED = 4
-# google.rpc.Code names of Operation.error.code.
+# google.rpc.Code names of Operation.error.code: every code of google/rpc/code.proto but OK (0).
 RPC_CODES = {
     1: "CANCELLED",
     2: "UNKNOWN",
     3: "INVALID_ARGUMENT",
     4: "DEADLINE_EXCEEDED",
     5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
     7: "PERMISSION_DENIED",
     8: "RESOURCE_EXHAUSTED",
     9: "FAILED_PRECONDITION",
     10: "ABORTED",
+    11: "OUT_OF_RANGE",
     12: "UNIMPLEMENTED",
     13: "INTERNAL",
     14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
 }
 NO_ERROR = ("", "COMMAND_ERROR_CODE_UNSPECIFIED")
 FINISH_ACTION = {
@@ -69,9 +73,11 @@ FINISH_ACTION = {
 
 
 def command_target(command: Command) -> Target:
-    """The log's target for ``command``: its type and device, as a person recognises them."""
-    label = f"{CommandType(command.type).label} · {device_label(command.device)}"
-    return Target(TargetType.COMMAND, command.pk, label)
+    """The log's target for ``command``: its AMAPI type and device ("LOCK · 0213…"), the type
+    stored as its code and written out in the reader's language (``command_target_label``)."""
+    return Target(
+        TargetType.COMMAND, command.pk, f"{command.type}{LABEL_JOIN}{device_label(command.device)}"
+    )
 
 
 def command_record(
@@ -390,21 +396,43 @@ def _reasons() -> dict[str, str]:
         "CLEAR_APP_DATA_INCOMPLETE": _(
             "The data of some apps could not be cleared (see each app)."
         ),
-        # Operation.error and Mamori's own
-        "NOT_FOUND": _("Google no longer knows this device."),
+        # Operation.error (google.rpc.Code, every one of RPC_CODES) and Mamori's own
+        "CANCELLED": _("The command was cancelled."),
+        "INVALID_ARGUMENT": _("Google refused a value of the command."),
         "DEADLINE_EXCEEDED": _("The device did not act on the command in time."),
+        "NOT_FOUND": _("Google no longer knows this device."),
+        "ALREADY_EXISTS": _("Google says the command already exists."),
+        "PERMISSION_DENIED": _("Google refused the command: Mamori lacks the permission."),
+        "RESOURCE_EXHAUSTED": _("Google's quota was exhausted; try again later."),
+        "FAILED_PRECONDITION": _("The device was not in a state to carry out the command."),
+        "ABORTED": _("Google aborted the command."),
+        "OUT_OF_RANGE": _("A value of the command was out of range."),
+        "UNIMPLEMENTED": _("Google does not support this command."),
+        "INTERNAL": _("Google had an internal error."),
+        "UNAVAILABLE": _("Google was unavailable."),
+        "DATA_LOSS": _("Google reported lost data."),
+        "UNAUTHENTICATED": _("Google did not accept Mamori's credentials."),
         "NOT_SENT": _("The command could not be sent to Google."),
         JOB_CANCELLED: _("Cancelled with its bulk device command."),
     }
 
 
+def _unexplained(command: Command) -> str:
+    """The sentence of an outcome without a code this version knows: never a bare "?"."""
+    if not command.error_code:
+        if command.status == CommandStatus.CANCELLED:
+            return _("The command was cancelled.")
+        return _("Google gave no error code.")
+    return _("Google answered with the code %(code)s.") % {"code": command.error_code}
+
+
 def command_reason(command: Command) -> str:
-    """Why ``command`` failed, in the active language, with Google's own text when it gave one."""
+    """Why ``command`` failed (or was cancelled), in the active language, with Google's own
+    text when it gave one. Every ``RPC_CODES`` name and ``Command.errorCode`` has a sentence;
+    an unknown code is named, no code is said in words (``_unexplained``)."""
     if not command.error_code and not command.error_message:
         return ""
-    sentence = _reasons().get(command.error_code) or _("Google answered with %(code)s.") % {
-        "code": command.error_code or "?"
-    }
+    sentence = _reasons().get(command.error_code) or _unexplained(command)
     if command.error_message:
         return _("%(sentence)s (Google: %(message)s)") % {
             "sentence": sentence,

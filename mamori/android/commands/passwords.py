@@ -3,10 +3,12 @@ and Android's own rules, said in the person's language before anything is sent.
 
 The policies are the device's ``appliedPasswordPolicies`` (its newest report), else the
 ``passwordPolicies`` of its profile's current version (``PasswordRequirements``, ANDROID.md
-2.6 item 1). Android's rules: a numeric password has at least 6 digits ("must be at least 6
-characters long if it is numeric in case of Android 14 devices. Else the command will fail with
-INVALID_VALUE", ANDROID.md 2.2); NUMERIC_COMPLEX and the MEDIUM/HIGH complexities refuse
-repeating or ordered digit runs longer than 3 (Android's ``PasswordMetrics``: 1111, 1234, 9876).
+2.6 item 1). Android's rules: any password has at least 4 characters, all printable ASCII
+(full-width digits and Japanese are refused on the device); a numeric password has at least 6
+digits ("must be at least 6 characters long if it is numeric in case of Android 14 devices. Else
+the command will fail with INVALID_VALUE", ANDROID.md 2.2); NUMERIC_COMPLEX and the MEDIUM/HIGH
+complexities refuse repeating or ordered digit runs longer than 3 (Android's
+``PasswordMetrics``: 1111, 1234, 9876).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ if TYPE_CHECKING:
     from mamori.android.models import Device
 
 NUMERIC_MIN = 6
+# Android's own minimum of any screen lock password (DevicePolicyManager.resetPasswordWithToken
+# refuses shorter ones; LockPatternUtils.MIN_LOCK_PASSWORD_SIZE) and its characters: printable
+# ASCII only (PasswordMetrics: any other character makes the password invalid).
+MIN_LENGTH = 4
+ASCII_PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F))
 MAX_SEQUENCE = 3
 
 
@@ -133,7 +140,18 @@ def password_policy_errors(password: str, device: Device | None) -> list[str]:
     if not password:
         return [_("Enter the new password.")]
     errors: list[str] = []
-    if password.isdigit() and len(password) < NUMERIC_MIN:
+    if len(password) < MIN_LENGTH:
+        errors.append(
+            _("Android needs a password of at least %(count)d characters.") % {"count": MIN_LENGTH}
+        )
+    if any(c not in ASCII_PRINTABLE and ord(c) >= 32 and ord(c) != 127 for c in password):
+        errors.append(
+            _(
+                "Use only ASCII letters, digits, spaces and symbols: Android refuses other "
+                "characters, such as full-width digits or Japanese."
+            )
+        )
+    if password.isascii() and password.isdigit() and len(password) < NUMERIC_MIN:
         errors.append(
             _("A password of digits only needs at least %(count)d digits on Android.")
             % {"count": NUMERIC_MIN}

@@ -288,7 +288,7 @@ def _job_store(
                     device=device,
                     job=job,
                     type=kind.amapi_type,
-                    params=stored,
+                    params=kind.stored_for(stored, device),
                     issued_by=actor.account,  # type: ignore[misc]
                     expires_at=_expiry(contract, now),
                 )
@@ -304,7 +304,7 @@ def _job_store(
             contract=contract,
             actor=actor,
             action=CommandAction.JOB_CREATED,
-            target=Target(TargetType.COMMAND_JOB, job.pk, str(kind.label)),
+            target=Target(TargetType.COMMAND_JOB, job.pk, kind.amapi_type),
             after={
                 "type": kind.amapi_type,
                 "total": len(eligible),
@@ -337,9 +337,7 @@ def command_job_cancel(*, actor: Actor, job: CommandJob) -> JobCancelled:
                     contract=locked.contract,
                     actor=actor,
                     action=CommandAction.JOB_CANCELLED,
-                    target=Target(
-                        TargetType.COMMAND_JOB, locked.pk, str(kind.label if kind else locked.type)
-                    ),
+                    target=Target(TargetType.COMMAND_JOB, locked.pk, locked.type),
                     after={"cancelled": done.cancelled, "cancel_requested": done.asked},
                 )
             ]

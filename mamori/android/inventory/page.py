@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from mamori.android.commands.audit_actions import LABEL_JOIN
 from mamori.android.commands.lifecycle import command_reason
 from mamori.android.inventory import selectors
 from mamori.android.inventory.reasons import reason_text
@@ -22,6 +24,7 @@ from mamori.android.models import SecurityPosture as Posture
 from mamori.android.user_facing import user_facing_text
 from mamori.audit.labels import actor_name_label
 from mamori.audit.models import LogEntry
+from mamori.audit.registry import target_label
 from mamori.audit.selectors import log_entries_about
 from mamori.audit.targets import TargetType
 from mamori.core.access import Principal, has_permission
@@ -38,6 +41,39 @@ def _time(value: Any) -> str:
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, datetime.UTC)
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _zoned(value: Any) -> str:
+    """``_time`` with the zone named, as a value standing alone shows it ("2026-12-01 01:54
+    (Asia/Tokyo)"); ``""`` for no time."""
+    if not value:
+        return ""
+    return f"{_time(value)} ({timezone.get_current_timezone_name()})"
+
+
+def departure_text(how: str) -> str:
+    """The banner of a device no longer managed, by how it left
+    (``selectors.device_departure``): removed in Mamori, wiped, relinquished or deleted outside
+    Mamori; ``""`` for a managed device."""
+    texts = {
+        "removed": _(
+            "This device was removed in Mamori: Google was told to wipe it (best effort) and "
+            "forget it. It is kept here for its history."
+        ),
+        "wiped": _(
+            "This device was wiped by a wipe command and has left management. It is kept here "
+            "for its history."
+        ),
+        "relinquished": _(
+            "Ownership of this device was relinquished: its work profile and policies were "
+            "removed and it left management. It was not wiped. It is kept here for its history."
+        ),
+        "deleted": _(
+            "Google reported this device deleted: it was deleted outside Mamori, or its work "
+            "profile was removed on the device. It is kept here for its history."
+        ),
+    }
+    return texts.get(how, "")
 
 
 def _bytes(value: Any) -> str:
@@ -130,7 +166,7 @@ def battery(device: Device, report: dict[str, Any]) -> Facts:
     return _present(
         [
             (_("Battery level"), f"{level}%" if level is not None else ""),
-            (_("Measured at"), _time(newest.get("createTime")) if newest else ""),
+            (_("Measured at"), _zoned(newest.get("createTime")) if newest else ""),
         ]
     )
 
@@ -241,13 +277,52 @@ def command_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
     return rows
 
 
+OSM = "https://www.openstreetmap.org/"
+
+
+def _degrees(value: Any, limit: float) -> float | None:
+    """A latitude (``limit`` 90) or longitude (180) as AMAPI's JSON gives it; None otherwise."""
+    try:
+        degrees = float(value)
+    except (TypeError, ValueError):
+        return None
+    return degrees if -limit <= degrees <= limit else None
+
+
+def lost_mode_location(data: Any) -> dict[str, Any] | None:
+    """A LOST_MODE_LOCATION event's ``lostModeLocationEvent`` (``location{latitude,
+    longitude}`` in degrees, ``batteryLevel`` in percent, ANDROID.md): ``{"latitude",
+    "longitude", "battery", "map_url"}`` (an OpenStreetMap link with a marker), or None when
+    the event carries no readable position. The battery is ``None`` when not given."""
+    location = data.get("location") if isinstance(data, dict) else None
+    if not isinstance(location, dict):
+        return None
+    latitude = _degrees(location.get("latitude"), 90)
+    longitude = _degrees(location.get("longitude"), 180)
+    if latitude is None or longitude is None:
+        return None
+    battery = data.get("batteryLevel")
+    battery = round(battery) if isinstance(battery, int | float) and 0 <= battery <= 100 else None
+    query = urlencode({"mlat": f"{latitude:.6f}", "mlon": f"{longitude:.6f}"})
+    return {
+        "latitude": f"{latitude:.6f}",
+        "longitude": f"{longitude:.6f}",
+        "battery": battery,
+        "map_url": f"{OSM}?{query}#map=16/{latitude:.6f}/{longitude:.6f}",
+    }
+
+
 def usage_rows(account: Principal, device: Device) -> list[dict[str, Any]]:
-    """The newest usage-log events; security ones are highlighted."""
+    """The newest usage-log events; security ones are highlighted; a lost-mode location with
+    its position, battery and map link (``lost_mode_location``)."""
     return [
         {
             "type": reason_text("usage_event", e.event_type),
             "time": _time(e.event_time),
             "security": e.security,
+            "location": lost_mode_location(e.data)
+            if e.event_type == "LOST_MODE_LOCATION"
+            else None,
         }
         for e in selectors.device_usage_events(account, device)
     ]
@@ -269,11 +344,23 @@ def log_rows(account: Principal, device: Device) -> list[dict[str, Any]] | None:
             "pk": e.pk,
             "time": _time(e.created_at),
             "action": str(actions.get(e.action, e.action)),
+            "command": _command_of(e),
             "actor": actor_name_label(e.actor_kind, e.actor_name),
-            "success": e.result == LogEntry.Result.SUCCESS,
+            # An action that says it failed ("Device command failed") needs no second word.
+            "failure_badge": e.result != LogEntry.Result.SUCCESS
+            and not e.action.endswith("failed"),
         }
         for e in entries
     ]
+
+
+def _command_of(entry: LogEntry) -> str:
+    """The command an entry about a device command is about, in the reader's language ("ロック");
+    ``""`` for other entries. The device is the page's own, so its part of the label is left
+    out."""
+    if entry.target_type != TargetType.COMMAND:
+        return ""
+    return target_label(entry.target_type, entry.target_label).partition(LABEL_JOIN)[0]
 
 
 def device_sections(account: Principal, device: Device) -> dict[str, Any]:
@@ -287,14 +374,15 @@ def device_sections(account: Principal, device: Device) -> dict[str, Any]:
         "kind": str(dict(DeviceKind.choices).get(device.kind, device.kind)),
         "state": str(dict(DeviceState.choices).get(device.applied_state, device.applied_state)),
         "removed": device.deleted_at is not None,
+        "departure": departure_text(selectors.device_departure(account, device)),
         "compliance_code": selectors.compliance_code(device.policy_compliant),
         "compliance_label": selectors.compliance_labels()[
             selectors.compliance_code(device.policy_compliant)
         ],
         "last_report": _time(device.last_status_report_at) if device.last_status_report_at else "",
         "last_report_ago": selectors.time_ago(device.last_status_report_at, timezone.now()),
-        "enrolled": _time(device.enrolled_at) if device.enrolled_at else "",
-        "last_policy_sync": _time(device.last_policy_sync_at) if device.last_policy_sync_at else "",
+        "enrolled": _zoned(device.enrolled_at),
+        "last_policy_sync": _zoned(device.last_policy_sync_at),
         "disabled_reason": user_facing_text(report.get("disabledReason")),
         "hardware": hardware(device, report),
         "software": software(device, report),

@@ -35,6 +35,8 @@ from django.utils.translation import ngettext
 
 from mamori.android.models import (
     Command,
+    CommandStatus,
+    CommandType,
     Device,
     DeviceKind,
     DeviceState,
@@ -44,6 +46,7 @@ from mamori.android.models import (
     UsageLogEvent,
 )
 from mamori.android.selectors import profiles_resolved
+from mamori.audit.models import LogEntry
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import EPOCH, Keyset, Position
 from mamori.core.text import fold, nfkc
@@ -559,6 +562,37 @@ def device_commands(account: Principal, device: Device, limit: int = RECENT) -> 
         .select_related("issued_by")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def device_departure(account: Principal, device: Device) -> str:
+    """How a device that is no longer managed (``deleted_at`` set) left: ``"removed"`` (removed
+    in Mamori: ``devices.delete``, which wipes best effort, logged ``device.removed``),
+    ``"wiped"`` or ``"relinquished"`` (its newest WIPE or RELINQUISH_OWNERSHIP command sent or
+    succeeded), else ``"deleted"`` (reported DELETED: deleted outside Mamori, or the work
+    profile removed on the device). ``""`` for a managed device. Two queries at most."""
+    if device.deleted_at is None:
+        return ""
+    if LogEntry.objects.filter(
+        contract_id=account.contract_id,
+        target_type="device",
+        target_id=str(device.pk),
+        action="device.removed",
+    ).exists():
+        return "removed"
+    last = (
+        Command.objects.filter(
+            device=device,
+            contract_id=account.contract_id,
+            type__in=(CommandType.WIPE, CommandType.RELINQUISH_OWNERSHIP),
+            status__in=(CommandStatus.SENT, CommandStatus.SUCCEEDED),
+        )
+        .order_by("-created_at", "-id")
+        .values_list("type", flat=True)
+        .first()
+    )
+    if last is None:
+        return "deleted"
+    return "wiped" if last == CommandType.WIPE else "relinquished"
 
 
 def device_usage_events(

@@ -285,16 +285,16 @@ def _command_history(
 
 
 def _commands_card(request: HttpRequest, me: Principal, device: Any) -> list[dict[str, Any]]:
-    """Each registered command (``core.commands``) with its link, or why it is disabled."""
+    """Each registered command (``core.commands``) with its link, or why it is disabled; none
+    for a device no longer managed."""
     from mamori.core.commands import commands
 
-    removed = device.deleted_at is not None
+    if device.deleted_at is not None:
+        return []  # the page says once that no command can be sent
     rows = []
     for command in commands.all():
         url = _optional_url(request, "device_command", device_id=device.pk, code=command.code)
         reasons = list(command.unmet(device))
-        if removed:
-            reasons.insert(0, _("This device has been removed."))
         if command.permission not in me.permissions:
             reasons.append(_("Your admin privilege does not allow this command."))
         if not url:

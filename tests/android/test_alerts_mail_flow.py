@@ -32,9 +32,9 @@ from mamori.core.work import periodic_jobs
 from mamori.core.work.periodic import periodic_claim
 from mamori.outbox.models import OutboundMail
 from tests.alerts_data import settings_set
-from tests.android.push_receiver import receiver, wait_until
+from tests.android.push_receiver import receiver
 from tests.android.sandbox import AmapiSandbox
-from tests.android.test_alerts_sandbox import alerts, deliver, fleet, history
+from tests.android.test_alerts_sandbox import alerts, deliver, fleet, history, password_reset
 from tests.android.test_sandbox_devices import FULLY_MANAGED, Fleet
 from tests.conftest import OrgCast, run_work
 from tests.smtp import SmtpServer, body_of
@@ -181,10 +181,7 @@ def test_a_device_without_the_required_password_is_mailed_at_once_until_reset_pa
     assert "[Warning] Not compliant: Opened" in body_of(mails[EVE])
     assert "[警告] 非準拠: 発生" in body_of(mails[ADMIN])
 
-    reports = len(fleet.reports(name))
-    fleet.run(name, {"type": "RESET_PASSWORD", "newPassword": "246810"})
-    wait_until(lambda: fleet.reports(name)[-1]["policyCompliant"])
-    deliver(fleet, name, reports + 1)
+    password_reset(fleet, name)
     assert alerts(K.NON_COMPLIANT) == [(L.WARNING, False)]
     assert history(K.NON_COMPLIANT) == ["opened", "cleared"]
     assert list(AlertEvent.objects.filter(action="cleared").values_list("alert", flat=True)) == [

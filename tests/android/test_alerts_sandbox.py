@@ -66,6 +66,14 @@ def history(kind: str) -> list[str]:
     )
 
 
+def password_reset(fleet: Fleet, name: str) -> None:
+    """RESET_PASSWORD through the sandbox; waits for the compliant report and applies it."""
+    reports = len(fleet.reports(name))
+    fleet.run(name, {"type": "RESET_PASSWORD", "newPassword": "246810"})
+    wait_until(lambda: fleet.reports(name)[-1]["policyCompliant"])
+    deliver(fleet, name, reports + 1)
+
+
 def test_a_silent_device_becomes_a_caution_then_a_warning_and_clears_when_it_reports(
     fleet: Fleet, amapi_sandbox: AmapiSandbox, orgs: OrgCast
 ) -> None:
@@ -100,10 +108,7 @@ def test_a_device_without_the_required_password_is_a_warning_until_reset_passwor
     assert alert.details["nonComplianceDetails"] == [
         {"settingName": "passwordPolicies", "nonComplianceReason": "USER_ACTION"}
     ]
-    reports = len(fleet.reports(name))
-    fleet.run(name, {"type": "RESET_PASSWORD", "newPassword": "246810"})
-    wait_until(lambda: fleet.reports(name)[-1]["policyCompliant"])
-    deliver(fleet, name, reports + 1)
+    password_reset(fleet, name)
     assert alerts(K.NON_COMPLIANT) == [(L.WARNING, False)]
     assert history(K.NON_COMPLIANT) == ["opened", "cleared"]
 

@@ -214,3 +214,8 @@ def test_an_alert_opened_by_the_detector_is_mailed_and_its_page_lists_the_mail(
     assert 'id="alert-deliveries"' in page
     # Waiting for the end of the minute, when the mails of one recipient are gathered into one.
     assert 'data-notice="at_once-waiting"' in page and "admin@alpha.example" in page
+    # An Operator sees the alert, not who was mailed nor which URLs were called.
+    operator_page = logged_in(orgs.a3).get(f"/alpha/devices/alerts/{alert.pk}/")
+    assert operator_page.status_code == 200
+    text = operator_page.content.decode()
+    assert 'id="alert-deliveries"' not in text and "admin@alpha.example" not in text

@@ -30,7 +30,7 @@ from mamori.alerts.permissions import ALERTS_SETTINGS
 from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
 from mamori.alerts.text import alert_facts, alert_notes, alert_summary
 from mamori.android.selectors import enterprise_bound
-from mamori.core.access import Principal, permission_require
+from mamori.core.access import Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
@@ -176,7 +176,9 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "facts": alert_facts(alert, (get_language() or "en").split("-")[0]),
             "notes": alert_notes(alert),
             "events": selectors.alert_events(alert),
-            "notices": notice_rows(alert),
+            # Who was mailed and which URLs were called (a webhook URL may carry a secret): for
+            # those who manage the alert settings and webhooks, not for every viewer of alerts.
+            "notices": notice_rows(alert) if has_permission(me, ALERTS_SETTINGS) else None,
             "device_url": _url(request, "device_detail", device_id=alert.device_id)
             if alert.device_id
             else "",

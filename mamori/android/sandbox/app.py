@@ -3,7 +3,9 @@
 Routing is werkzeug's. For every request under ``/v1/``: the quota is counted first (a
 sliding window: 429 RESOURCE_EXHAUSTED while ``quota`` requests were let through in the last
 ``quota_window`` seconds; a refused request does not count, and neither do the token endpoint
-and the signup page), then ``Authorization: Bearer`` is checked (401 UNAUTHENTICATED), then the method runs.
+and the signup page), then ``Authorization: Bearer`` is checked (401 UNAUTHENTICATED), then an
+enterprise whose access was revoked (``controls.enterprise_access``) is refused (403
+PERMISSION_DENIED), then the method runs.
 Errors are Google's ``{"error": {"code", "message", "status", "details"}}``.
 
 ``/token`` takes the JWT-bearer grant (``keys``); ``/signup/<id>`` is the stand-in for Google's
@@ -31,6 +33,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mamori.android.sandbox import devices, keys, resources
+from mamori.android.sandbox.controls import revoked_key
 from mamori.android.sandbox.errors import ApiError, invalid, quota_exhausted, unauthenticated
 from mamori.android.sandbox.resources import Call
 from mamori.android.sandbox.store import Store
@@ -139,6 +142,8 @@ class Sandbox:
         try:
             self.quota_take()
             self.authenticate(request)
+            if "enterprise" in args and self.store.config(revoked_key(args["enterprise"])):
+                raise ApiError("PERMISSION_DENIED", "The caller does not have permission")
             call = Call(
                 store=self.store,
                 path=dict(args),

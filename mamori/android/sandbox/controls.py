@@ -15,6 +15,12 @@ next turn, since each change that a device would report sets ``next_report`` to 
 * ``remove_work_profile``: the user removes the work profile (or resets the phone): the device
   vanishes from the sandbox **without** a word to the server — "the device state will remain
   unknown to the server" (ANDROID.md 2.3). Applied last; nothing else matters then.
+
+And one control of an enterprise, ``mamori amapi-sandbox enterprise NAME --revoke-access``: as
+when the customer's administrator removes the EMM (or deletes the enterprise) in Google's own
+console, every call about the enterprise is then refused with 403 PERMISSION_DENIED ("The caller
+does not have permission", Google's usual words); ``--restore-access`` undoes it. Mamori reads
+that answer as a broken binding (issue 10's ``enterprise_unbound`` alert).
 """
 
 from __future__ import annotations
@@ -63,6 +69,32 @@ class Controls:
     remove_work_profile: bool = False
     battery: float | None = None
     report_now: bool = False
+
+
+def revoked_key(enterprise_id: str) -> str:
+    """The ``config`` key that marks ``enterprise_id``'s access revoked (value "1")."""
+    return f"revoked:{enterprise_id}"
+
+
+def enterprise_access(store: Store, name: str, *, revoked: bool) -> str:
+    """Revoke (or restore) Mamori's access to the enterprise ``name`` (``enterprises/E`` or
+    ``E``); returns what was done, in one English line.
+
+    Raises ``ControlRefused`` for an unknown enterprise.
+    """
+    enterprise_id = name.strip().removeprefix("enterprises/")
+    if not store.read("SELECT id FROM enterprise WHERE id = ?", (enterprise_id,)):
+        raise ControlRefused(f"No enterprise is named {name!r}.")
+    with store.write() as db:
+        if revoked:
+            db.execute(
+                "INSERT OR REPLACE INTO config VALUES (?, '1')", (revoked_key(enterprise_id),)
+            )
+        else:
+            db.execute("DELETE FROM config WHERE key = ?", (revoked_key(enterprise_id),))
+    if revoked:
+        return f"enterprises/{enterprise_id}: access revoked (every call is 403 PERMISSION_DENIED)."
+    return f"enterprises/{enterprise_id}: access restored."
 
 
 def device_find(store: Store, name: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""``mamori amapi-sandbox serve | enroll | device | load``: the AMAPI sandbox.
+"""``mamori amapi-sandbox serve | enroll | device | enterprise | load``: the AMAPI sandbox.
 
 A development and test tool: an emulator of the part of Google's Android Management API that
 Mamori uses, on loopback, so that signup, profiles, enrollment, devices, commands and Pub/Sub
@@ -28,7 +28,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mamori.android.sandbox import load
 from mamori.android.sandbox.catalogue import model_names
-from mamori.android.sandbox.controls import ControlRefused, Controls, device_control
+from mamori.android.sandbox.controls import (
+    ControlRefused,
+    Controls,
+    device_control,
+    enterprise_access,
+)
 from mamori.android.sandbox.enroll import EnrollRefused, enroll
 from mamori.android.sandbox.server import SandboxServer
 from mamori.android.sandbox.store import STATE_FILE_NAME, Store
@@ -182,6 +187,20 @@ class Command(BaseCommand):
             "--battery", type=float, metavar="N", help="battery level in percent (0-100)"
         )
         device.add_argument("--report-now", action="store_true", help="send a STATUS_REPORT now")
+        enterprise = sub.add_parser(
+            "enterprise",
+            help="Act on an enterprise as its administrator would in Google's console (a "
+            "running serve sees the change at once).",
+        )
+        enterprise.add_argument("name", help="enterprises/E, or the enterprise id E")
+        access = enterprise.add_mutually_exclusive_group(required=True)
+        access.add_argument(
+            "--revoke-access",
+            action="store_true",
+            help="remove Mamori as the enterprise's EMM: every call about it is 403 "
+            "PERMISSION_DENIED",
+        )
+        access.add_argument("--restore-access", action="store_true", help="undo --revoke-access")
         load_parser = sub.add_parser(
             "load",
             help="Push STATUS_REPORTs of many devices at a steady rate (the benchmark's load); "
@@ -202,9 +221,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         var_dir = Path(settings.VAR_DIR)
-        {"serve": self.serve, "enroll": self.enroll, "device": self.device, "load": self.load}[
-            subcommand
-        ](var_dir, options)
+        {
+            "serve": self.serve,
+            "enroll": self.enroll,
+            "device": self.device,
+            "enterprise": self.enterprise,
+            "load": self.load,
+        }[subcommand](var_dir, options)
 
     def serve(self, var_dir: Path, options: dict[str, Any]) -> None:
         if not settings.DEBUG and not options["not_google"]:
@@ -268,6 +291,15 @@ class Command(BaseCommand):
         controls = Controls(**{field.name: options[field.name] for field in fields(Controls)})
         try:
             self.stdout.write(device_control(store, options["name"], controls))
+        except ControlRefused as refused:
+            raise CommandError(str(refused)) from refused
+
+    def enterprise(self, var_dir: Path, options: dict[str, Any]) -> None:
+        store = self.state(var_dir)
+        try:
+            self.stdout.write(
+                enterprise_access(store, options["name"], revoked=options["revoke_access"])
+            )
         except ControlRefused as refused:
             raise CommandError(str(refused)) from refused
 

@@ -25,7 +25,6 @@ Prints markdown tables (``bench/README.md`` keeps them with the machine).
 from __future__ import annotations
 
 import argparse
-import datetime
 import time
 from typing import Any
 

@@ -302,8 +302,9 @@ CACHES = {
 
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = ["mamori.accounts.backends.ContractAccountBackend"]
-# Account names are unique within a contract, not across the deployment (auth.W004).
-SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# Account names are unique within a contract, not across the deployment (auth.W004); HSTS
+# preloading is the domain owner's choice (security.W021, see "HTTPS" below).
+SILENCED_SYSTEM_CHECKS = ["auth.W004", "security.W021"]
 PASSWORD_HASHERS = [
     "mamori.accounts.hashers.MamoriArgon2PasswordHasher",
 ]
@@ -422,6 +423,24 @@ MAMORI_LOGIN_LOCK_SECONDS = env_int("MAMORI_LOGIN_LOCK_SECONDS", 900, minimum=0)
 MAMORI_LOGIN_MAX_FAILURES_PER_IP = env_int("MAMORI_LOGIN_MAX_FAILURES_PER_IP", 50, minimum=1)
 # Behind a load balancer, the number of proxies whose X-Forwarded-For entries are trusted.
 MAMORI_TRUSTED_PROXIES = env_int("MAMORI_TRUSTED_PROXIES", 0, minimum=0)
+
+# HTTPS (`mamori check --deploy`: security.W004, W008). When the panel's own URL is https, plain
+# HTTP requests are redirected to it and browsers are told to use HTTPS alone for a year (HSTS,
+# RFC 6797), subdomains of the panel's host included; each can be turned off where a proxy in
+# front does it. Behind a proxy that ends TLS, MAMORI_PROXY_HTTPS_HEADER=true trusts its
+# X-Forwarded-Proto (set only when the proxy overwrites it: a client could send its own), or the
+# redirect would loop. The public door (/healthz, /readyz, /metrics) answers plain HTTP, for a
+# load balancer's checks inside the network.
+_HTTPS = MAMORI_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("MAMORI_SSL_REDIRECT", _HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SECURE_HSTS_SECONDS = env_int("MAMORI_HSTS_SECONDS", 31_536_000 if _HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MAMORI_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a promise to the browsers' list, which only the domain's owner can make
+# (https://hstspreload.org): off unless asked for, so check --deploy's W021 is silenced below.
+SECURE_HSTS_PRELOAD = env_bool("MAMORI_HSTS_PRELOAD", False)
+if env_bool("MAMORI_PROXY_HTTPS_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # ── Pages and logging ────────────────────────────────────────────────────────────────────────
 

@@ -13,5 +13,6 @@ from mamori.core import public_views as core
 
 urlpatterns = [
     path("healthz", core.healthz, name="healthz"),
+    path("readyz", core.readyz, name="readyz"),
     path("pubsub/", include("mamori.android.notifications.urls")),
 ]

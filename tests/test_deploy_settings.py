@@ -22,7 +22,7 @@ PRODUCTION = {
     "MAMORI_CSRF_TRUSTED_ORIGINS": "https://mdm.example.com",
 }
 # Requests through the whole middleware (Django's test client; ``/`` and ``/healthz`` read no
-# database).
+# table).
 REQUEST = """
 import django, json, sys; django.setup()
 from django.test import Client
@@ -59,7 +59,7 @@ def test_check_deploy_passes_with_the_documented_production_settings(tmp_path: P
 
 
 def answers(tmp_path: Path, **variables: str) -> dict[str, list[object]]:
-    (tmp_path / "var").mkdir(exist_ok=True)  # /healthz reaches the (empty) SQLite database
+    (tmp_path / "var").mkdir(exist_ok=True)  # where settings put the SQLite file
     result = start(tmp_path, REQUEST, **{"MAMORI_ENV_FILE": "", **PRODUCTION, **variables})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])

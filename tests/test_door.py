@@ -1,4 +1,4 @@
-"""The public door: /healthz and the public URL space, where no session, locale, CSRF, auth or
+"""The public door: /healthz, /readyz and the public URL space, where no session, locale, CSRF, auth or
 contract middleware runs and every error is JSON."""
 
 from __future__ import annotations
@@ -154,13 +154,15 @@ def test_public_answers_keep_the_request_id_and_security_headers(db: None) -> No
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_healthz_answers_ok_with_one_query(db: None, django_assert_num_queries) -> None:
-    with django_assert_num_queries(1):
+def test_healthz_answers_ok_without_touching_the_database(
+    db: None, django_assert_num_queries
+) -> None:
+    with django_assert_num_queries(0):
         response = Client().get("/healthz")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
-    assert json.loads(response.content) == {"ok": True, "database": "ok"}
+    assert json.loads(response.content) == {"ok": True}
     assert_nothing_of_the_panel_stack(response)
     assert not Session.objects.exists()
 
@@ -178,19 +180,65 @@ def test_healthz_answers_a_probe_whatever_its_host_header(db: None) -> None:
     assert response.status_code == 200
 
 
-def test_healthz_is_503_in_json_when_the_database_is_unreachable(
-    db: None, caplog: pytest.LogCaptureFixture
-) -> None:
+def refused_database():
     connection = connections[DEFAULT_DB_ALIAS]
     refused = OperationalError("connection to server failed: Connection refused")
-    with mock.patch.object(connection, "ensure_connection", side_effect=refused):
+    return mock.patch.object(connection, "ensure_connection", side_effect=refused)
+
+
+def test_healthz_stays_200_when_the_database_is_unreachable(db: None) -> None:
+    with refused_database():
         response = Client().get("/healthz")
+    assert response.status_code == 200
+
+
+def test_readyz_answers_ok_when_database_migrations_and_queue_are(db: None) -> None:
+    response = Client().get("/readyz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert json.loads(response.content) == {
+        "ok": True,
+        "database": "ok",
+        "migrations": "ok",
+        "queue": "ok",
+    }
+    assert_nothing_of_the_panel_stack(response)
+
+
+def test_readyz_is_503_in_json_when_the_database_is_unreachable(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with refused_database():
+        response = Client().get("/readyz")
 
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
-    assert json.loads(response.content) == {"ok": False, "database": "unreachable"}
+    assert json.loads(response.content) == {
+        "ok": False,
+        "database": "unreachable",
+        "migrations": "unknown",
+        "queue": "unknown",
+    }
     assert b"refused" not in response.content
     assert "the database is unreachable" in caplog.text
+
+
+def test_readyz_is_503_while_a_migration_is_not_applied(db: None) -> None:
+    with (
+        mock.patch("mamori.core.public_views._migrated", False),
+        mock.patch(
+            "django.db.migrations.executor.MigrationExecutor.migration_plan",
+            return_value=[("a migration", False)],
+        ),
+    ):
+        response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert json.loads(response.content) == {
+        "ok": False,
+        "database": "ok",
+        "migrations": "pending",
+        "queue": "ok",
+    }
 
 
 class TestUnstorableText:

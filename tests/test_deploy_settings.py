@@ -70,8 +70,7 @@ def test_an_https_panel_redirects_plain_http_and_sends_hsts_but_not_for_the_door
 ) -> None:
     seen = answers(tmp_path)
     assert seen["/ False False"] == [301, "https://mdm.example.com/", ""]
-    status, _, hsts = seen["/ True False"]
-    assert hsts == "max-age=31536000; includeSubDomains"
+    assert seen["/ True False"] == [302, "/login/", "max-age=31536000; includeSubDomains"]
     assert seen["/healthz False False"][:2] == [200, ""]
     # X-Forwarded-Proto is not trusted unless told: a client could send its own.
     assert seen["/ False True"][0] == 301

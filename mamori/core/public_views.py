@@ -36,7 +36,7 @@ def _database() -> str:
 
 
 def _migrations() -> str:
-    """"ok", or "pending" while a migration of the code is not applied (a deployment midway)."""
+    """ "ok", or "pending" while a migration of the code is not applied (a deployment midway)."""
     global _migrated
     if not _migrated:
         connection = connections[DEFAULT_DB_ALIAS]

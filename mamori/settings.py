@@ -219,10 +219,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mamori.core.metrics.MetricsMiddleware",
     "mamori.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # The public door (/healthz, later Pub/Sub push and /metrics): answered here, so nothing
+    # The public door (/healthz, /readyz, /metrics, the Pub/Sub push): answered here, so nothing
     # below (session, locale, CSRF, auth, contract) runs for those paths.
     "mamori.core.door.PublicDoorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -441,6 +442,27 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MAMORI_HSTS_INCLUDE_SUBDOMAINS", True
 SECURE_HSTS_PRELOAD = env_bool("MAMORI_HSTS_PRELOAD", False)
 if env_bool("MAMORI_PROXY_HTTPS_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ── Metrics ──────────────────────────────────────────────────────────────────────────────────
+
+# Prometheus metrics at /metrics (mamori.core.metrics), for these addresses or networks only.
+MAMORI_METRICS_ALLOW = env_list("MAMORI_METRICS_ALLOW", ["127.0.0.1", "::1"])
+for _network in MAMORI_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"MAMORI_METRICS_ALLOW: {_network!r} is not an address or network (10.0.0.0/8)."
+        ) from None
+# The processes of one host (mamori serve's, the workers) add up their counters through files in
+# this directory (prometheus-client's multiprocess mode, switched on here, before the library is
+# imported); empty: each process counts alone (the tests).
+MAMORI_METRICS_DIR = env_str("MAMORI_METRICS_DIR", str(VAR_DIR / "metrics"))
+if MAMORI_METRICS_DIR:
+    Path(MAMORI_METRICS_DIR).mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = MAMORI_METRICS_DIR
+else:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 # ── Pages and logging ────────────────────────────────────────────────────────────────────────
 

@@ -37,6 +37,8 @@ def test_reserved_domains_are_the_top_level_paths_and_a_few_for_later() -> None:
         "api",
         # mamori/public_urls.py
         "healthz",
+        "metrics",
+        "pubsub",
         "readyz",
         # STATIC_URL
         "static",
@@ -44,8 +46,6 @@ def test_reserved_domains_are_the_top_level_paths_and_a_few_for_later() -> None:
         "admin",
         "logout",
         "media",
-        "metrics",
-        "pubsub",
         "www",
     }
 
@@ -117,7 +117,7 @@ def test_top_level_paths_check_reports_a_path_left_out_of_the_reserved_set() -> 
     assert {e.id for e in errors} == {"contracts.E006"}
     assert [e.msg for e in errors] == [
         f"The top-level path '{segment}/' is not reserved."
-        for segment in ("api", "healthz", "i18n", "login", "pubsub", "readyz")
+        for segment in ("api", "healthz", "i18n", "login", "metrics", "pubsub", "readyz")
     ]
 
 

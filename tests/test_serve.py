@@ -1,5 +1,5 @@
 """``mamori serve`` (issue 11): the production server refuses debug and a bad address, serves
-the application with several processes, and on SIGTERM lets a request in flight finish before it
+the application with several processes whose metrics add up, and on SIGTERM lets a request in flight finish before it
 stops."""
 
 from __future__ import annotations
@@ -97,6 +97,16 @@ def test_serve_answers_and_lets_a_request_in_flight_finish_on_sigterm(tmp_path: 
                 return False
 
         wait_until(up, timeout=30)
+        # Four requests at once: each process takes two (as many as its threads), so both
+        # answer, and /metrics adds up what both counted.
+        at_once = [threading.Thread(target=get, args=(f"{base}/slow",)) for _ in range(4)]
+        for thread in at_once:
+            thread.start()
+        for thread in at_once:
+            thread.join(timeout=20)
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310
+            text = response.read().decode()
+        assert 'mamori_http_requests_total{method="GET",route="slow",status="200"} 4.0' in text
         answers: list[tuple[int, dict]] = []
         slow = threading.Thread(target=lambda: answers.append(get(f"{base}/slow")))
         slow.start()

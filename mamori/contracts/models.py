@@ -9,8 +9,8 @@ from mamori.core.toplevel import taken_paths
 SUPPORT_OPTION_LIMIT = 5
 
 # Names no URL uses yet that no contract may take either: Django's admin, media files, a www
-# host, the public door's metrics and Pub/Sub push, and the old top-level logout.
-FUTURE_RESERVED_DOMAINS = frozenset({"admin", "logout", "media", "metrics", "www"})
+# host and the old top-level logout.
+FUTURE_RESERVED_DOMAINS = frozenset({"admin", "logout", "media", "www"})
 
 
 def reserved_domains() -> frozenset[str]:

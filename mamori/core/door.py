@@ -1,6 +1,6 @@
 """The public door: device- and Google-facing endpoints outside ``/<domain>/``.
 
-``/healthz`` now, the Pub/Sub push and ``/metrics`` later. These callers have no session, no
+``/healthz``, ``/readyz``, ``/metrics`` and the Pub/Sub push. These callers have no session, no
 language and no CSRF token, and read no HTML, so their paths get a URLconf of their own
 (``settings.PUBLIC_URLCONF``, ``mamori/public_urls.py``) that ``PublicDoorMiddleware`` serves
 itself, right after the request id and the security headers: the session, locale, CSRF, auth

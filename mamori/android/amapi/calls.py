@@ -28,6 +28,7 @@ from mamori.android import hooks
 from mamori.android.amapi import client
 from mamori.android.amapi.errors import AmapiError, AmapiUnavailable, from_exception
 from mamori.android.amapi.limiter import quota_acquire
+from mamori.core.metrics import AMAPI_CALLS
 
 # Waits for the budget: a person waits a few seconds at most; a worker sleeps only briefly
 # and otherwise gives its work back to the queue (AmapiUnavailable QUOTA_IN_USE).
@@ -86,10 +87,12 @@ def _execute(
         result = request.execute(num_retries=0)
     except Exception as exc:
         mapped = from_exception(exc, method)
+        AMAPI_CALLS.labels(method, str(getattr(mapped, "code", "") or "error")[:40]).inc()
         if mapped is None:
             raise
         hooks.enterprise_answered(contract_id, method, mapped)
         raise mapped from exc
+    AMAPI_CALLS.labels(method, "ok").inc()
     hooks.enterprise_answered(contract_id, method, None)
     return result if isinstance(result, dict) else {}
 

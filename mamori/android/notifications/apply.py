@@ -28,7 +28,7 @@ import dataclasses
 import datetime
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
@@ -49,6 +49,7 @@ from mamori.android.notifications.models import InboxMessage, InboxNudge, InboxS
 from mamori.android.notifications.store import apply_submit
 from mamori.android.notifications.usage import events_rows, usage_events_store
 from mamori.audit.services import LogRecord, log_records
+from mamori.core.metrics import PUBSUB_MESSAGES
 
 logger = logging.getLogger("mamori.android.notifications")
 
@@ -289,7 +290,20 @@ def inbox_batch(limit: int = BATCH) -> int:
             logger.exception("a batch of %d notifications failed; one at a time", len(messages))
             outcome = _one_by_one(messages, now)
         outcome_record(outcome, now)
+        transaction.on_commit(lambda: outcome_count(messages, outcome))
     return len(messages)
+
+
+def outcome_count(messages: list[Message], outcome: Outcome) -> None:
+    """``mamori_pubsub_messages_total{type, outcome}`` for a committed batch (``core.metrics``):
+    ``applied``, ``waiting`` or the reason a message was set aside; a type Google does not send
+    is counted as ``other``."""
+    types = {m.id: m.type if m.type in KNOWN_TYPES else "other" for m in messages}
+    decided = [("applied", outcome.applied), ("waiting", outcome.waiting)]
+    for label, ids in [*decided, *outcome.rejected.items()]:
+        counts = Counter(types[i] for i in ids if i in types)
+        for kind, count in counts.items():
+            PUBSUB_MESSAGES.labels(kind, label).inc(count)
 
 
 def _flag(value: datetime.datetime | None) -> None:

@@ -10,7 +10,8 @@ and lets the requests in flight finish, for at most ``--graceful-seconds``.
 
 It refuses to start with ``MAMORI_DEBUG`` on (debug pages show settings and code to anyone) and,
 like every entry point, without ``MAMORI_SECRET_KEY`` (the settings raise); Django's system
-checks run first (the operation-log key, the top-level paths).
+checks run first (the operation-log key, the top-level paths). Its processes add up their
+metrics in ``MAMORI_METRICS_DIR`` (``core.metrics``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from mamori.core.metrics import stale_files_remove
 
 DEBUG_REFUSED = (
     "MAMORI_DEBUG is on: `mamori serve` is the production server, and debug pages show settings "
@@ -72,6 +75,8 @@ class Command(BaseCommand):
         # WhiteNoise serves the apps' own static files (WHITENOISE_USE_FINDERS) and warns when
         # the collected ones' directory is missing.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        if settings.MAMORI_METRICS_DIR:  # counters of processes that are gone (core.metrics)
+            stale_files_remove(settings.MAMORI_METRICS_DIR)
         from granian import Granian
         from granian.constants import Interfaces
 

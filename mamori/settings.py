@@ -479,6 +479,11 @@ MAMORI_AUDIT_CHECKPOINT_FILE = env_str("MAMORI_AUDIT_CHECKPOINT_FILE", "") or st
 MAMORI_AUDIT_CHECKPOINT_MINUTES = env_int("MAMORI_AUDIT_CHECKPOINT_MINUTES", 5, minimum=1)
 MAMORI_AUDIT_CHECKPOINT_WEBHOOK = env_str("MAMORI_AUDIT_CHECKPOINT_WEBHOOK", "")
 
+# Log lines as plain text (the message alone) or as JSON lines carrying the request id.
+MAMORI_LOG_FORMAT = env_str("MAMORI_LOG_FORMAT", "text")
+if MAMORI_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"MAMORI_LOG_FORMAT={MAMORI_LOG_FORMAT!r} is not text or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -487,11 +492,19 @@ LOGGING = {
         "push_secret": {"()": "mamori.android.notifications.logs.PushSecretFilter"},
         # A refused request (403, 404) is a line, not a traceback (mamori.core.logs).
         "refusal_traceback": {"()": "mamori.core.logs.RefusalTracebackFilter"},
+        "request_id": {"()": "mamori.core.logs.RequestIdFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        # One JSON object a line: time, level, logger, message, the request id, the status of a
+        # refused request and a traceback when there is one (nothing else: an allow-list).
+        "json": {"()": "mamori.core.logs.JsonLineFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["push_secret", "refusal_traceback"],
+            "filters": ["push_secret", "refusal_traceback", "request_id"],
+            "formatter": MAMORI_LOG_FORMAT,
         }
     },
     "root": {"handlers": ["console"], "level": env_log_level("MAMORI_LOG_LEVEL", "INFO")},

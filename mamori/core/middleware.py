@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -17,6 +18,8 @@ from mamori.core.door import json_error
 from mamori.core.errors import RequestRefused, api_error, bad_request, is_api
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# The request being answered, for every log line written meanwhile (core.logs.RequestIdFilter).
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 
 
 class RequestIdMiddleware:
@@ -28,7 +31,11 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.headers.get("X-Request-ID", "")
         request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        token = REQUEST_ID.set(request.request_id)  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            REQUEST_ID.reset(token)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 

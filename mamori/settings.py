@@ -80,6 +80,9 @@ def database_from_url(url: str, variable: str = "DATABASE_URL") -> dict[str, obj
         # JIT compiles plans for big scans (the CSV export) and costs more than it saves on
         # the short indexed queries the panel makes.
         options.setdefault("options", "-c jit=off")
+        # A server that does not answer fails a request in seconds (a 503), not after the
+        # operating system's TCP timeout; a URL's ?connect_timeout= wins.
+        options.setdefault("connect_timeout", 5)
         config["OPTIONS"] = options
         config["PORT"] = str(config.get("PORT") or "")
         # A new connection per request costs ~9 ms of CPU (PERFORMANCE.md).

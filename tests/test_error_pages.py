@@ -298,3 +298,60 @@ def test_every_page_names_an_icon_the_app_serves() -> None:
     assert href is not None
     icon = Client().get(href[1])
     assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
+
+
+# The database out of reach: a 503 to retry, not a 500 (issue 11).
+
+
+def _database_gone(*args: object, **kwargs: object) -> None:
+    from django.db import OperationalError
+
+    raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "text"),
+    [
+        ("ja", "一時的に利用できません", "データベースに接続できない"),
+        ("en", "Briefly unavailable", "cannot reach its database at the moment"),
+    ],
+)
+@pytest.mark.django_db
+def test_the_database_out_of_reach_is_a_503_page_to_retry(
+    monkeypatch: pytest.MonkeyPatch, language: str, title: str, text: str
+) -> None:
+    monkeypatch.setattr("mamori.accounts.views.login._login", _database_gone)
+    client = Client(raise_request_exception=False)
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE=language, HTTP_X_REQUEST_ID="ref-db-0001")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    html = response.content.decode()
+    assert heading(html) == title
+    assert text in html and "<code>ref-db-0001</code>" in html
+    assert "Connection refused" not in html
+
+
+def test_the_database_out_of_reach_is_a_json_503_in_the_api_and_at_the_door(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, settings
+) -> None:
+    monkeypatch.setattr("mamori.accounts.api._me", _database_gone)
+    client = api_client(cast.b1)
+    client.raise_request_exception = False
+    response = client.get("/api/v1/me")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert error_of(response) == {
+        "code": "unavailable",
+        "message": "The service cannot reach its database at the moment. Try again shortly.",
+    }
+    settings.MAMORI_PUBSUB_PUSH_SECRET = "a-push-secret-for-the-503-test-0123456789"
+    settings.MAMORI_PUBSUB_AUDIENCE = ""
+    monkeypatch.setattr("mamori.android.notifications.views.push_store", _database_gone)
+    pushed = Client(raise_request_exception=False).post(
+        "/pubsub/amapi/a-push-secret-for-the-503-test-0123456789",
+        b"{}",
+        content_type="application/json",
+    )
+    assert pushed.status_code == 503
+    assert pushed["Retry-After"] == "5"
+    assert error_of(pushed) == {"code": "unavailable", "message": "The database cannot be reached."}

@@ -23,7 +23,8 @@ class ErrorDetail(Schema):
 class ErrorBody(Schema):
     code: str = Field(
         description="a stable word to branch on: unauthorized, two_factor_required, forbidden, "
-        "not_found, too_large, invalid_request (the request's shape), invalid (its values)"
+        "not_found, too_large, invalid_request (the request's shape), invalid (its values), "
+        "unavailable (the database is out of reach: retry)"
     )
     message: str = Field(description="for a person, in the token account's language")
     details: list[ErrorDetail] = Field(
@@ -51,6 +52,11 @@ ERRORS: dict[int, tuple[str, bool]] = {
     422: (
         "A parameter or a field is not valid; details name each one (a webhook URL that is "
         "not http(s) or whose host is not public gives code invalid on url).",
+        False,
+    ),
+    503: (
+        "The database cannot be reached at the moment (code unavailable); nothing was changed. "
+        "Retry after the Retry-After header's seconds.",
         False,
     ),
 }

@@ -63,9 +63,10 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> JsonResponse
     """The JSON answer to an exception raised by a public view.
 
     Not found (``Http404``, ``ObjectDoesNotExist``) is a 404, ``PermissionDenied`` a 403,
-    ``BadRequest`` and ``SuspiciousOperation`` a 400; anything else is a 500, logged with its
-    traceback and sent to ``got_request_exception`` as Django's own handler does. No message
-    of the exception reaches the caller.
+    ``BadRequest`` and ``SuspiciousOperation`` a 400; the database out of reach a 503 with
+    ``Retry-After``; anything else is a 500. Both are logged with their traceback and sent to
+    ``got_request_exception`` as Django's own handler does. No message of the exception
+    reaches the caller.
     """
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return json_error(404, "not_found", "Not found.")
@@ -74,9 +75,15 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> JsonResponse
     if isinstance(exc, (BadRequest, SuspiciousOperation)):
         logger.warning("Bad request to the public door: %s", request.path, exc_info=exc)
         return json_error(400, "bad_request", "Bad request.")
+    from mamori.core.errors import RETRY_AFTER_SECONDS, database_unavailable
+
     logger.error("Public view failed: %s %s", request.method, request.path, exc_info=exc)
     signals.got_request_exception.send(sender=None, request=request)
-    response = json_error(500, "internal_error", "Internal server error.")
+    if database_unavailable(exc):  # nothing was stored: the caller (Pub/Sub) retries later
+        response = json_error(503, "unavailable", "The database cannot be reached.")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    else:
+        response = json_error(500, "internal_error", "Internal server error.")
     response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response
     return response
 

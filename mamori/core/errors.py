@@ -10,6 +10,7 @@ request's language. ``API_ERRORS`` is the catalogue of those codes; the README l
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
@@ -50,16 +51,34 @@ API_ERRORS: dict[int, tuple[str, Callable[[], str]]] = {
     ),
     429: ("too_many_requests", lambda: _("Too many requests: wait a moment and try again.")),
     500: ("internal_error", lambda: _("Something went wrong on our side. It has been logged.")),
+    503: (
+        "unavailable",
+        lambda: _("The service cannot reach its database at the moment. Try again shortly."),
+    ),
 }
+# Seconds a client is asked to wait before trying again after a 503 (Retry-After, RFC 9110).
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot be used right now (a refused or broken
+    connection, a server restarting or shutting down): Django's ``OperationalError`` and
+    ``InterfaceError``, which a retry a little later may not meet. Answered with 503."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
 
 
 def api_error(status: int) -> JsonResponse:
     """The API's JSON error for ``status`` (``API_ERRORS``; an unlisted status gets the code
-    ``error``, or ``internal_error`` from 500 up)."""
+    ``error``, or ``internal_error`` from 500 up); a 503 carries ``Retry-After``."""
     code, message = API_ERRORS.get(
         status, API_ERRORS[500] if status >= 500 else ("error", API_ERRORS[400][1])
     )
-    return json_error(status, code, message())
+    response = json_error(status, code, message())
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _is_json(response: HttpResponseBase) -> bool:
@@ -112,8 +131,15 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 handler: ``500.html`` with the request id to quote, and no context processor (the
-    failure may lie in what they read); JSON under ``/api/``."""
+    failure may lie in what they read); JSON under ``/api/``. When the failure is the database
+    being unreachable (``database_unavailable``; Django calls this handler while handling the
+    exception), a 503 with ``Retry-After`` and ``503.html`` instead: the request changed
+    nothing and may be retried."""
+    status = 503 if database_unavailable(sys.exc_info()[1]) else 500
     if is_api(request):
-        return api_error(500)
+        return api_error(status)
     context = {"request_id": getattr(request, "request_id", "")}
-    return HttpResponse(loader.get_template("500.html").render(context), status=500)
+    response = HttpResponse(loader.get_template(f"{status}.html").render(context), status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

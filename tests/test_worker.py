@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +33,8 @@ from mamori.outbox.services import mail_queue
 from mamori.users_csv import services as services_csv
 from mamori.users_csv.models import UserImport
 from tests.conftest import open_contract
-from tests.smtp import SmtpServer, free_port
+from tests.private_database import private_database
+from tests.smtp import SmtpServer
 from tests.test_contracts import CREATE
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
@@ -254,80 +253,6 @@ def test_sigterm_lets_the_current_task_finish_and_then_stops_the_worker(tmp_path
 # A database outage --------------------------------------------------------------------------
 
 
-class PrivateDatabase:
-    """A database of its own that a test may stop and start: a PostgreSQL cluster (``pg_ctl``)
-    on a free port, or an SQLite file that is moved away (a directory takes its place)."""
-
-    def __init__(self, vendor: str, directory: Path) -> None:
-        self.vendor, self.directory = vendor, directory
-        self.port = free_port()
-        self.path = directory / "mamori.sqlite3"
-        self.data = directory / "pgdata"
-
-    @property
-    def url(self) -> str:
-        if self.vendor == "sqlite":
-            return f"sqlite:///{self.path}"
-        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
-
-    def create(self) -> None:
-        if self.vendor == "postgresql":
-            _as_postgres(_pg("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
-            self.start()
-
-    def start(self) -> None:
-        if self.vendor == "sqlite":
-            self.path.rmdir()
-            # A worker may have made an empty file there meanwhile: the real one replaces it.
-            self.path.with_suffix(".away").rename(self.path)
-            return
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _as_postgres(
-            _pg("pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.data / "log"),
-            "-w",
-            "-o",
-            options,
-            "start",
-        )
-
-    def stop(self) -> None:
-        if self.vendor == "sqlite":
-            # A directory in the file's place: SQLite cannot open it ("unable to open").
-            gone = self.path.with_suffix(".gone")
-            gone.mkdir()
-            self.path.rename(self.path.with_suffix(".away"))
-            while True:
-                try:
-                    gone.rename(self.path)
-                    return
-                except NotADirectoryError:  # a worker made an empty file there meanwhile
-                    self.path.unlink(missing_ok=True)
-        _as_postgres(_pg("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def remove(self) -> None:
-        if self.vendor == "postgresql" and (self.data / "postmaster.pid").exists():
-            _as_postgres(_pg("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _pg(program: str) -> str:
-    found = shutil.which(program)
-    if found:
-        return found
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
-    return str(Path(bindir.stdout.strip()) / program)
-
-
-def _as_postgres(*command: str) -> None:
-    # initdb and postgres refuse to run as root.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
-
-
 def mamori(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "mamori.cli", *args],
@@ -344,11 +269,7 @@ def mamori(env: dict[str, str], *args: str) -> str:
 def test_the_worker_survives_a_database_outage_and_does_the_work_submitted_after_it(
     tmp_path: Path,
 ) -> None:
-    vendor = connection.vendor  # the suite's database says which kind to take down
-    directory = Path(tempfile.mkdtemp(prefix="mamori-outage-"))
-    if vendor == "postgresql" and os.geteuid() == 0:
-        shutil.chown(directory, "postgres", "postgres")
-    database = PrivateDatabase(vendor, directory)
+    database = private_database(connection.vendor)  # the suite's kind of database
     server = SmtpServer().start()
     env = worker_env(
         tmp_path, database_url=database.url, email_url=f"smtp://127.0.0.1:{server.port}"

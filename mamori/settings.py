@@ -230,6 +230,8 @@ MIDDLEWARE = [
     # below (session, locale, CSRF, auth, contract) runs for those paths.
     "mamori.core.door.PublicDoorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # With a replica: a browser that just changed something reads the primary for a while.
+    "mamori.core.replica.RecentWriteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Every error under /api/ in JSON with a code, in the request's language.
@@ -288,6 +290,19 @@ DATABASES = {
         env_secret("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'mamori.sqlite3'}"
     )
 }
+# A PostgreSQL streaming replica for the heavy reads that tolerate a second of lag
+# (mamori.core.replica): the log, device, user and alert lists and their exports. Writes, reads
+# inside a write's transaction and a browser that just saved something stay on the primary for
+# MAMORI_REPLICA_STICKY_SECONDS.
+_replica_url = env_secret("DATABASE_REPLICA_URL")
+if _replica_url:
+    DATABASES["replica"] = database_from_url(_replica_url, "DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL replica.")
+    # The tests' replica is the test database itself.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["mamori.core.replica.ReplicaRouter"]
+MAMORI_REPLICA_STICKY_SECONDS = env_int("MAMORI_REPLICA_STICKY_SECONDS", 5, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Local memory, per process (no Redis in the default deployment). What is cached per contract

@@ -34,6 +34,7 @@ from mamori.core.access import Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
+from mamori.core.replica import replica_reads
 from mamori.core.widgets import FastSelect
 from mamori.directory.forms import organization_options
 from mamori.directory.selectors import organization_get
@@ -88,6 +89,7 @@ def alert_row(alert: Alert, now: Any) -> dict[str, Any]:
 
 @require_safe
 @account_required
+@replica_reads
 def alerts_list(request: HttpRequest) -> HttpResponse:
     """Devices → Alerts: important first, then newest; filters by level, kind, organization and
     state (open by default)."""

@@ -21,6 +21,7 @@ from mamori.contracts.middleware import contract_of
 from mamori.core.access import Principal
 from mamori.core.decorators import account_required
 from mamori.core.keyset import Position
+from mamori.core.replica import replica_reads
 
 FILTERS = ("since", "until", "actor", "action", "organization")
 
@@ -48,6 +49,7 @@ def _logs_url(request: HttpRequest) -> str:
 
 @require_safe
 @account_required
+@replica_reads
 def log_list(request: HttpRequest) -> HttpResponse:
     account: Principal = request.user  # type: ignore[assignment]
     form = _filter_form(request, account)
@@ -100,6 +102,7 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 @account_required
+@replica_reads
 def log_export(request: HttpRequest) -> HttpResponseBase:
     account: Principal = request.user  # type: ignore[assignment]
     log_entries_visible_to(account, "export")  # refused here, not in the middle of the stream

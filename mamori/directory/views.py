@@ -20,6 +20,7 @@ from mamori.core.decorators import account_required
 from mamori.core.fields import values_of
 from mamori.core.forms import add_service_errors
 from mamori.core.once import AlreadySubmitted, once_token, once_token_valid
+from mamori.core.replica import replica_reads
 from mamori.core.timezones import timezone_label
 from mamori.core.widgets import FastSelect
 from mamori.directory import services
@@ -98,6 +99,7 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 
 @require_safe
 @account_required
+@replica_reads
 def users_list(request: HttpRequest) -> HttpResponse:
     """Users/Org: the tree on the left, the users of the chosen organization on the right."""
     me = _me(request)

@@ -15,6 +15,7 @@ from mamori.accounts.models import Account
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
+from mamori.core.replica import replica_reads
 from mamori.directory.models import Organization
 from mamori.directory.selectors import UserQuery, organization_get, users_visible_to
 from mamori.users_csv import format as csv_format
@@ -107,6 +108,7 @@ def _progress(user_import: UserImport) -> dict[str, object]:
 
 @require_safe
 @account_required
+@replica_reads
 def users_export(request: HttpRequest) -> StreamingHttpResponse:
     """The users the account may see, with the user list's filters (q, org, sub), as CSV."""
     me: Account = request.user  # type: ignore[assignment]

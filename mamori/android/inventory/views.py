@@ -32,6 +32,7 @@ from mamori.core.access import Principal, has_permission
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
+from mamori.core.replica import replica_reads
 from mamori.core.widgets import FastSelect
 from mamori.directory.forms import organization_options
 from mamori.directory.models import Organization
@@ -162,6 +163,7 @@ def _organization_select(me: Principal, query: selectors.DeviceQuery) -> str:
 
 @require_safe
 @account_required
+@replica_reads
 def devices_list(request: HttpRequest) -> HttpResponse:
     """Devices: the inventory of the account's organizations, filtered, sorted and paged as the
     URL says, with counts per state and compliance at the top."""
@@ -216,6 +218,7 @@ def devices_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @account_required
+@replica_reads
 def devices_export(request: HttpRequest) -> StreamingHttpResponse:
     """The devices of the list's filters (or the chosen ones) as CSV: UTF-8 with BOM, times in
     the viewer's timezone, streamed."""

@@ -15,7 +15,7 @@ from mamori.core.actor import Actor
 
 # A contract's alert settings when it has saved none (GET /settings/alerts).
 DEFAULTS: dict[str, Any] = {
-    "mail_immediately": [],
+    "mail_immediately": ["left_management", "non_compliant", "compromised", "enterprise_unbound"],
     "caution_hours": 24,
     "warning_hours": 72,
     "non_compliance_grace_minutes": 60,

@@ -104,3 +104,76 @@ def test_the_scope_of_department_and_custom_administrators_is_applied_as_the_pan
     empty = put(client, url, body(privilege="department_admin", password=""))
     assert empty.status_code == 422
     assert [d["field"] for d in empty.json()["error"]["details"]] == ["scope_organization_ids"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"support_option": True},
+            "support_option",
+            "サポートオプションを持てるのはシステム管理者だけです。false を送ってください。",
+        ),
+        (
+            {"scope_all": True},
+            "scope_all",
+            "すべての組織をこの方法で管理できるのはカスタム管理者だけです。false を送ってください。",
+        ),
+        (
+            {"receive_notice_mail": True},
+            "receive_notice_mail",
+            "お知らせメールはサポートオプションを持つアカウントだけが受信します。false を送ってください。",
+        ),
+    ],
+)
+def test_an_operators_support_option_or_scope_all_is_refused_and_nothing_changes(
+    orgs: OrgCast, fields: dict[str, Any], field: str, message: str
+) -> None:
+    """As organizations and a scheme are (above): refused by name, not dropped."""
+    client = api_client(orgs.cast.a1)
+    url = f"/api/v1/users/{orgs.a3.user_id}/account"
+    before = client.get(url).json()
+    entries = LogEntry.objects.count()
+    refused = put(client, url, body(name=orgs.a3.name, password="", language="ja", **fields))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid")
+    assert refused.json()["error"]["details"] == [{"field": field, "message": message}]
+    assert client.get(url).json() == before
+    assert LogEntry.objects.count() == entries
+    # Sent false, the same request changes the account.
+    changed = put(client, url, body(name=orgs.a3.name, password="", language="en"))
+    assert changed.status_code == 200 and changed.json()["language"] == "en"
+
+
+def test_scope_all_with_organizations_is_refused_for_a_custom_administrator(
+    orgs: OrgCast,
+) -> None:
+    client = api_client(orgs.cast.a1)
+    url = f"/api/v1/users/{orgs.sato.pk}/account"
+    scheme = PermissionScheme.objects.get(contract=orgs.cast.a)
+    refused = put(
+        client,
+        url,
+        body(
+            privilege="custom_admin",
+            scheme_id=scheme.pk,
+            scope_all=True,
+            scope_organization_ids=[orgs.sales.pk],
+        ),
+    )
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["error"]["details"]] == ["scope_organization_ids"]
+    assert not Account.objects.filter(user=orgs.sato).exists()
+    made = put(client, url, body(privilege="custom_admin", scheme_id=scheme.pk, scope_all=True))
+    assert made.status_code == 201 and made.json()["scope_all"] is True
+
+
+def test_a_system_administrator_keeps_the_support_option_and_notice_mail(orgs: OrgCast) -> None:
+    client = api_client(orgs.cast.a1)
+    url = f"/api/v1/users/{orgs.sato.pk}/account"
+    made = put(
+        client,
+        url,
+        body(privilege="system_admin", support_option=True, receive_notice_mail=True),
+    )
+    assert made.status_code == 201
+    assert (made.json()["support_option"], made.json()["receive_notice_mail"]) == (True, True)

@@ -105,7 +105,7 @@ class TestCreateAccount:
             (
                 {"timezone": "Mars/Olympus"},
                 "timezone",
-                "“Mars/Olympus” is not a timezone. Choose one from the list, or type a zone such as Asia/Tokyo, JST or UTC+9.",
+                "“Mars/Olympus” is not a timezone. Give a city (Tokyo), an IANA name (Asia/Tokyo), an abbreviation (JST, KST, HKT, SGT, UTC, GMT, Z, PST, PDT, EST, EDT, CET, BST, AEST) or a whole-hour UTC offset (UTC+9, -05:00).",
             ),
             (
                 {"privilege": "department_admin"},

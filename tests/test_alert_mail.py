@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from mamori.accounts.models import Account
 from mamori.alerts.mail import GATHER, mail_gather
-from mamori.alerts.models import AlertKind, AlertLevel, AlertMail, AlertSettings
+from mamori.alerts.models import Alert, AlertKind, AlertLevel, AlertMail, AlertSettings
 from mamori.alerts.notices import alert_notices
 from mamori.core.models import Work
 from mamori.core.work import work_run
@@ -183,3 +183,145 @@ def test_the_alerts_notices_list_its_mails_and_webhook_deliveries(cast: Cast) ->
         run_work(GATHER)
     assert [n.status for n in alert_notices(alert)] == ["pending", "pending", "pending"]
     assert len(alert_notices(other)) == 3
+
+
+NOT_COMPLIANT = {
+    "nonComplianceDetails": [
+        {
+            "settingName": "passwordPolicies",
+            "nonComplianceReason": "USER_ACTION",
+            "specificNonComplianceReason": "PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT",
+        }
+    ]
+}
+COMPROMISED = {
+    "posture": "POTENTIALLY_COMPROMISED",
+    "postureDetails": [
+        {
+            "securityRisk": "COMPROMISED_OS",
+            "advice": [
+                {
+                    "defaultMessage": "Reset the device to factory settings.",
+                    "localizedMessages": {"ja": "デバイスを初期化してください。"},
+                }
+            ],
+        }
+    ],
+}
+
+
+def _told_mails(
+    cast: Cast, smtp: SmtpServer, kinds: list[str]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """A non-compliant and a compromised alert on 佐藤 花子's Pixel 8, ``kinds`` mailed at once
+    to A1 (ja, Tokyo) and Eve (en, New York): each body (its lines ending in LF), and the
+    alerts' ids."""
+    _recipients(cast)
+    AlertSettings.objects.filter(contract=cast.a).update(mail_immediately=kinds)
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    sato = make_user(root, "佐藤 花子", "hanako@alpha.example")
+    device = make_device(root, serial="SN-TOLD", user=sato)
+    with time_machine.travel(T0, tick=False):
+        lax, _e = alert_open(device, kind=AlertKind.NON_COMPLIANT, level=AlertLevel.WARNING)
+        bad, _e = alert_open(device, kind=AlertKind.COMPROMISED, level=AlertLevel.IMPORTANT)
+    Alert.objects.filter(pk=lax.pk).update(details=NOT_COMPLIANT)
+    Alert.objects.filter(pk=bad.pk).update(details=COMPROMISED)
+    with time_machine.travel(T0 + datetime.timedelta(seconds=50), tick=False):
+        gather_results()
+    mails = {m["To"]: body_of(m).replace("\r\n", "\n") for m in _deliver(smtp, 2)}
+    return mails, {"lax": lax.pk, "bad": bad.pk}
+
+
+@pytest.mark.django_db
+def test_the_mail_at_once_tells_each_alert_as_its_page_does_in_english(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    mails, ids = _told_mails(cast, smtp_server, ["non_compliant", "compromised"])
+    en = mails["eve@alpha.example"]
+    root = Organization.objects.get(contract=cast.a, parent=None).name
+    assert (
+        "[Warning] Not compliant: Opened 2026-03-01 20:00 EST\n"
+        "The device does not comply with its profile (1 reason).\n"
+        "Device: SN-TOLD (Pixel 8, 佐藤 花子)\n"
+        f"Organization: {root}\n"
+        "Open since: 2026-03-01 20:00 EST\n"
+        "Why the device is not compliant:\n"
+        "- Password policy: The user has to do something on the device (for example set a "
+        "password). The password does not meet the profile's password requirements. "
+        "[USER_ACTION / PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT]\n"
+        "Opened once the device had been non-compliant for the contract's grace period; it "
+        "clears when the device reports compliance.\n"
+        f"http://testserver/alpha/devices/alerts/{ids['lax']}/\n"
+    ) in en
+    assert (
+        "[Important] Security posture: Opened 2026-03-01 20:00 EST\n"
+        "Google reports the device as potentially compromised.\n"
+        "Device: SN-TOLD (Pixel 8, 佐藤 花子)\n"
+        f"Organization: {root}\n"
+        "Open since: 2026-03-01 20:00 EST\n"
+        "Security risks:\n"
+        "- The operating system appears to be compromised (rooted or modified).\n"
+        "  Reset the device to factory settings.\n"
+        "It clears when Google reports the device secure again.\n"
+        f"http://testserver/alpha/devices/alerts/{ids['bad']}/\n"
+    ) in en
+    assert en.endswith(
+        "-- \n"
+        "You receive this mail at eve@alpha.example, the main e-mail address of your user, "
+        "because your Mamori account eve holds the support option of "
+        f"{cast.a.company_name}: the support option's alert mail goes to the main address of "
+        "every System administrator holding it.\n"
+        "Which alerts are mailed at once, and the daily summary's hour, are chosen in Settings "
+        "→ Alerts: http://testserver/alpha/settings/alerts/\n"
+        "Times are in your timezone (America/New_York), set on your account page: "
+        "http://testserver/alpha/account/\n"
+        "Mamori\n"
+    )
+
+
+@pytest.mark.django_db
+def test_the_mail_at_once_tells_each_alert_in_japanese_in_tokyo_time(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    mails, ids = _told_mails(cast, smtp_server, ["non_compliant"])
+    ja = mails["admin@alpha.example"]
+    assert (
+        "[警告] 非準拠: 発生 2026-03-02 10:00 JST\n"
+        "デバイスがプロファイルに準拠していません（理由 1 件）。\n"
+        "デバイス: SN-TOLD (Pixel 8, 佐藤 花子)\n"
+    ) in ja
+    assert "発生日時: 2026-03-02 10:00 JST\n非準拠の理由：\n- パスワードポリシー: " in ja
+    assert f"http://testserver/alpha/devices/alerts/{ids['lax']}/" in ja
+    assert "セキュリティ状態" not in ja  # not a kind mailed at once in these settings
+    assert "このメールは、あなたのユーザーのメインのメールアドレス admin@alpha.example に" in ja
+    assert "日時はあなたのタイムゾーン（Asia/Tokyo）で表示しています。" in ja
+
+
+@pytest.mark.django_db
+def test_advice_of_a_risk_is_in_the_recipients_language(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    mails, _ids = _told_mails(cast, smtp_server, ["compromised"])
+    assert "セキュリティリスク：\n- " in mails["admin@alpha.example"]
+    assert "  デバイスを初期化してください。\n" in mails["admin@alpha.example"]
+    assert "  Reset the device to factory settings.\n" in mails["eve@alpha.example"]
+
+
+@pytest.mark.django_db
+def test_a_contract_that_chose_nothing_mails_the_kinds_that_need_someone_at_once(
+    cast: Cast,
+) -> None:
+    _recipients(cast)
+    AlertSettings.objects.filter(contract=cast.a).delete()
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None))
+    for kind in AlertKind:
+        alert_open(device, kind=kind)
+    mailed = set(AlertMail.objects.values_list("event__alert__kind", flat=True))
+    assert mailed == {"left_management", "non_compliant", "compromised", "enterprise_unbound"}
+    # A new settings row starts from the same choice.
+    assert AlertSettings.objects.create(contract=cast.b).mail_immediately == [
+        "left_management",
+        "non_compliant",
+        "compromised",
+        "enterprise_unbound",
+    ]

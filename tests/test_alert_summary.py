@@ -10,8 +10,15 @@ import zoneinfo
 import pytest
 import time_machine
 
-from mamori.alerts.models import AlertKind, AlertLevel, AlertMail, AlertSettings, AlertSummary
-from mamori.alerts.summary import latest_due, summaries_send, summary_send
+from mamori.alerts.models import (
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertMail,
+    AlertSettings,
+    AlertSummary,
+)
+from mamori.alerts.summary import latest_due, next_due, summaries_send, summary_send
 from mamori.contracts.models import Contract
 from mamori.core.models import Work
 from mamori.directory.models import Organization
@@ -143,7 +150,6 @@ def test_a_worker_down_at_the_hour_sends_one_late_summary_of_everything_since(
 
 @pytest.mark.django_db
 def test_no_mail_when_there_is_nothing_to_say(new_york: Cast) -> None:
-    from mamori.alerts.models import Alert
 
     Alert.objects.update(cleared_at=utc("2026-01-31 00:00"))
     assert sent_at("2026-03-02 15:00:00") == 1
@@ -172,6 +178,32 @@ def test_the_summary_is_in_each_recipients_language_and_timezone(new_york: Cast)
     assert "== Still open (1) ==" in mails["eve@alpha.example"].body
     assert "Open since 2026-01-31 19:00 EST" in mails["eve@alpha.example"].body
     assert "発生日時 2026-02-01 09:00 JST" in mails["admin@alpha.example"].body
+    # Each alert's sentence, as its page says it, under its line.
+    alert = Alert.objects.get()
+    assert (
+        "Open since 2026-01-31 19:00 EST\n"
+        "  The device has never sent a status report.\n"
+        f"  http://testserver/alpha/devices/alerts/{alert.pk}/\n"
+    ) in mails["eve@alpha.example"].body
+    assert (
+        "発生日時 2026-02-01 09:00 JST\n  デバイスから状態報告が一度も届いていません。\n"
+    ) in mails["admin@alpha.example"].body
+    assert (
+        "You receive this mail at eve@alpha.example, the main e-mail address of your user, "
+        "because your Mamori account eve holds the support option"
+    ) in mails["eve@alpha.example"].body
+
+
+@pytest.mark.parametrize(
+    ("now", "hour", "due"),
+    [
+        ("2026-03-07 15:00:00", 10, "2026-03-08 14:00"),  # the 23-hour day: 10:00 EDT
+        ("2026-03-07 14:59:59", 10, "2026-03-07 15:00"),  # today's, still to come
+        ("2026-10-31 14:00:00", 10, "2026-11-01 15:00"),  # the 25-hour day: 10:00 EST
+    ],
+)
+def test_the_next_summary_is_due_at_the_next_local_hour(now: str, hour: int, due: str) -> None:
+    assert f"{next_due(utc(now), hour, NEW_YORK):%Y-%m-%d %H:%M}" == due
 
 
 @pytest.mark.django_db(transaction=True)

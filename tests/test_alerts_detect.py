@@ -362,7 +362,15 @@ def test_a_device_moving_takes_its_open_alerts_along(orgs: OrgCast) -> None:
 def test_alert_settings_changes_are_logged_with_what_changed(orgs: OrgCast) -> None:
     settings_set(orgs, caution_hours=12, mail_immediately=["no_report", "left_management"])
     entry = LogEntry.objects.get(action="alert_settings.changed")
-    assert entry.before == {"mail_immediately": [], "caution_hours": 24}
+    assert entry.before == {
+        "mail_immediately": [
+            "left_management",
+            "non_compliant",
+            "compromised",
+            "enterprise_unbound",
+        ],
+        "caution_hours": 24,
+    }
     assert entry.after == {
         "mail_immediately": ["left_management", "no_report"],
         "caution_hours": 12,

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
 from mamori.alerts.detect import devices_detect
 from mamori.alerts.models import Alert, AlertKind, AlertSettings
+from mamori.api.api import api
 from mamori.audit.models import LogEntry
 from tests.alerts_data import DEFAULTS, alert_of, unbound_alert
 from tests.android.devices import make_device
@@ -219,3 +221,152 @@ def test_an_alert_opened_by_the_detector_is_mailed_and_its_page_lists_the_mail(
     assert operator_page.status_code == 200
     text = operator_page.content.decode()
     assert 'id="alert-deliveries"' not in text and "admin@alpha.example" not in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("JST", "Asia/Tokyo"),
+        ("asia/tokyo", "Asia/Tokyo"),
+        ("Tokyo", "Asia/Tokyo"),
+        ("東京", "Asia/Tokyo"),
+        ("UTC+9", "Etc/GMT-9"),
+        ("-05:00", "Etc/GMT+5"),
+        ("PST", "America/Los_Angeles"),
+    ],
+)
+def test_the_api_and_the_page_take_the_same_timezones(
+    orgs: OrgCast, typed: str, stored: str
+) -> None:
+    """One rule (``core.timezones.timezone_parse``) for the panel's picker and the API."""
+    # summary_hour 9: a change (the default zone alone would be none, and nothing saved).
+    response = api_client(orgs.cast.a1).put(
+        "/api/v1/settings/alerts",
+        DEFAULTS | {"summary_hour": 9, "summary_timezone": typed},
+        "application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["summary_timezone"] == stored
+    AlertSettings.objects.all().delete()
+    page = logged_in(orgs.cast.a1).post(
+        "/alpha/settings/alerts/",
+        {
+            "mail_immediately": DEFAULTS["mail_immediately"],
+            "caution_hours": "24",
+            "warning_hours": "72",
+            "non_compliance_grace_minutes": "60",
+            "summary_hour": "9",
+            "summary_timezone": typed,
+        },
+    )
+    assert page.status_code == 302
+    assert AlertSettings.objects.get().summary_timezone == stored
+
+
+def test_a_timezone_refused_says_which_values_are_taken(orgs: OrgCast) -> None:
+    client = api_client(orgs.cast.b1)  # English
+    response = client.put(
+        "/api/v1/settings/alerts", DEFAULTS | {"summary_timezone": "UTC+9:30"}, "application/json"
+    )
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "The request is not valid.",
+        "details": [
+            {
+                "field": "summary_timezone",
+                "message": "“UTC+9:30” is not a timezone. Give a city (Tokyo), an IANA name "
+                "(Asia/Tokyo), an abbreviation (JST, KST, HKT, SGT, UTC, GMT, Z, PST, PDT, EST, "
+                "EDT, CET, BST, AEST) or a whole-hour UTC offset (UTC+9, -05:00).",
+            }
+        ],
+    }
+    assert not AlertSettings.objects.exists()
+    described = api.get_openapi_schema()["components"]["schemas"]["AlertSettingsIO"]
+    assert "JST, KST" in described["properties"]["summary_timezone"]["description"]
+    assert "UTC+9" in described["properties"]["summary_timezone"]["description"]
+
+
+def test_the_settings_page_names_the_timezone_forms_and_the_next_summary(
+    orgs: OrgCast,
+) -> None:
+    from mamori.accounts.models import Account
+
+    Account.objects.filter(pk=orgs.cast.a1.pk).update(timezone="America/New_York")
+    # 2026-03-02 01:00 UTC: 10:00 JST has passed, the next summary is on the 3rd.
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC)):
+        page = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").content.decode()
+    assert (
+        "次の日次サマリーは 2026-03-03 10:00 JST（あなたのタイムゾーンでは 2026-03-02 20:00 EST）"
+        "に送信されます（伝える内容がある場合）。"
+    ) in page
+    assert "略称（JST, KST, HKT, SGT, UTC, GMT, Z, PST, PDT, EST, EDT, CET, BST, AEST）" in page
+    # The kinds that need someone are chosen until a System administrator chooses others.
+    form = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").context["form"]
+    assert form.initial["mail_immediately"] == [
+        "left_management",
+        "non_compliant",
+        "compromised",
+        "enterprise_unbound",
+    ]
+
+
+def test_a_viewer_in_the_summarys_timezone_reads_the_time_once(orgs: OrgCast) -> None:
+    from mamori.accounts.models import Account
+
+    Account.objects.filter(pk=orgs.cast.b1.pk).update(timezone="Asia/Tokyo")
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC)):
+        page = logged_in(orgs.cast.b1).get("/bravo/settings/alerts/").content.decode()
+    assert "The next daily summary is due at 2026-03-03 10:00 JST, if there is anything" in page
+
+
+def test_a_fraction_where_hours_are_whole_is_said_so(orgs: OrgCast) -> None:
+    client = logged_in(orgs.cast.b1)
+    values = {
+        "mail_immediately": [],
+        "caution_hours": "1.5",
+        "warning_hours": "72",
+        "non_compliance_grace_minutes": "60",
+        "summary_hour": "10",
+        "summary_timezone": "Asia/Tokyo",
+    }
+    refused = client.post("/bravo/settings/alerts/", values)
+    assert refused.context["form"].errors["caution_hours"] == [
+        "Enter a whole number for No status report: caution after (hours)."
+    ]
+    response = api_client(orgs.cast.b1).put(
+        "/api/v1/settings/alerts", DEFAULTS | {"caution_hours": 1.5}, "application/json"
+    )
+    assert response.json()["error"]["details"] == [
+        {
+            "field": "caution_hours",
+            "message": "Enter a whole number as a JSON number, such as 3 (not 1.5, text, true "
+            "or false).",
+        }
+    ]
+    assert not AlertSettings.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "field"),
+    [
+        # A value outside the listed ones breaks the list's rule, as on GET /devices.
+        ("level=urgent", "invalid", "level"),
+        ("kind=fire", "invalid", "kind"),
+        ("state=gone", "invalid", "state"),
+        ("after=x", "invalid", "after"),
+        # What does not match the document: a type, a range, a parameter not read.
+        ("organization_id=true", "invalid_request", "organization_id"),
+        ("limit=0", "invalid_request", "limit"),
+        ("cursor=x", "invalid_request", "cursor"),
+    ],
+)
+def test_the_alert_list_answers_the_codes_the_devices_list_does(
+    orgs: OrgCast, query: str, code: str, field: str
+) -> None:
+    response = api_client(orgs.cast.a1).get(f"/api/v1/alerts?{query}")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    devices = {"level": "state", "kind": "kind", "state": "compliance"}.get(field, field)
+    value = query.split("=", 1)[1]
+    same = api_client(orgs.cast.a1).get(f"/api/v1/devices?{devices}={value}")
+    assert same.json()["error"]["code"] == code

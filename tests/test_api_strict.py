@@ -45,7 +45,7 @@ WRONG: dict[str, tuple[Any, ...]] = {
 }
 # What the account reads for each (in its language: A1's is Japanese).
 MESSAGES = {
-    "integer": "Enter a whole number as a JSON number (not text, true or false).",
+    "integer": "Enter a whole number as a JSON number, such as 3 (not 1.5, text, true or false).",
     "boolean": "Enter true or false (not text or a number).",
     "unknown": "This field is not known: check its name against the API document.",
 }

@@ -694,7 +694,7 @@ def test_account_rules_of_the_account_form_apply_to_rows(cast: Cast) -> None:
         (
             4,
             "timezone",
-            "“Mars/Base” is not a timezone. Choose one from the list, or type a zone such as Asia/Tokyo, JST or UTC+9.",
+            "“Mars/Base” is not a timezone. Give a city (Tokyo), an IANA name (Asia/Tokyo), an abbreviation (JST, KST, HKT, SGT, UTC, GMT, Z, PST, PDT, EST, EDT, CET, BST, AEST) or a whole-hour UTC offset (UTC+9, -05:00).",
         ),
         (5, "account_name", "Give both the account name and the admin privilege, or neither."),
         (6, "permission_scheme", "Choose a permission scheme for a custom administrator."),

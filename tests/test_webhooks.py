@@ -217,13 +217,53 @@ def test_a_private_address_is_refused_at_save(cast: Cast, url: str) -> None:
         ("https:///hook", "The URL must name a host."),
         ("https://93.184.216.34/a b", "Enter a URL without spaces or control characters."),
         ("https://例え.jp/hook", "Enter the URL in ASCII"),
-        ("https://nosuch.invalid/hook", "The host nosuch.invalid cannot be found."),
     ],
 )
 def test_a_url_that_cannot_be_called_is_refused_at_save(cast: Cast, url: str, message: str) -> None:
     with translation.override("en"), pytest.raises(ValidationError) as refused:
         webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url=url)
     assert refused.value.message_dict["url"][0].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (socket.EAI_NONAME, "The host nosuch.example does not exist: DNS has no address for it."),
+        # A machine offline: no DNS server answers, which says nothing about the name.
+        (
+            socket.EAI_AGAIN,
+            "The name nosuch.example could not be resolved: no DNS server answered. Check this "
+            "server's network and DNS settings, then try again.",
+        ),
+    ],
+)
+def test_a_name_that_does_not_resolve_says_why(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, error: int, message: str
+) -> None:
+    def getaddrinfo(*args: object, **kwargs: object) -> list:
+        raise socket.gaierror(error, "lookup failed")
+
+    monkeypatch.setattr(addresses.socket, "getaddrinfo", getaddrinfo)
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        webhook_create(actor=Actor(account=cast.a1), contract=cast.a, url="https://nosuch.example/")
+    assert refused.value.message_dict == {"url": [message]}
+    assert not Webhook.objects.exists()
+
+
+def test_a_name_resolving_to_a_private_address_names_the_name_and_the_address_once(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _resolving(monkeypatch, {"intranet.example.test": "10.1.2.3"})
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        webhook_create(
+            actor=Actor(account=cast.a1), contract=cast.a, url="https://intranet.example.test/"
+        )
+    assert refused.value.message_dict == {
+        "url": [
+            "intranet.example.test resolves to 10.1.2.3, a private, loopback, link-local or "
+            "otherwise non-public address: webhooks may only call public addresses."
+        ]
+    }
 
 
 def test_a_public_address_is_accepted_and_the_private_rule_can_be_lifted(
@@ -356,7 +396,7 @@ def test_the_page_says_why_a_url_is_refused(cast: Cast) -> None:
     response = logged_in(cast.b1).post("/bravo/settings/webhooks/", {"url": "http://[::1]:8080/"})
     assert response.status_code == 200
     assert response.context["form"].errors["url"] == [
-        "::1 is a private, loopback, link-local or otherwise non-public address (::1): "
+        "::1 is a private, loopback, link-local or otherwise non-public address: "
         "webhooks may only call public addresses."
     ]
     assert "webhook-secret" not in response.content.decode()

@@ -158,15 +158,18 @@ class AccountIn(AccountFields, InputSchema):  # type: ignore[misc,valid-type]
 
 
 # The panel offers these only for some privileges (account_form.html, data-privileges): a value
-# sent for another privilege would be dropped without a word, so it is refused instead.
+# sent for another privilege would be dropped without a word, so it is refused instead (also
+# scope_all, the support option and notice mail: _fields_for_privilege).
 SCOPED = (Account.Privilege.DEPARTMENT_ADMIN, Account.Privilege.CUSTOM_ADMIN)
 # The service's names of the fields, as the API names them.
 API_FIELDS = {"scope_organizations": "scope_organization_ids", "scheme": "scheme_id"}
 
 
 def _fields_for_privilege(payload: AccountIn) -> None:
-    """``ValidationError`` (422 naming the field) for a scope or scheme sent with a privilege
-    that has none."""
+    """``ValidationError`` (422 naming each field) for what the account's privilege does not
+    have, which the service would drop: a scope or scheme, ``scope_all`` (Custom administrators
+    only, then without organizations), the support option (System administrators only) and
+    notice mail (with the support option only)."""
     errors = {}
     if payload.scope_organization_ids and payload.privilege not in SCOPED:
         errors["scope_organization_ids"] = [
@@ -178,6 +181,22 @@ def _fields_for_privilege(payload: AccountIn) -> None:
         ]
     if payload.scheme_id is not None and payload.privilege != Account.Privilege.CUSTOM_ADMIN:
         errors["scheme_id"] = [_("Only a Custom administrator has a permission scheme. Send null.")]
+    if payload.scope_all and payload.privilege != Account.Privilege.CUSTOM_ADMIN:
+        errors["scope_all"] = [
+            _("Only a Custom administrator can manage every organization this way. Send false.")
+        ]
+    elif payload.scope_all and payload.scope_organization_ids:
+        errors["scope_organization_ids"] = [
+            _("With scope_all, the account manages every organization. Send an empty list.")
+        ]
+    if payload.support_option and payload.privilege != Account.Privilege.SYSTEM_ADMIN:
+        errors["support_option"] = [
+            _("Only a System administrator can hold the support option. Send false.")
+        ]
+    if payload.receive_notice_mail and not payload.support_option:
+        errors["receive_notice_mail"] = [
+            _("Notice mail comes with the support option only. Send false.")
+        ]
     if errors:
         raise ValidationError(errors)
 

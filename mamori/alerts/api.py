@@ -28,6 +28,7 @@ from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import annotation_of, text_field
 from mamori.core.inputs import InputSchema
+from mamori.core.timezones import TIMEZONE_INPUT_DOC
 from mamori.directory.selectors import organization_get
 
 router = Router(tags=["Alerts"])
@@ -181,7 +182,7 @@ class AlertSettingsIO(InputSchema):
     )
     summary_hour: int = Field(description="the daily summary's hour, 0 … 23")
     summary_timezone: str = text_field(
-        AlertSettings, "summary_timezone", description="an IANA timezone name, e.g. Asia/Tokyo"
+        AlertSettings, "summary_timezone", description=f"the daily summary's {TIMEZONE_INPUT_DOC}"
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from mamori.accounts.models import Account
@@ -37,9 +38,11 @@ from mamori.alerts.models import (
     AlertMailChannel,
     AlertSettings,
 )
+from mamori.alerts.text import alert_facts, alert_notes, alert_summary
 from mamori.core.actor import Actor
 from mamori.core.links import absolute_url
 from mamori.core.models import Work
+from mamori.core.timezones import timezone_display
 from mamori.core.work import work_handler, work_submit
 from mamori.outbox.models import OutboundMail
 from mamori.outbox.services import mail_queue
@@ -142,7 +145,11 @@ def action_label(event: AlertEvent) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Told:
-    """One alert as a mail tells it, in the recipient's language and timezone."""
+    """One alert as a mail tells it, in the recipient's language and timezone: what happened
+    (``what`` at ``at``), the alert's sentence as its page says it (``summary``), the device
+    (``device``: serial number or id; ``device_more``: model and user), its ``organization``,
+    ``since`` when it is open, the facts in plain words (``details``: non-compliance reasons,
+    risks with Google's advice, why a command failed), ``notes`` and the page's ``url``."""
 
     level: str
     kind: str
@@ -151,10 +158,53 @@ class Told:
     organization: str
     at: str
     url: str
+    summary: str = ""
+    device_more: str = ""
+    since: str = ""
+    details: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
-def told(alert: Alert, moment: datetime.datetime, what: str, zone: zoneinfo.ZoneInfo) -> Told:
-    """``alert`` as a mail line, ``what`` happened at ``moment`` (in the active language)."""
+def device_more(alert: Alert) -> str:
+    """The device's model and user (``Pixel 8, 佐藤 花子``), what a reader recognises it by."""
+    device = alert.device
+    if device is None:
+        return ""
+    user = device.user.name if device.user_id and device.user is not None else ""
+    return ", ".join(part for part in (device.model, user) if part)
+
+
+def detail_lines(alert: Alert) -> tuple[str, ...]:
+    """The alert's facts as mail lines in the active language (``text.alert_facts``, as its
+    page shows them): each non-compliance reason with its setting, each risk with Google's
+    advice, why a command failed."""
+    facts = alert_facts(alert, (get_language() or "en").split("-")[0])
+    lines: list[str] = []
+    if facts["reasons"]:
+        lines.append(_("Why the device is not compliant:"))
+    for row in facts["reasons"]:
+        setting = f"{row['setting']} ({row['package']})" if row["package"] else row["setting"]
+        codes = f" [{row['codes']}]" if row["codes"] else ""
+        lines.append(f"- {setting}: {row['reasons']}{codes}")
+    if facts["risks"]:
+        lines.append(_("Security risks:"))
+    for risk in facts["risks"]:
+        lines.append(f"- {risk['risk']}")
+        lines.extend(f"  {advice}" for advice in risk["advice"])
+    if facts["command"]:
+        lines.append(_("Why: %(reason)s") % {"reason": facts["command"]})
+    return tuple(lines)
+
+
+def told(
+    alert: Alert,
+    moment: datetime.datetime,
+    what: str,
+    zone: zoneinfo.ZoneInfo,
+    now: datetime.datetime | None = None,
+) -> Told:
+    """``alert`` as a mail tells it, ``what`` happened at ``moment`` (in the active language):
+    its sentence as at ``now`` (default: ``moment``)."""
     return Told(
         level=level_label(alert.level),
         kind=str(AlertKind(alert.kind).label),
@@ -163,14 +213,31 @@ def told(alert: Alert, moment: datetime.datetime, what: str, zone: zoneinfo.Zone
         organization=alert.organization.name if alert.organization is not None else "",
         at=local_time(moment, zone),
         url=alert_url(alert),
+        summary=alert_summary(alert, now or moment),
+        device_more=device_more(alert),
+        since=local_time(alert.opened_at, zone),
+        details=detail_lines(alert),
+        notes=tuple(alert_notes(alert)),
     )
 
 
 def event_told(event: AlertEvent, zone: zoneinfo.ZoneInfo) -> Told:
-    """An event as a mail line: the alert with its level at the event."""
+    """An event as a mail tells it: the alert with its level at the event."""
     alert = event.alert
     alert.level = event.level  # the level it had then, not now
     return told(alert, event.at, action_label(event), zone)
+
+
+def footer_context(account: Account, to: str) -> dict[str, str]:
+    """What the footer of every alert mail says to ``account`` at ``to`` (its main address):
+    why it receives the mail, and where its timezone and the alert settings are changed."""
+    domain = account.contract.domain
+    return {
+        "to": to,
+        "zone": timezone_display(account.timezone),
+        "settings_url": absolute_url("panel:alerts_settings", domain=domain),
+        "account_url": absolute_url("panel:account", domain=domain),
+    }
 
 
 # The gathering work -------------------------------------------------------------------------
@@ -189,7 +256,9 @@ def mail_gather(work: Work, actor: Actor) -> str:
             AlertMail.objects.select_for_update(of=("self",))
             .filter(account_id=account_id, mailed_at__isnull=True)
             .select_related(
-                "event__alert__device", "event__alert__organization", "event__alert__contract"
+                "event__alert__device__user",
+                "event__alert__organization",
+                "event__alert__contract",
             )
             .order_by("event__at", "id")
         )
@@ -219,10 +288,19 @@ def _at_once_mail(account: Account, to: str, events: list[AlertEvent]) -> Outbou
                 "device": items[0].device,
             }
         else:
-            subject = _("[Mamori] %(count)s alerts on your devices") % {"count": len(items)}
+            subject = ngettext(
+                "[Mamori] %(count)s alert on your devices",
+                "[Mamori] %(count)s alerts on your devices",
+                len(items),
+            ) % {"count": len(items)}
         body = render_to_string(
             "alerts/mail_at_once.txt",
-            {"items": items, "account": account, "contract": account.contract},
+            {
+                "items": items,
+                "account": account,
+                "contract": account.contract,
+                **footer_context(account, to),
+            },
         )
     return mail_queue(
         contract=account.contract, kind="alert", to=to, subject=subject[:300], body=body

@@ -139,6 +139,27 @@ class AlertEvent(models.Model):
         return f"{self.action} {self.alert_id} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+def mail_immediately_default() -> list[str]:
+    """The kinds mailed at once until a System administrator chooses (a new contract's, and a
+    contract without a settings row).
+
+    What an IT administrator expects to hear about without waiting for the next morning: a
+    device that left management (it may be lost or stolen, or its user removed the work
+    profile), a device Google reports compromised or at risk, and the enterprise binding broken
+    (no device can be managed until it is fixed), all of which need someone to act; and a device
+    not compliant past the grace period (a required password missing, an app not installed),
+    which the grace keeps from being a passing state. Silent devices (``no_report``: a phone off
+    over a weekend) and failed commands are the daily summary's: mailed at once, they would be
+    noise that teaches people to ignore the mail.
+    """
+    return [
+        AlertKind.LEFT_MANAGEMENT.value,
+        AlertKind.NON_COMPLIANT.value,
+        AlertKind.COMPROMISED.value,
+        AlertKind.ENTERPRISE_UNBOUND.value,
+    ]
+
+
 class AlertSettings(models.Model):
     """A contract's alert settings (Settings → Alerts; ``GET/PUT /settings/alerts``); a contract
     without a row has the defaults. ``mail_immediately`` is a list of ``AlertKind`` codes;
@@ -147,7 +168,7 @@ class AlertSettings(models.Model):
     contract = models.OneToOneField(
         "contracts.Contract", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    mail_immediately = models.JSONField(default=list, blank=True)
+    mail_immediately = models.JSONField(default=mail_immediately_default, blank=True)
     caution_hours = models.PositiveIntegerField(_("caution after (hours)"), default=24)
     warning_hours = models.PositiveIntegerField(_("warning after (hours)"), default=72)
     non_compliance_grace_minutes = models.PositiveIntegerField(

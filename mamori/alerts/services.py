@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mamori.alerts.audit_actions import SETTING_KEYS, AlertsAction
 from mamori.alerts.checks import thresholds_changed
@@ -20,7 +21,7 @@ from mamori.audit.services import Target, TargetType, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize
 from mamori.core.actor import Actor
-from mamori.core.timezones import is_timezone
+from mamori.core.timezones import timezone_parse
 
 HOURS_MAX = 8760  # a year
 GRACE_MAX = 10080  # a week, in minutes
@@ -69,20 +70,34 @@ def settings_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
         and values["warning_hours"] <= values["caution_hours"]
     ):
         errors["warning_hours"] = [
-            _("The warning must come after the caution: enter more than %(hours)d hours.")
+            ngettext(
+                "The warning must come after the caution: enter more than %(hours)d hour.",
+                "The warning must come after the caution: enter more than %(hours)d hours.",
+                values["caution_hours"],
+            )
             % {"hours": values["caution_hours"]}
         ]
-    zone = values.get("summary_timezone")
-    if not isinstance(zone, str) or not is_timezone(zone):
-        errors["summary_timezone"] = [_("Choose a timezone from the list.")]
+    try:
+        _zone(values)
+    except ValidationError as exc:
+        errors["summary_timezone"] = list(exc.messages)
     return errors
+
+
+def _zone(values: Mapping[str, Any]) -> str:
+    """The IANA name of ``summary_timezone`` as ``timezone_parse`` reads it (the one rule of the
+    panel's picker, the API and every other timezone: ``JST``, ``UTC+9``, ``asia/tokyo``…);
+    ``ValidationError`` saying which values are taken."""
+    zone = values.get("summary_timezone")
+    return timezone_parse(zone if isinstance(zone, str) else "")
 
 
 def alert_settings_update(
     *, actor: Actor, contract: Contract, values: Mapping[str, Any]
 ) -> AlertSettings:
     """Replace the contract's alert settings with ``values`` (every key of ``SETTING_KEYS``;
-    ``mail_immediately`` a list of ``AlertKind`` codes). System administrators only
+    ``mail_immediately`` a list of ``AlertKind`` codes, ``summary_timezone`` anything
+    ``timezone_parse`` reads, stored as its IANA name). System administrators only
     (``alerts.settings``). ``ValidationError`` naming each bad field. One operation-log entry
     with the values before and after, none when nothing changed. Changed thresholds make the
     periodic check look at every device again; a changed grace moves the pending ones."""
@@ -91,6 +106,7 @@ def alert_settings_update(
     if errors:
         raise ValidationError(errors)
     clean = {key: values[key] for key in SETTING_KEYS}
+    clean["summary_timezone"] = _zone(values)
     clean["mail_immediately"] = [
         k for k in AlertKind.values if k in set(values["mail_immediately"])
     ]

@@ -33,6 +33,7 @@ from mamori.accounts.models import Account
 from mamori.alerts.mail import (
     Told,
     event_told,
+    footer_context,
     local_time,
     main_address,
     recipients_of,
@@ -78,6 +79,13 @@ def latest_due(
         day -= datetime.timedelta(days=1)
         due = due_at(day, hour, zone)
     return day, due
+
+
+def next_due(now: datetime.datetime, hour: int, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """When the next summary after ``now`` is due (UTC): the summary hour of the local day
+    after the latest due one (see the module on DST)."""
+    day, _due = latest_due(now, hour, zone)
+    return due_at(day + datetime.timedelta(days=1), hour, zone)
 
 
 def summaries_send(now: datetime.datetime | None = None) -> int:
@@ -135,12 +143,12 @@ def _mails_queue(contract: Contract, claim: AlertSummary) -> int:
             at__gte=claim.since,
             at__lt=claim.until,
         )
-        .select_related("alert__device", "alert__organization", "alert__contract")
+        .select_related("alert__device__user", "alert__organization", "alert__contract")
         .order_by("at", "id")
     )
     still_open = list(
         Alert.objects.filter(contract=contract, cleared_at__isnull=True)
-        .select_related("device", "organization", "contract")
+        .select_related("device__user", "organization", "contract")
         .order_by("-level", "opened_at", "id")
     )
     if not events and not still_open:
@@ -185,7 +193,10 @@ def _by_level(title: str, items: Sequence[tuple[int, Told]]) -> Section:
 
 
 def _sections(
-    events: Sequence[AlertEvent], still_open: Sequence[Alert], zone: zoneinfo.ZoneInfo
+    events: Sequence[AlertEvent],
+    still_open: Sequence[Alert],
+    zone: zoneinfo.ZoneInfo,
+    now: datetime.datetime,
 ) -> list[Section]:
     sections = [
         _by_level(
@@ -197,7 +208,7 @@ def _sections(
     sections.append(
         _by_level(
             _("Still open"),
-            [(a.level, told(a, a.opened_at, _("Open since"), zone)) for a in still_open],
+            [(a.level, told(a, a.opened_at, _("Open since"), zone, now)) for a in still_open],
         )
     )
     return [s for s in sections if s.count]
@@ -221,7 +232,8 @@ def _summary_mail(
                 "claim": claim,
                 "since": local_time(claim.since, zone),
                 "due": local_time(claim.due_at, zone),
-                "sections": _sections(events, still_open, zone),
+                "sections": _sections(events, still_open, zone, claim.until),
+                **footer_context(account, main_address(account)),
                 "devices_url": absolute_url("panel:devices", domain=contract.domain),
             },
         )

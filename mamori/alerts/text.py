@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mamori.alerts.models import Alert, AlertKind
 from mamori.android.commands.lifecycle import command_reason
@@ -40,14 +41,20 @@ def alert_summary(alert: Alert, now: datetime.datetime) -> str:
         )
     if alert.kind == AlertKind.NON_COMPLIANT:
         count = len(details.get("nonComplianceDetails") or [])
-        return _("The device does not comply with its profile (%(count)d reasons).") % {
-            "count": count
-        }
+        return ngettext(
+            "The device does not comply with its profile (%(count)d reason).",
+            "The device does not comply with its profile (%(count)d reasons).",
+            count,
+        ) % {"count": count}
     if alert.kind == AlertKind.NO_REPORT:
         hours = _hours_since(details.get("last_status_report_at"), now)
         if hours is None:
             return _("The device has never sent a status report.")
-        return _("The device has sent no status report for %(hours)d hours.") % {"hours": hours}
+        return ngettext(
+            "The device has sent no status report for %(hours)d hour.",
+            "The device has sent no status report for %(hours)d hours.",
+            hours,
+        ) % {"hours": hours}
     if alert.kind == AlertKind.COMPROMISED:
         if details.get("posture") == "POTENTIALLY_COMPROMISED":
             return _("Google reports the device as potentially compromised.")

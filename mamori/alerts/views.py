@@ -3,6 +3,7 @@ only call the selectors and the service."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from mamori.alerts import selectors
 from mamori.alerts.forms import AlertSettingsForm
+from mamori.alerts.mail import local_time
 from mamori.alerts.models import (
     LEVEL_BY_CODE,
     LEVEL_CODES,
@@ -24,10 +26,12 @@ from mamori.alerts.models import (
     AlertAction,
     AlertKind,
     AlertLevel,
+    AlertSettings,
 )
 from mamori.alerts.notices import alert_notices
 from mamori.alerts.permissions import ALERTS_SETTINGS
 from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
+from mamori.alerts.summary import next_due
 from mamori.alerts.text import alert_facts, alert_notes, alert_summary
 from mamori.android.selectors import enterprise_bound
 from mamori.core.access import Principal, has_permission, permission_require
@@ -211,5 +215,26 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The alert settings have been saved."))
             return HttpResponseRedirect(_url(request, "alerts_settings"))
     return render(
-        request, "alerts/settings.html", {"form": form, "tab": "settings", "section": "alerts"}
+        request,
+        "alerts/settings.html",
+        {
+            "form": form,
+            "next_summary": next_summary(alert_settings_of(contract)),
+            "tab": "settings",
+            "section": "alerts",
+        },
     )
+
+
+def next_summary(settings: AlertSettings) -> dict[str, str]:
+    """When the next daily summary is due, as the saved settings make it: ``summary`` in the
+    summary's timezone, ``viewer`` in the viewer's (empty when they are the same zone), each
+    with the zone named."""
+    now = timezone.now()
+    zone = zoneinfo.ZoneInfo(settings.summary_timezone)
+    due = next_due(now, settings.summary_hour, zone)
+    viewer = timezone.get_current_timezone()
+    return {
+        "summary": local_time(due, zone),
+        "viewer": "" if str(viewer) == str(zone) else local_time(due, viewer),
+    }

@@ -8,6 +8,7 @@ shape from ``mamori.core.errors``.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from mamori.accounts.models import Account
@@ -101,7 +103,11 @@ _PYDANTIC_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "missing": lambda ctx: _("This field is required."),
     "string_type": lambda ctx: _("Enter text."),
     # int_type and bool_type come from strict bodies (core.inputs): say what the JSON must be.
-    "int_type": lambda ctx: _("Enter a whole number as a JSON number (not text, true or false)."),
+    # (1.5 is a JSON number too: what it lacks is being whole; ninja drops the input, so the
+    # message names every case.)
+    "int_type": lambda ctx: _(
+        "Enter a whole number as a JSON number, such as 3 (not 1.5, text, true or false)."
+    ),
     "int_parsing": lambda ctx: _("Enter a whole number."),
     "int_from_float": lambda ctx: _("Enter a whole number."),
     "int_parsing_size": lambda ctx: _("Enter a whole number."),
@@ -196,6 +202,54 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # ninja could not parse the body (its message is English)
         return error(request, 400, "invalid_request", _("The request body is not valid JSON."))
     return api_error(exc.status_code)
+
+
+def query_names(operation: Operation) -> frozenset[str]:
+    """The query parameters ``operation`` reads (as ninja maps them: a ``Query[Schema]``'s fields
+    flattened), the names its OpenAPI document lists."""
+    return frozenset(
+        name
+        for model in operation.models
+        if model.__ninja_param_source__ == "query"
+        for name in getattr(model, "__ninja_flatten_map__", {})
+    )
+
+
+def query_strict(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse a query parameter the operation does not read: 422 ``invalid_request`` naming
+    each, as a body field it does not know is (``core.inputs``). ninja would drop it without a
+    word, so ``GET /alerts?cursor=…`` (the parameter is ``after``) gave the first page again and
+    a client paging with it looped for ever.
+
+    A ``view`` decorator of the whole API (``api.add_decorator``): ``run`` is the bound
+    ``Operation.run`` of each operation. The token is checked first, so that a refusal is a 401
+    before it is a 422 and speaks the account's language."""
+    operation = run.__self__  # type: ignore[attr-defined]
+    known = query_names(operation)
+
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        unknown = [name for name in request.GET if name not in known]
+        if not unknown:
+            return run(request, *args, **kwargs)
+        refused = operation._run_checks(request)  # authentication, as run() does first
+        if refused is not None:
+            return refused
+        message = (
+            _("This query parameter is not known. This endpoint reads: %(known)s.")
+            % {"known": ", ".join(sorted(known))}
+            if known
+            else _("This query parameter is not known. This endpoint reads none.")
+        )
+        said = [
+            {"loc": ("query", n), "type": "value_error", "ctx": {"error": message}} for n in unknown
+        ]
+        return on_invalid_request(request, NinjaValidationError(said))
+
+    return checked
+
+
+api.add_decorator(query_strict, mode="view")
 
 
 def _add_routers() -> None:

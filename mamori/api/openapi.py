@@ -23,8 +23,10 @@ class ErrorDetail(Schema):
 class ErrorBody(Schema):
     code: str = Field(
         description="a stable word to branch on: unauthorized, two_factor_required, forbidden, "
-        "not_found, too_large, invalid_request (the request's shape), invalid (its values), "
-        "unavailable (the database is out of reach: retry)"
+        "not_found, too_large, invalid_request (the request's shape: a type, a documented range, "
+        "a body field or a query parameter the operation does not know), invalid (its values: a "
+        "rule of the service, a filter value or a kind not among those listed, a cursor this "
+        "list did not give), unavailable (the database is out of reach: retry)"
     )
     message: str = Field(description="for a person, in the token account's language")
     details: list[ErrorDetail] = Field(
@@ -50,8 +52,10 @@ ERRORS: dict[int, tuple[str, bool]] = {
     404: ("Not found, or outside the token account's contract and organizations.", False),
     413: ("The request body is over 2.5 MB.", True),
     422: (
-        "A parameter or a field is not valid; details name each one (a webhook URL that is "
-        "not http(s) or whose host is not public gives code invalid on url).",
+        "A parameter or a field is not valid; details name each one. Code invalid_request: it "
+        "does not match this document (a wrong type, out of range, a body field or a query "
+        "parameter the operation does not read: none is ignored); code invalid: a rule refuses "
+        "its value.",
         False,
     ),
     503: (

@@ -47,6 +47,12 @@ def field_messages(field: forms.Field) -> dict[str, str]:
         ) % {"label": label, "limit": field.max_length}
     if isinstance(field, forms.DateTimeField):
         messages["invalid"] = _("Enter %(label)s as a date and time.") % {"label": label}
+    if isinstance(field, forms.IntegerField) and not isinstance(
+        field, forms.FloatField | forms.DecimalField
+    ):
+        # "1.5" is a number: say that a whole one is wanted (Django's "Enter a whole number."
+        # without the label was replaced by one that did not).
+        messages["invalid"] = _("Enter a whole number for %(label)s.") % {"label": label}
     if isinstance(field, forms.IntegerField | forms.TypedChoiceField):
         messages.setdefault("invalid", _("Enter a number for %(label)s.") % {"label": label})
     return messages

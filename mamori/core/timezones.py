@@ -110,12 +110,25 @@ def timezone_parse(text: str) -> str:
             return f"Etc/GMT{-hours:+d}"
     raise ValidationError(
         _(
-            "“%(timezone)s” is not a timezone. Choose one from the list, or type a zone such as "
-            "Asia/Tokyo, JST or UTC+9."
+            "“%(timezone)s” is not a timezone. Give a city (Tokyo), an IANA name (Asia/Tokyo), "
+            "an abbreviation (%(abbreviations)s) or a whole-hour UTC offset (UTC+9, -05:00)."
         )
-        % {"timezone": value},
+        % {"timezone": value, "abbreviations": abbreviations_text()},
         code="invalid_timezone",
     )
+
+
+def abbreviations_text() -> str:
+    """``JST, KST, …``: the abbreviations ``timezone_parse`` reads, for messages and help."""
+    return ", ".join(ABBREVIATIONS)
+
+
+# What ``timezone_parse`` takes, for the API's descriptions (English, as the document is).
+TIMEZONE_INPUT_DOC = (
+    "a timezone: an IANA name in any capitalisation (Asia/Tokyo), a city (Tokyo, 東京, "
+    f"new york), an abbreviation ({', '.join(ABBREVIATIONS)}) or a whole-hour UTC offset "
+    "(UTC+9, +09:00, -5); answered as the IANA name it stands for (UTC+9 as Etc/GMT-9)"
+)
 
 
 def timezone_display(zone: str) -> str:

@@ -112,6 +112,16 @@ def test_a_silent_device_is_mailed_at_caution_and_warning_and_summarised_once_cl
     assert "[警告] 状態報告なし: 注意から警告に上昇" in body_of(warning[ADMIN])
     alert = Alert.objects.get(kind=K.NO_REPORT)
     assert f"http://testserver/alpha/devices/alerts/{alert.pk}/" in body_of(warning[EVE])
+    # Each mail says what the alert's page says: its sentence (as at the event), the device,
+    # since when, what clears it, and why the recipient is mailed.
+    assert "The device has sent no status report for 1 hour.\r\n" in body_of(caution[EVE])
+    assert "The device has sent no status report for 2 hours.\r\n" in body_of(warning[EVE])
+    assert "デバイスから 1 時間状態報告が届いていません。" in body_of(caution[ADMIN])
+    assert f"Device: {serial} (" in body_of(warning[EVE])
+    assert f"Open since: {local(opened_at, NEW_YORK)}" in body_of(warning[EVE])
+    assert "It clears when the device reports again." in body_of(warning[EVE])
+    assert f"You receive this mail at {EVE}, the main e-mail address" in body_of(warning[EVE])
+    assert "Times are in your timezone (America/New_York)" in body_of(warning[EVE])
     assert set(AlertMail.objects.values_list("to", "event__action")) == {
         (ADMIN, "opened"),
         (EVE, "opened"),
@@ -148,6 +158,7 @@ def test_a_silent_device_is_mailed_at_caution_and_warning_and_summarised_once_cl
         assert section in en
     assert "Still open" not in en
     assert f"- No status report: {serial}" in en
+    assert "  The device has sent no status report for " in en  # each line's sentence
     assert f"Cleared {local(cleared_at, NEW_YORK)}" in en
     for section in ("== 発生 (1) ==", "== 上昇 (1) ==", "== 解除 (1) =="):
         assert section in ja
@@ -180,6 +191,17 @@ def test_a_device_without_the_required_password_is_mailed_at_once_until_reset_pa
     assert mails[ADMIN]["Subject"] == f"[Mamori] 警告: {serial} の非準拠"
     assert "[Warning] Not compliant: Opened" in body_of(mails[EVE])
     assert "[警告] 非準拠: 発生" in body_of(mails[ADMIN])
+    # The sentence and the reasons in plain words, as the alert's page gives them.
+    model = Device.objects.get(name=name).model
+    assert (
+        f"The device does not comply with its profile (1 reason).\r\nDevice: {serial} ({model})"
+    ) in body_of(mails[EVE])
+    assert (
+        "Why the device is not compliant:\r\n"
+        "- Password policy: The user has to do something on the device (for example set a "
+        "password). [USER_ACTION]\r\n"
+    ) in body_of(mails[EVE])
+    assert "非準拠の理由：\r\n- パスワードポリシー: " in body_of(mails[ADMIN])
 
     password_reset(fleet, name)
     assert alerts(K.NON_COMPLIANT) == [(L.WARNING, False)]

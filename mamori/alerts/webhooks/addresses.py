@@ -91,11 +91,34 @@ def address_allowed(address: IpAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+# getaddrinfo's answers that say the name has no address; any other failure (EAI_AGAIN: no DNS
+# server answered, as on a machine offline) says nothing about the name.
+NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
+
+
 def _resolve(host: str, port: int) -> list[IpAddress]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno in NO_SUCH_NAME:
+            raise AddressRefused(
+                _("The host %(host)s does not exist: DNS has no address for it.") % {"host": host}
+            ) from None
+        raise AddressRefused(
+            _(
+                "The name %(host)s could not be resolved: no DNS server answered. Check this "
+                "server's network and DNS settings, then try again."
+            )
+            % {"host": host}
+        ) from None
     except (OSError, UnicodeError):
-        raise AddressRefused(_("The host %(host)s cannot be found.") % {"host": host}) from None
+        raise AddressRefused(
+            _("The name %(host)s could not be resolved.") % {"host": host}
+        ) from None
     # getaddrinfo gives a scope ("fe80::1%eth0") with link-local IPv6 addresses: not an address.
     return [ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers]
 
@@ -108,14 +131,24 @@ def destination(url: str) -> Destination:
     addresses = _resolve(host, port)
     refused = [a for a in addresses if not address_allowed(a)]
     if refused or not addresses:
-        raise AddressRefused(
-            _(
-                "%(host)s is a private, loopback, link-local or otherwise non-public address "
-                "(%(address)s): webhooks may only call public addresses."
-            )
-            % {"host": host, "address": refused[0] if refused else "-"}
-        )
+        raise AddressRefused(_refusal(host, str(refused[0]) if refused else ""))
     return Destination(scheme, host, port, target, str(addresses[0]))
+
+
+def _refusal(host: str, address: str) -> str:
+    """Why a host is refused, naming the address once: the host when it is the address itself
+    (``http://127.0.0.1/``), else the host and the address it resolves to."""
+    if not address:
+        return _("The name %(host)s resolves to no address.") % {"host": host}
+    if host.strip("[]") == address:
+        return _(
+            "%(address)s is a private, loopback, link-local or otherwise non-public address: "
+            "webhooks may only call public addresses."
+        ) % {"address": address}
+    return _(
+        "%(host)s resolves to %(address)s, a private, loopback, link-local or otherwise "
+        "non-public address: webhooks may only call public addresses."
+    ) % {"host": host, "address": address}
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

@@ -17,7 +17,7 @@ from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import text_field
 from mamori.core.inputs import InputSchema
 
-router = Router(tags=["webhooks"])
+router = Router(tags=["Webhooks"])
 
 
 def _me(request: HttpRequest) -> Account:

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mamori.alerts.models import (
     LEVEL_CODES,
@@ -101,7 +102,11 @@ def webhook_create(*, actor: Actor, contract: Contract, url: str) -> tuple[Webho
                 raise ValidationError(
                     {
                         "url": [
-                            _("A contract can have at most %(max)s webhooks.")
+                            ngettext(
+                                "A contract can have at most %(max)s webhook.",
+                                "A contract can have at most %(max)s webhooks.",
+                                WEBHOOKS_MAX,
+                            )
                             % {"max": WEBHOOKS_MAX}
                         ]
                     }

@@ -389,8 +389,17 @@ def _reasons() -> dict[str, str]:
         ),
         "UNSUPPORTED": _("The device does not support this command."),
         # startLostModeStatus / stopLostModeStatus
-        "RESET_PASSWORD_RECENTLY": _("The user reset the password recently."),
-        "USER_EXIT_LOST_MODE_RECENTLY": _("The user left lost mode recently."),
+        # AMAPI: lost mode is refused for a while after an administrator's RESET_PASSWORD
+        # or after the user left lost mode; it says neither who nor how long.
+        "RESET_PASSWORD_RECENTLY": _(
+            "Lost mode was not started: the device's password was reset with the command "
+            "“Reset password” a short while ago, and Android refuses lost mode for some time "
+            "after that. Try again later."
+        ),
+        "USER_EXIT_LOST_MODE_RECENTLY": _(
+            "Lost mode was not started: the user left lost mode on the device a short while "
+            "ago. Try again later."
+        ),
         "ALREADY_IN_LOST_MODE": _("The device is already in lost mode."),
         "NOT_IN_LOST_MODE": _("The device is not in lost mode."),
         "CLEAR_APP_DATA_INCOMPLETE": _(

@@ -10,8 +10,9 @@ from django import forms, template
 from django.forms.formsets import BaseFormSet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
-from mamori.core.timezones import ABBREVIATIONS
+from mamori.core.timezones import ABBREVIATIONS, abbreviations_text
 
 register = template.Library()
 
@@ -94,6 +95,16 @@ def cell(value: Any, width: str = "") -> SafeString:
     text = "" if value is None else str(value)
     css = f"cell-text {width}".strip()
     return format_html('<span class="{}" title="{}">{}</span>', css, text, text)
+
+
+@register.simple_tag
+def timezone_help() -> str:
+    """The timezone picker's hint, naming every form ``timezone_parse`` reads (in the active
+    language)."""
+    return _(
+        "Choose from the list; the box above finds a zone by city (Tokyo), IANA name "
+        "(Asia/Tokyo), abbreviation (%(abbreviations)s) or whole-hour UTC offset (UTC+9)."
+    ) % {"abbreviations": abbreviations_text()}
 
 
 @register.simple_tag

@@ -80,6 +80,18 @@ class PrivateDatabase:
         _as_postgres(_pg("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         self.start()
 
+    def standby(self) -> PrivateDatabase:
+        """A streaming replica of this running PostgreSQL cluster (``pg_basebackup -R``, so it
+        starts as a hot standby following it), started on a port of its own."""
+        replica = private_database("postgresql")
+        _as_postgres(
+            _pg("pg_basebackup"),
+            "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", str(replica.data), "-R", "-X", "stream", "--no-sync",
+        )  # fmt: skip
+        replica.start()
+        return replica
+
     def remove(self) -> None:
         if self.vendor == "postgresql" and (self.data / "postmaster.pid").exists():
             _as_postgres(_pg("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

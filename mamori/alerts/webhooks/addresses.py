@@ -34,11 +34,13 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class AddressRefused(Exception):
-    """A URL a webhook may not call; ``message`` says why, in the active language."""
+    """A URL a webhook may not call; ``message`` says why, in the active language; ``code``
+    which rule refused it (a ``WebhookAttempt.Failure``: ``url``, ``dns`` or ``private``)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "url") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +97,9 @@ def _resolve(host: str, port: int) -> list[IpAddress]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise AddressRefused(_("The host %(host)s cannot be found.") % {"host": host}) from None
+        raise AddressRefused(
+            _("The host %(host)s cannot be found.") % {"host": host}, code="dns"
+        ) from None
     # getaddrinfo gives a scope ("fe80::1%eth0") with link-local IPv6 addresses: not an address.
     return [ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers]
 
@@ -113,7 +117,8 @@ def destination(url: str) -> Destination:
                 "%(host)s is a private, loopback, link-local or otherwise non-public address "
                 "(%(address)s): webhooks may only call public addresses."
             )
-            % {"host": host, "address": refused[0] if refused else "-"}
+            % {"host": host, "address": refused[0] if refused else "-"},
+            code="private",
         )
     return Destination(scheme, host, port, target, str(addresses[0]))
 

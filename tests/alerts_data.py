@@ -3,11 +3,13 @@ from devices as the worker would leave them."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from mamori.alerts.detect import Subject, findings_apply
+from mamori.alerts.detect import Subject, devices_detect, findings_apply
 from mamori.alerts.models import Alert, AlertKind, AlertLevel
 from mamori.alerts.services import alert_settings_update
 from mamori.android.models import Device
@@ -59,3 +61,15 @@ def unbound_alert(contract_id: int) -> Alert:
             {(contract_id, None, kind): (AlertLevel.IMPORTANT, {"code": "PERMISSION_DENIED"})},
         )
     return Alert.objects.get(contract_id=contract_id, kind=kind, cleared_at__isnull=True)
+
+
+def cleared_no_report(device: Device) -> Alert:
+    """A ``no_report`` alert of ``device`` opened (no report for 30 hours) and cleared (it
+    reports now) by the detector. The detector also clears the device's other kinds its state
+    denies: make this one first."""
+    for reported in (timezone.now() - datetime.timedelta(hours=30), timezone.now()):
+        device.last_status_report_at = reported
+        device.save()
+        with transaction.atomic():
+            devices_detect([device.pk])
+    return Alert.objects.get(device=device, kind=AlertKind.NO_REPORT)

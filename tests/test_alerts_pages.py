@@ -11,11 +11,12 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
+from mamori.accounts.models import Account
 from mamori.alerts.detect import devices_detect
 from mamori.alerts.models import Alert, AlertKind, AlertSettings
 from mamori.api.api import api
 from mamori.audit.models import LogEntry
-from tests.alerts_data import DEFAULTS, alert_of, unbound_alert
+from tests.alerts_data import DEFAULTS, alert_of, cleared_no_report, unbound_alert
 from tests.android.devices import make_device
 from tests.conftest import OrgCast, api_client, logged_in
 
@@ -29,14 +30,7 @@ def three(orgs: OrgCast) -> dict[str, Alert]:
     caution = alert_of(make_device(orgs.tokyo, serial="CAUTION-1"), K.COMMAND_FAILED, 1)
     important = alert_of(make_device(orgs.dev, serial="IMPORTANT-1"), K.COMPROMISED, 3)
     warning = alert_of(make_device(orgs.tokyo, serial="WARNING-1"), K.NON_COMPLIANT, 2)
-    device = make_device(orgs.tokyo, serial="CLEARED-1", hours_ago=30)
-    with transaction.atomic():
-        devices_detect([device.pk])
-    device.last_status_report_at = timezone.now()
-    device.save()
-    with transaction.atomic():
-        devices_detect([device.pk])
-    cleared = Alert.objects.get(device=device)
+    cleared = cleared_no_report(make_device(orgs.tokyo, serial="CLEARED-1", hours_ago=30))
     return {"caution": caution, "important": important, "warning": warning, "cleared": cleared}
 
 
@@ -132,11 +126,23 @@ def test_the_devices_tab_and_home_count_the_open_important_alerts(
 ) -> None:
     unbound_alert(orgs.cast.a.pk)
     system = logged_in(orgs.cast.a1).get("/alpha/devices/").content.decode()
-    assert 'data-badge="alerts">2<' in system
+    # The Devices sub-tab and the top-level Devices tab say what they count.
+    said = (
+        'title="発生中の重要アラート 2 件"><span aria-hidden="true">重要 2</span>'
+        '<span class="visually-hidden">発生中の重要アラート 2 件</span></span>'
+    )
+    assert f'data-badge="alerts" {said}' in system
+    assert f'id="devices-tab-badge" {said}' in system
     department = logged_in(orgs.a2).get("/alpha/devices/").content.decode()
     assert 'data-badge="alerts"' not in department  # its organizations have none
+    assert 'id="devices-tab-badge"' not in department
     home = logged_in(orgs.cast.a1).get("/alpha/").content.decode()
     assert 'id="home-important-alerts"' in home and "2" in home
+    assert f'id="devices-tab-badge" {said}' in home
+    Account.objects.filter(pk=orgs.cast.a1.pk).update(language="en")
+    users = logged_in(orgs.cast.a1).get("/alpha/users/").content.decode()  # on every page
+    english = 'title="2 important alerts open"><span aria-hidden="true">2 important</span>'
+    assert f'id="devices-tab-badge" {english}' in users
 
 
 def test_settings_page_saves_and_refuses_a_warning_before_the_caution(orgs: OrgCast) -> None:

@@ -36,12 +36,15 @@ CASES = [
     ("page", "an alert in 東京", "get", "/alpha/devices/alerts/{tokyo}/", None, (OK, OK, OK, 404, 404)),
     ("page", "an alert in 開発部", "get", "/alpha/devices/alerts/{dev}/", None, (OK, 404, 404, 403, 404)),
     ("page", "the enterprise's alert", "get", "/alpha/devices/alerts/{unbound}/", None, (OK, 404, 404, 404, 404)),
+    ("page", "the alerts of a device in 東京", "get", "/alpha/devices/alerts/?device={tokyo_device}", None, (OK, OK, OK, 403, 404)),
     ("page", "the settings", "get", "/alpha/settings/alerts/", None, (OK, 403, 403, 403, 404)),
     ("page", "save the settings", "post", "/alpha/settings/alerts/", FORM, (OK, 403, 403, 403, 404)),
     ("api", "the list", "get", "/api/v1/alerts", None, (OK, OK, OK, 403, OK)),
     ("api", "an alert in 東京", "get", "/api/v1/alerts/{tokyo}", None, (OK, OK, OK, 404, 404)),
     ("api", "an alert in 開発部", "get", "/api/v1/alerts/{dev}", None, (OK, 404, 404, 403, 404)),
     ("api", "the enterprise's alert", "get", "/api/v1/alerts/{unbound}", None, (OK, 404, 404, 404, 404)),
+    ("api", "the alerts of a device in 東京", "get", "/api/v1/alerts?device_id={tokyo_device}", None, (OK, OK, OK, 403, 404)),
+    ("api", "the alerts of a device in 開発部", "get", "/api/v1/alerts?device_id={dev_device}", None, (OK, 404, 404, 403, 404)),
     ("api", "the settings", "get", "/api/v1/settings/alerts", None, (OK, 403, 403, 403, OK)),
     ("api", "change the settings", "put", "/api/v1/settings/alerts", SETTINGS, (OK, 403, 403, 403, OK)),
 ]  # fmt: skip
@@ -49,10 +52,14 @@ CASES = [
 
 @pytest.fixture
 def world(orgs: OrgCast) -> dict[str, int]:
+    tokyo = alert_of(make_device(orgs.tokyo, user=orgs.sato))
+    dev = alert_of(make_device(orgs.dev, user=orgs.suzuki))
     return {
-        "tokyo": alert_of(make_device(orgs.tokyo, user=orgs.sato)).pk,
-        "dev": alert_of(make_device(orgs.dev, user=orgs.suzuki)).pk,
+        "tokyo": tokyo.pk,
+        "dev": dev.pk,
         "unbound": unbound_alert(orgs.cast.a.pk).pk,
+        "tokyo_device": tokyo.device_id,
+        "dev_device": dev.device_id,
     }
 
 
@@ -102,8 +109,13 @@ def test_a_department_administrator_lists_only_the_alerts_of_its_organizations(
     ids = [a["id"] for a in api_client(orgs.a2).get("/api/v1/alerts").json()["items"]]
     assert ids == [world["tokyo"]]
     everything = [a["id"] for a in api_client(orgs.cast.a1).get("/api/v1/alerts").json()["items"]]
-    assert sorted(everything) == sorted(world.values())
+    assert sorted(everything) == sorted(world[k] for k in ("tokyo", "dev", "unbound"))
     page = logged_in(orgs.a2).get("/alpha/devices/alerts/").content.decode()
     assert f'data-alert="{world["tokyo"]}"' in page
     assert f'data-alert="{world["dev"]}"' not in page
     assert f'data-alert="{world["unbound"]}"' not in page
+    # A device of 開発部 as a filter is one it cannot see: left out, said, not an error page.
+    filtered = logged_in(orgs.a2).get(f"/alpha/devices/alerts/?device={world['dev_device']}")
+    assert filtered.status_code == 200
+    html = filtered.content.decode()
+    assert 'id="alert-filters-unread"' in html and f'data-alert="{world["dev"]}"' not in html

@@ -18,6 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from mamori.accounts.models import Account
 from mamori.alerts.models import (
+    Alert,
     AlertKind,
     AlertLevel,
     Webhook,
@@ -170,10 +171,21 @@ def _devices(orgs: OrgCast, profile: Profile) -> dict[str, object]:
         ],
     )
     make_device(orgs.sales, user=long_user, profile_id=profile.pk, version=version)
-    make_device(orgs.dev, state="LOST", compliant=None, hours_ago=80, battery=5)
+    lost = make_device(orgs.dev, state="LOST", compliant=None, hours_ago=80, battery=5)
     make_device(orgs.sales, kind="personal_work_profile", hours_ago=None, version=None)
     _deliveries(device)
-    return {"device": device.pk}
+    # Open alerts for the list and the device's page (not told: the webhook's page is set).
+    alert, _event = alert_open(device, AlertKind.NON_COMPLIANT, AlertLevel.WARNING, dispatch=False)
+    Alert.objects.filter(pk=alert.pk).update(
+        details={"nonComplianceDetails": [
+            {"settingName": "passwordPolicies", "nonComplianceReason": "USER_ACTION"},
+            {"settingName": "applications", "nonComplianceReason": "APP_NOT_INSTALLED",
+             "packageName": "com.example.a.very.long.package.name.for.an.enterprise.app"},
+        ]}
+    )  # fmt: skip
+    alert_open(device, AlertKind.NO_REPORT, AlertLevel.CAUTION, dispatch=False)
+    alert_open(lost, AlertKind.LEFT_MANAGEMENT, AlertLevel.IMPORTANT, dispatch=False)
+    return {"device": device.pk, "alert": alert.pk}
 
 
 def _deliveries(device: Device) -> None:
@@ -191,6 +203,10 @@ def _deliveries(device: Device) -> None:
         WebhookAttempt.objects.bulk_create(
             WebhookAttempt(delivery=delivery, status_code=code) for code in codes
         )
+    # An attempt without an answer, and why.
+    WebhookAttempt.objects.create(
+        delivery=deliveries[2], reason="refused", error="ConnectionRefusedError: [Errno 111]"
+    )
 
 
 PAGES = {
@@ -226,6 +242,10 @@ PAGES = {
     "token": "/alpha/devices/enrollment/{token}/",
     "devices-filtered": "/alpha/devices/?org={sales}&compliance=no&sort=-last_report",
     "device": "/alpha/devices/{device}/",
+    "alerts": "/alpha/devices/alerts/?state=all",
+    "alerts-device": "/alpha/devices/alerts/?device={device}&level=bogus",
+    "alert": "/alpha/devices/alerts/{alert}/",
+    "alerts-settings": "/alpha/settings/alerts/",
     "device-move": "/alpha/devices/{device}/move/",
     "support": "/alpha/support/",
     "inquiry-new": "/alpha/support/new/",
@@ -317,6 +337,14 @@ def test_every_page_fits_390_and_1280_pixels_in_both_languages(
                         ".filter(b => b.getBoundingClientRect().right > window.innerWidth).length"
                     )
                     assert off == 0, (lang, off)
+                if name in ("alerts", "alerts-device"):
+                    # The alert list is read without scrolling sideways, on a phone too (its
+                    # rows stack there) and at 1,280 px (the sentence under each kind wraps).
+                    sideways = page.evaluate(
+                        "document.querySelector('#alerts').parentElement.scrollWidth"
+                        " - document.querySelector('#alerts').parentElement.clientWidth"
+                    )
+                    assert sideways <= 1, (name, lang, width, sideways)
                 if name == "users" and width >= 1280:
                     # Beside the organization tree, every column is seen without scrolling.
                     sideways = page.evaluate(

@@ -5,23 +5,30 @@ the secret shown once and never logged, attempts listed with their status codes.
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import hmac
+import http.client
 import http.server
+import importlib
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from mamori.alerts.models import AlertKind, Webhook, WebhookDelivery
+from mamori.accounts.models import Account
+from mamori.alerts.models import AlertKind, Webhook, WebhookAttempt, WebhookDelivery
 from mamori.alerts.notices import alert_notices
 from mamori.alerts.webhooks import addresses
-from mamori.alerts.webhooks.services import DELIVER, webhook_create, webhook_delete
+from mamori.alerts.webhooks.services import DELIVER, failure_of, webhook_create, webhook_delete
 from mamori.audit.models import LogEntry
 from mamori.core.actor import Actor
 from mamori.core.models import Work
@@ -182,6 +189,93 @@ def test_a_receiver_that_is_down_is_retried(cast: Cast, receiver: Receiver) -> N
     assert run_work(DELIVER) == ["retry"]
     delivery = WebhookDelivery.objects.get()
     assert delivery.status_code is None and "ConnectionRefusedError" in delivery.last_error
+    attempt = delivery.tries.get()
+    assert (attempt.status_code, attempt.reason) == (None, "refused")
+    # The webhook's page says when (the viewer's timezone, named) and why, in words.
+    page = logged_in(cast.a1).get(f"/alpha/settings/webhooks/{delivery.webhook_id}/")
+    html = page.content.decode()
+    when = timezone.localtime(attempt.at, ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S")
+    assert "送信試行（Asia/Tokyo）" in html
+    assert '<li data-attempt="refused"><time datetime="' in html and f">{when}</time>" in html
+    assert "応答なし" in html
+    assert "接続拒否：そのアドレスとポートで応答するものがありません" in html
+
+
+def test_a_receiver_that_never_answers_is_a_timeout_said_in_english_to_an_english_viewer(
+    cast: Cast, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that accepts the connection and says nothing; the call's timeout made short."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setattr(addresses, "TIMEOUT_SECONDS", 0.2)
+    port = silent.getsockname()[1]
+    try:
+        webhook, _secret = webhook_create(
+            actor=Actor(account=cast.a1), contract=cast.a, url=f"http://127.0.0.1:{port}/h"
+        )
+        alert_open(_device(cast))
+        assert run_work(DELIVER) == ["retry"]
+    finally:
+        silent.close()
+    attempt = WebhookDelivery.objects.get().tries.get()
+    assert (attempt.status_code, attempt.reason) == (None, "timeout")
+    Account.objects.filter(pk=cast.a1.pk).update(language="en")
+    html = logged_in(cast.a1).get(f"/alpha/settings/webhooks/{webhook.pk}/").content.decode()
+    assert "Attempts (Asia/Tokyo)" in html and "No answer" in html
+    assert "Timed out: the receiver did not answer in time" in html
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (TimeoutError("timed out"), "timeout"),
+        (ConnectionRefusedError(111, "Connection refused"), "refused"),
+        (socket.gaierror(-2, "Name or service not known"), "dns"),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "tls"),
+        (ssl.SSLError(1, "wrong version number"), "tls"),
+        (ConnectionResetError(104, "Connection reset by peer"), "reset"),
+        (http.client.RemoteDisconnected("Remote end closed connection"), "reset"),
+        (BrokenPipeError(32, "Broken pipe"), "reset"),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "unreachable"),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "unreachable"),
+        (http.client.BadStatusLine("HTTP/9 what"), "protocol"),
+        (OSError(errno.EIO, "I/O error"), "network"),
+        (addresses.AddressRefused("no", code="private"), "private"),
+        (addresses.AddressRefused("no", code="dns"), "dns"),
+        (addresses.AddressRefused("no"), "url"),
+    ],
+)
+def test_each_failure_to_get_an_answer_has_its_reason(error: Exception, reason: str) -> None:
+    assert failure_of(error) == reason
+
+
+def test_attempts_recorded_before_the_reason_get_it_from_their_text(cast: Cast) -> None:
+    webhook = Webhook.objects.create(contract=cast.a, url=f"https://{PUBLIC}/h", secret="s")
+    _alert, event = alert_open(_device(cast))
+    delivery = WebhookDelivery.objects.create(
+        contract=cast.a, webhook=webhook, event=event, url=webhook.url, body="{}"
+    )
+    kept = {
+        "TimeoutError: timed out": "timeout",
+        "ConnectionRefusedError: [Errno 111] Connection refused": "refused",
+        "gaierror: [Errno -2] Name or service not known": "dns",
+        "The host hooks.example.test cannot be found.": "dns",
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]": "tls",
+        "RemoteDisconnected: Remote end closed connection without response": "reset",
+        "OSError: [Errno 113] No route to host": "unreachable",
+        "BadStatusLine: HTTP/9": "protocol",
+        "hooks.example.test is a private, loopback, link-local or otherwise non-public "
+        "address (127.0.0.1): webhooks may only call public addresses.": "private",
+        "OSError: [Errno 5] I/O error": "network",
+        "Something else": "",
+    }
+    for error in kept:
+        WebhookAttempt.objects.create(delivery=delivery, error=error)
+    WebhookAttempt.objects.create(delivery=delivery, status_code=500, error="500 Oops")
+    migration = importlib.import_module("mamori.alerts.migrations.0005_webhook_attempt_reason")
+    migration.classify(django_apps, None)
+    found = dict(delivery.tries.filter(status_code=None).values_list("error", "reason"))
+    assert found == kept
+    assert delivery.tries.get(status_code=500).reason == ""
 
 
 @pytest.mark.parametrize(
@@ -293,6 +387,7 @@ def test_a_name_that_resolves_to_a_private_address_at_send_is_refused(
 
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed" and "127.0.0.1" in delivery.last_error
+    assert delivery.tries.get().reason == "private"
     assert receiver.received == []
 
 

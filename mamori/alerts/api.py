@@ -88,6 +88,9 @@ class AlertFilters(Schema):
     kind: str = Field("", description=f"{KINDS_DOC}; empty: any")
     organization_id: int | None = None
     include_sub_organizations: bool = True
+    device_id: int | None = Field(
+        None, description="one device's alerts (a device outside the token's reach: 404)"
+    )
     state: str = Field("open", description="open, cleared or all")
 
 
@@ -134,6 +137,7 @@ def _query(me: Principal, f: AlertFilters) -> selectors.AlertQuery:
         else None,
         include_sub_organizations=f.include_sub_organizations,
         state=f.state,
+        device=selectors.alert_device_get(me, f.device_id) if f.device_id is not None else None,
     )
 
 
@@ -148,6 +152,7 @@ def alerts(
     ``enterprise_unbound``, only for accounts of the whole contract): important first, then
     newest; page with ``next_cursor``."""
     me = _me(request)
+    selectors.alerts_visible_to(me)  # refused (403) before the filters read anything
     query = _query(me, filters)
     rows, next_cursor = selectors.alert_page(me, query, after=after or "", size=limit)
     now = timezone.now()

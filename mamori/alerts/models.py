@@ -306,11 +306,36 @@ class WebhookDelivery(models.Model):
 
 
 class WebhookAttempt(models.Model):
-    """One try of a delivery: the receiver's status code, or why there was none (``error``)."""
+    """One try of a delivery: the receiver's status code, or why there was none: ``reason`` (a
+    ``Failure``, for the page to say in the viewer's language) and ``error`` (the technical
+    text, in English, or the refusal in the worker's language). ``reason`` is empty with a
+    status code, and on attempts recorded before it existed that migration 0004 could not
+    classify."""
+
+    class Failure(models.TextChoices):
+        """Why an attempt got no answer (``webhooks.services.failure_of``)."""
+
+        TIMEOUT = "timeout", _("Timed out: the receiver did not answer in time")
+        REFUSED = "refused", _("Connection refused: nothing answers at that address and port")
+        DNS = "dns", _("DNS failure: the host name cannot be found")
+        PRIVATE = (
+            "private",
+            _("Refused by Mamori: the host is a private, loopback or otherwise non-public address"),
+        )
+        URL = "url", _("Refused by Mamori: the URL may not be called")
+        TLS = (
+            "tls",
+            _("The secure connection (TLS) failed: e.g. a certificate not valid for the host"),
+        )
+        RESET = "reset", _("The connection was closed before an answer")
+        UNREACHABLE = "unreachable", _("The network or the host is unreachable")
+        PROTOCOL = "protocol", _("The answer was not valid HTTP")
+        NETWORK = "network", _("Another network error")
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
     at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=20, choices=Failure.choices, blank=True)
     error = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from mamori.alerts.models import Alert, AlertEvent, AlertLevel
 from mamori.alerts.permissions import ALERTS_VIEW
+from mamori.android.models import Device
 from mamori.core.access import Principal, has_permission, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset
 from mamori.directory.models import Organization
@@ -50,13 +51,31 @@ def alert_events(alert: Alert) -> list[AlertEvent]:
 @dataclasses.dataclass(frozen=True)
 class AlertQuery:
     """The list's filters: ``level`` a rank (0: any), ``kind`` a code (""), ``organization``
-    with its sub-organizations, ``state`` one of ``STATES``."""
+    with its sub-organizations, ``device`` (read through ``alert_device_get``), ``state`` one of
+    ``STATES``."""
 
     level: int = 0
     kind: str = ""
     organization: Organization | None = None
     include_sub_organizations: bool = True
     state: str = "open"
+    device: Device | None = None
+
+
+def alert_device_get(account: Principal, pk: int | str) -> Device:
+    """A device whose alerts the account may filter by: ``NotFound`` outside the account's
+    contract or organizations (as for its alerts), ``PermissionDenied`` without
+    ``alerts.view``. Removed devices too (their alerts stay)."""
+    return object_get(
+        Device.objects.all(), account, pk, ALERTS_VIEW, path_field="organization__path"
+    )
+
+
+def device_open_alerts(account: Principal, device: Device) -> list[Alert]:
+    """The device's open alerts the account may see, important first then newest (one query:
+    at most one a kind, ``alert_open_once_per_device``); ``PermissionDenied`` without
+    ``alerts.view``. The caller read ``device`` through a scoped selector."""
+    return list(ORDER.order(alerts_visible_to(account).filter(device=device, cleared_at=None)))
 
 
 def alerts_filtered(account: Principal, query: AlertQuery) -> QuerySet[Alert]:
@@ -73,6 +92,8 @@ def alerts_filtered(account: Principal, query: AlertQuery) -> QuerySet[Alert]:
             if query.include_sub_organizations
             else Q(organization=org)
         )
+    if query.device is not None:
+        rows = rows.filter(device=query.device)
     if query.state == "open":
         rows = rows.filter(cleared_at__isnull=True)
     elif query.state == "cleared":

@@ -4,6 +4,7 @@ only call the selectors and the service."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -29,12 +30,18 @@ from mamori.alerts.models import (
     AlertSettings,
 )
 from mamori.alerts.notices import alert_notices
+from mamori.alerts.parts import alert_badge
 from mamori.alerts.permissions import ALERTS_SETTINGS
-from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
+from mamori.alerts.services import (
+    HOURS_MAX,
+    alert_settings_of,
+    alert_settings_update,
+    settings_values,
+)
 from mamori.alerts.summary import next_due
-from mamori.alerts.text import alert_facts, alert_notes, alert_summary
+from mamori.alerts.text import alert_facts, alert_notes
 from mamori.android.selectors import enterprise_bound
-from mamori.core.access import Principal, has_permission, permission_require
+from mamori.core.access import NotFound, Principal, has_permission, permission_require
 from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
 from mamori.core.forms import add_service_errors
@@ -44,11 +51,8 @@ from mamori.directory.forms import organization_options
 from mamori.directory.selectors import organization_get
 
 PAGE_SIZE = 50
-LEVEL_TONES = {
-    AlertLevel.IMPORTANT: "bg-red-lt",
-    AlertLevel.WARNING: "bg-orange-lt",
-    AlertLevel.CAUTION: "bg-yellow-lt",
-}
+# The largest id a database stores (a bigger one in the URL reads as no such object).
+ID_MAX = 2**63 - 1
 
 
 def _me(request: HttpRequest) -> Principal:
@@ -59,34 +63,59 @@ def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
     return reverse(f"panel:{name}", kwargs={"domain": request.contract.domain, **kwargs})  # type: ignore[attr-defined]
 
 
-def _int(value: str | None) -> int | None:
+def _id(value: str) -> int | None:
+    """A positive id from the URL, or None."""
     try:
-        return int(value or "")
+        number = int(value)
     except ValueError:
+        return None
+    return number if 0 < number <= ID_MAX else None
+
+
+def _visible[T](read: Callable[[Principal, int], T], me: Principal, value: str) -> T | None:
+    """The object of the id ``value`` read by ``read`` (a scoped selector), or None when the
+    value is no id or names nothing the account may see (said alike: another contract's id is
+    indistinguishable from a missing one)."""
+    pk = _id(value)
+    if pk is None:
+        return None
+    try:
+        return read(me, pk)
+    except NotFound:
         return None
 
 
-def alert_query(request: HttpRequest, params: QueryDict) -> selectors.AlertQuery:
-    """The list's filters from the URL; a value it cannot read is left out. An organization
-    the account cannot see is a 404."""
-    level, kind, state = params.get("level", ""), params.get("kind", ""), params.get("state", "")
-    org = _int(params.get("org"))
-    return selectors.AlertQuery(
+def alert_query(request: HttpRequest, params: QueryDict) -> tuple[selectors.AlertQuery, list[str]]:
+    """The list's filters from the URL, and the names of those whose value it could not read:
+    left out and said on the page, never an error page (an organization or a device the account
+    cannot see reads as one that does not exist)."""
+    me = _me(request)
+    level, kind = params.get("level", ""), params.get("kind", "")
+    state, sub = params.get("state", ""), params.get("sub", "")
+    org, device = params.get("org", ""), params.get("device", "")
+    query = selectors.AlertQuery(
         level=LEVEL_BY_CODE.get(level, 0),
         kind=kind if kind in AlertKind.values else "",
-        organization=organization_get(_me(request), org, "alerts.view") if org else None,
-        include_sub_organizations=params.get("sub", "1") != "0",
+        organization=_visible(lambda who, pk: organization_get(who, pk, "alerts.view"), me, org),
+        include_sub_organizations=sub != "0",
         state=state if state in selectors.STATES else "open",
+        device=_visible(selectors.alert_device_get, me, device),
     )
+    unread = [
+        (_("Level"), level and not query.level),
+        (_("Kind"), kind and not query.kind),
+        (_("Organization"), org and query.organization is None),
+        (_("Sub-organizations"), sub not in ("", "0", "1")),
+        (_("Device"), device and query.device is None),
+        (_("State"), state and state not in selectors.STATES),
+    ]
+    return query, [str(name) for name, bad in unread if bad]
 
 
 def alert_row(alert: Alert, now: Any) -> dict[str, Any]:
-    """What the list and the page show of an alert."""
+    """What the list and the page show of an alert (``parts.alert_badge`` and its device)."""
     return {
-        "alert": alert,
-        "level_code": LEVEL_CODES[alert.level],
-        "tone": LEVEL_TONES[AlertLevel(alert.level)],
-        "summary": alert_summary(alert, now),
+        **alert_badge(alert, now),
         "device": str(alert.device) if alert.device_id else "",
     }
 
@@ -99,12 +128,13 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
     state (open by default)."""
     me = _me(request)
     selectors.alerts_visible_to(me)  # refused (403) before anything else is read
-    query = alert_query(request, request.GET)
+    query, unread = alert_query(request, request.GET)
     after = request.GET.get("after", "")[:200]
     try:
         alerts, next_cursor = selectors.alert_page(me, query, after=after, size=PAGE_SIZE)
     except ValidationError:
         alerts, next_cursor = selectors.alert_page(me, query, size=PAGE_SIZE)
+        unread.append(_("Page"))
         after = ""
     params = request.GET.copy()
     params.pop("after", None)
@@ -117,6 +147,9 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
         {
             "rows": [alert_row(a, now) for a in alerts],
             "query": query,
+            "unread": unread,
+            "device_name": str(query.device) if query.device is not None else "",
+            "without_device": _without(params, "device"),
             "level_code": LEVEL_CODES.get(query.level, ""),
             "levels": [(LEVEL_CODES[v], label) for v, label in reversed(AlertLevel.choices)],
             "kinds": AlertKind.choices,
@@ -137,6 +170,13 @@ def alerts_list(request: HttpRequest) -> HttpResponse:
             "bound": enterprise_bound(me),
         },
     )
+
+
+def _without(params: QueryDict, name: str) -> str:
+    """``params`` without ``name``, URL-encoded."""
+    rest = params.copy()
+    rest.pop(name, None)
+    return rest.urlencode()
 
 
 def notice_rows(alert: Alert) -> list[dict[str, Any]]:
@@ -219,6 +259,7 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
         "alerts/settings.html",
         {
             "form": form,
+            "hours_max": HOURS_MAX,
             "next_summary": next_summary(alert_settings_of(contract)),
             "tab": "settings",
             "section": "alerts",

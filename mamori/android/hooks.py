@@ -17,7 +17,9 @@ Page parts:
 
 - ``device_column_register``: a column of the device list (header, and the cells of one page's
   devices in one query);
-- ``devices_nav_register``: a section of the Devices tab's navigation.
+- ``devices_nav_register``: a section of the Devices tab's navigation, with an optional badge
+  (``NavBadge``) that may also show on the top-level Devices tab (``devices_tab_badge``);
+- ``device_section_register``: a section of a device's page.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
 
-from mamori.core.access import Principal
+from mamori.core.access import Principal, has_permission
 
 if TYPE_CHECKING:
-    from mamori.android.models import Command
+    from mamori.android.models import Command, Device
 
 DevicesListener = Callable[[Sequence[int], bool], None]
 CommandListener = Callable[["Command"], None]
@@ -97,20 +101,43 @@ class DeviceColumn:
 
 
 @dataclasses.dataclass(frozen=True)
+class NavBadge:
+    """A count beside a navigation entry: ``text`` is what shows (short: "3 important"),
+    ``title`` the whole sentence (hover and screen readers: "3 important alerts open")."""
+
+    text: str
+    title: str
+
+
+@dataclasses.dataclass(frozen=True)
 class DevicesNavItem:
     """A section of the Devices tab: ``url_name`` in the ``panel`` namespace (taking
-    ``domain``), shown to accounts with ``permission``; ``badge(account)`` is a count shown
-    beside it (0: none), in a fixed number of queries."""
+    ``domain``), shown to accounts with ``permission``; ``badge(request)`` is the count shown
+    beside it (None: none), in at most one query per request (the provider keeps its answer on
+    the request, for the top-level tab asks too); ``on_devices_tab``: the badge also shows on the
+    top-level Devices tab of the navigation."""
 
     section: str
     label: Promise | str
     url_name: str
     permission: str
-    badge: Callable[[Principal], int] | None = None
+    badge: Callable[[HttpRequest], NavBadge | None] | None = None
+    on_devices_tab: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceSection:
+    """A section of a device's page, above android's own: ``html(request, device)`` returns it
+    rendered (the provider's template escapes it; "" for none) in a fixed number of queries,
+    whatever the device has. The provider decides who sees it (the account of ``request``)."""
+
+    key: str
+    html: Callable[[HttpRequest, Device], str]
 
 
 _columns: dict[str, DeviceColumn] = {}
 _nav: dict[str, DevicesNavItem] = {}
+_sections: dict[str, DeviceSection] = {}
 
 
 def device_column_register(column: DeviceColumn) -> None:
@@ -131,6 +158,32 @@ def devices_nav_register(item: DevicesNavItem) -> None:
 def devices_nav_items() -> list[DevicesNavItem]:
     """The registered sections, in registration order."""
     return list(_nav.values())
+
+
+def devices_tab_badge(request: HttpRequest) -> NavBadge | None:
+    """The badge of the top-level Devices tab: the first ``on_devices_tab`` badge the account
+    of ``request`` may see (None when there is none)."""
+    account = getattr(request, "user", None)
+    if account is None or not hasattr(account, "permissions"):
+        return None
+    shown = (
+        item.badge(request)
+        for item in _nav.values()
+        if item.on_devices_tab and item.badge and has_permission(account, item.permission)
+    )
+    return next((badge for badge in shown if badge), None)
+
+
+def device_section_register(section: DeviceSection) -> None:
+    """Add a section to a device's page (above android's own)."""
+    _sections[section.key] = section
+
+
+def device_sections_html(request: HttpRequest, device: Device) -> list[SafeString]:
+    """The registered sections of ``device``'s page, rendered, in registration order (empty
+    ones left out)."""
+    parts = (section.html(request, device) for section in _sections.values())
+    return [mark_safe(html) for html in parts if html]  # noqa: S308 -- rendered by templates
 
 
 def device_cells(account: Principal, device_ids: Sequence[int]) -> list[tuple[str, dict[int, Any]]]:

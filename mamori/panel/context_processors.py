@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from mamori.android.hooks import devices_tab_badge
 from mamori.support.selectors import has_support_option
 
 
@@ -19,4 +20,7 @@ def panel(request: HttpRequest) -> dict[str, Any]:
         # whole contract, such as changing or publishing a profile, is offered only then.
         # A callable: read (one query for a scoped account) only by the pages that ask.
         "contract_wide": lambda: bool(account and account.scope_paths is None),
+        # The top-level Devices tab's count (the open important alerts: one count a page, kept on
+        # the request for the Devices sub-tab). A callable: read only by pages with the navigation.
+        "devices_tab_badge": lambda: devices_tab_badge(request) if account else None,
     }

@@ -19,14 +19,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "panel/home.html",
-        {"summary": home_summary(account), "devices": _devices_summary(account), "tab": "home"},
+        {
+            "summary": home_summary(account),
+            "devices": _devices_summary(request, account),
+            "tab": "home",
+        },
     )
 
 
-def _devices_summary(account: Account) -> dict[str, Any] | None:
+def _devices_summary(request: HttpRequest, account: Account) -> dict[str, Any] | None:
     """The Devices card: whether the contract is bound, and the device list's counts per state
-    and compliance (each a few bounded queries) when the account may view devices."""
-    from mamori.alerts.selectors import open_important_count
+    and compliance (each a few bounded queries) when the account may view devices; the open
+    important alerts (counted once for the page and its navigation)."""
+    from mamori.alerts.parts import important_open
     from mamori.android.inventory.selectors import COUNT_LIMIT, DeviceQuery, device_counts
     from mamori.android.selectors import enterprise_bound
     from mamori.core.access import has_permission
@@ -42,7 +47,7 @@ def _devices_summary(account: Account) -> dict[str, Any] | None:
     return {
         "counts": counts,
         "limit": COUNT_LIMIT,
-        "important": open_important_count(account),
+        "important": important_open(request),
         "alerts_url": reverse("panel:alerts", kwargs={"domain": account.contract.domain}),
     }
 

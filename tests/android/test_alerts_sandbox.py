@@ -7,7 +7,9 @@ periodic check a later clock.
   a caution, then a warning; it reports again → the alert clears;
 - a profile requires a password and the device has none: with grace 0, a warning at once;
   RESET_PASSWORD → compliant → cleared;
-- a wipe Mamori issued raises no "left management"; a device deleted outside Mamori does.
+- a wipe Mamori issued raises no "left management"; a device deleted outside Mamori does;
+- a device made compromised (``--posture compromised``) is important, at risk a warning, and
+  secure again (``--posture secure``) clears the alert.
 """
 
 from __future__ import annotations
@@ -134,3 +136,19 @@ def test_a_wipe_mamori_issued_is_no_alert_but_a_deletion_outside_mamori_is(
     deliver(fleet, deleted)
     alert = Alert.objects.get(kind=K.LEFT_MANAGEMENT)
     assert (alert.device.name, alert.level, alert.cleared_at) == (deleted, L.IMPORTANT, None)
+
+
+def test_a_compromised_device_is_important_at_risk_a_warning_and_secure_clears_it(
+    fleet: Fleet, amapi_sandbox: AmapiSandbox
+) -> None:
+    name = fleet.enroll(FULLY_MANAGED, password=True)
+    deliver(fleet, name)
+    assert alerts(K.COMPROMISED) == []
+    steps = (("compromised", [(L.IMPORTANT, True)]), ("at_risk", [(L.WARNING, True)]),
+             ("secure", [(L.WARNING, False)]))  # fmt: skip
+    for posture, expected in steps:
+        reports = len(fleet.reports(name))
+        device_control(amapi_sandbox.store, name, Controls(posture=posture))
+        deliver(fleet, name, reports + 1)
+        assert alerts(K.COMPROMISED) == expected, posture
+    assert history(K.COMPROMISED) == ["opened", "lowered", "cleared"]

@@ -82,7 +82,7 @@ def test_help_works_as_typed(tmp_path: Path) -> None:
                    "--push-url", "--duplicate-rate", "--reorder"):  # fmt: skip
         assert option in result.stdout
     device = mamori("amapi-sandbox", "device", "--help", var=tmp_path)
-    for option in ("--stop-reporting", "--resume-reporting", "--compromised",
+    for option in ("--stop-reporting", "--resume-reporting", "--compromised", "--posture",
                    "--remove-work-profile", "--battery", "--report-now"):  # fmt: skip
         assert option in device.stdout
     load = mamori("amapi-sandbox", "load", "--help", var=tmp_path)
@@ -115,6 +115,16 @@ def test_another_process_enrolls_and_acts_on_devices_and_serve_pushes_what_follo
                  if d["securityPosture"]["devicePosture"] == "POTENTIALLY_COMPROMISED"]
     )[0]  # fmt: skip
     assert report["powerManagementEvents"][0]["batteryLevel"] == 33.0
+
+    secure = mamori("amapi-sandbox", "device", name, "--posture", "secure", var=var)
+    assert secure.returncode == 0, secure.stderr
+    assert secure.stdout.strip().endswith("secure, reports now.")
+    wait_until(
+        lambda: (
+            [d for _, d, _ in receiver.messages("STATUS_REPORT")][-1]["securityPosture"]
+            == {"devicePosture": "SECURE"}
+        )
+    )
 
     unknown = mamori("amapi-sandbox", "device", "enterprises/LC0x/devices/nope", "--report-now",
                      var=var)  # fmt: skip

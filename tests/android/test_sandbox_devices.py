@@ -351,6 +351,25 @@ def test_controls_change_what_the_device_reports(fleet: Fleet) -> None:
     wait_until(lambda: len(fleet.reports(name)) == count + 1)
 
 
+def test_a_posture_control_sets_the_device_at_risk_and_secure_again(fleet: Fleet) -> None:
+    name = fleet.enroll(FULLY_MANAGED)
+    assert device_control(fleet.sandbox.store, name, Controls(compromised=True)).endswith(
+        "potentially compromised, reports now."
+    )
+
+    def posture() -> dict:
+        return fleet.reports(name)[-1]["securityPosture"]
+
+    wait_until(lambda: posture()["devicePosture"] == "POTENTIALLY_COMPROMISED")
+    said = device_control(fleet.sandbox.store, name, Controls(posture="at_risk"))
+    assert said.endswith("at risk, reports now.")
+    wait_until(lambda: posture()["devicePosture"] == "AT_RISK")
+    assert posture()["postureDetails"][0]["securityRisk"] == "UNKNOWN_OS"
+    said = device_control(fleet.sandbox.store, name, Controls(posture="secure"))
+    assert said.endswith("secure, reports now.")
+    wait_until(lambda: posture() == {"devicePosture": "SECURE"})
+
+
 def test_a_silent_device_neither_reports_nor_runs_commands_until_it_resumes(
     fleet: Fleet,
 ) -> None:
@@ -392,6 +411,10 @@ def test_controls_refuse_unknown_devices_and_bad_values(fleet: Fleet) -> None:
         device_control(fleet.sandbox.store, name, Controls(battery=101))
     with pytest.raises(ControlRefused, match="cannot be combined"):
         device_control(fleet.sandbox.store, name, Controls(stop_reporting=True, report_now=True))
+    with pytest.raises(ControlRefused, match="--posture must be one of secure, at_risk"):
+        device_control(fleet.sandbox.store, name, Controls(posture="rooted"))
+    with pytest.raises(ControlRefused, match="--compromised cannot be combined"):
+        device_control(fleet.sandbox.store, name, Controls(compromised=True, posture="secure"))
     bare = name.rsplit("/", 1)[1]
     assert device_control(fleet.sandbox.store, bare, Controls()) == f"{bare}: unchanged."
 

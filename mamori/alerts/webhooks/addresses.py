@@ -34,11 +34,13 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class AddressRefused(Exception):
-    """A URL a webhook may not call; ``message`` says why, in the active language."""
+    """A URL a webhook may not call; ``message`` says why, in the active language; ``code``
+    which rule refused it (a ``WebhookAttempt.Failure``: ``url``, ``dns`` or ``private``)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "url") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,18 +108,20 @@ def _resolve(host: str, port: int) -> list[IpAddress]:
     except socket.gaierror as exc:
         if exc.errno in NO_SUCH_NAME:
             raise AddressRefused(
-                _("The host %(host)s does not exist: DNS has no address for it.") % {"host": host}
+                _("The host %(host)s does not exist: DNS has no address for it.") % {"host": host},
+                code="dns",
             ) from None
         raise AddressRefused(
             _(
                 "The name %(host)s could not be resolved: no DNS server answered. Check this "
                 "server's network and DNS settings, then try again."
             )
-            % {"host": host}
+            % {"host": host},
+            code="dns",
         ) from None
     except (OSError, UnicodeError):
         raise AddressRefused(
-            _("The name %(host)s could not be resolved.") % {"host": host}
+            _("The name %(host)s could not be resolved.") % {"host": host}, code="dns"
         ) from None
     # getaddrinfo gives a scope ("fe80::1%eth0") with link-local IPv6 addresses: not an address.
     return [ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers]
@@ -131,7 +135,10 @@ def destination(url: str) -> Destination:
     addresses = _resolve(host, port)
     refused = [a for a in addresses if not address_allowed(a)]
     if refused or not addresses:
-        raise AddressRefused(_refusal(host, str(refused[0]) if refused else ""))
+        raise AddressRefused(
+            _refusal(host, str(refused[0]) if refused else ""),
+            code="private" if refused else "dns",
+        )
     return Destination(scheme, host, port, target, str(addresses[0]))
 
 

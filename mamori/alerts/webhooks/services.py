@@ -24,11 +24,14 @@ anywhere). The URL is checked again before each call (``addresses.destination``)
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import hmac
 import http.client
 import json
 import secrets
+import socket
+import ssl
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -212,9 +215,37 @@ def deliveries_record(events: Sequence[AlertEvent]) -> int:
     return made
 
 
-def _attempt(delivery: WebhookDelivery, status_code: int | None, error: str) -> None:
+def failure_of(exc: BaseException) -> str:
+    """Why a call got no answer, as a ``WebhookAttempt.Failure`` code, from what it raised
+    (``AddressRefused`` says its own code; the order matters: TLS and reset errors are
+    ``OSError`` too, ``RemoteDisconnected`` is an ``HTTPException`` and a reset)."""
+    failure = WebhookAttempt.Failure
+    if isinstance(exc, AddressRefused):
+        return exc.code
+    if isinstance(exc, TimeoutError):
+        return failure.TIMEOUT
+    if isinstance(exc, ConnectionRefusedError):
+        return failure.REFUSED
+    if isinstance(exc, socket.gaierror):
+        return failure.DNS
+    if isinstance(exc, ssl.SSLError):  # a certificate refused is one too
+        return failure.TLS
+    if isinstance(exc, ConnectionError):  # reset, aborted, broken pipe, RemoteDisconnected
+        return failure.RESET
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return failure.UNREACHABLE
+    if isinstance(exc, http.client.HTTPException):
+        return failure.PROTOCOL
+    return failure.NETWORK
+
+
+def _attempt(
+    delivery: WebhookDelivery, status_code: int | None, error: str, reason: str = ""
+) -> None:
     with transaction.atomic():
-        WebhookAttempt.objects.create(delivery=delivery, status_code=status_code, error=error[:500])
+        WebhookAttempt.objects.create(
+            delivery=delivery, status_code=status_code, reason=reason, error=error[:500]
+        )
         values: dict[str, Any] = {"status_code": status_code, "last_error": error[:500]}
         if status_code is not None and 200 <= status_code < 300:
             values.update(status=WebhookDelivery.Status.DELIVERED, finished_at=timezone.now())
@@ -237,7 +268,7 @@ def webhook_deliver(work: Work, actor: Actor) -> str:
     try:
         to = destination(delivery.webhook.url)
     except AddressRefused as exc:
-        _attempt(delivery, None, exc.message)
+        _attempt(delivery, None, exc.message, failure_of(exc))
         raise WorkFailed(exc.message) from exc
     body = delivery.body.encode()
     headers = {
@@ -251,7 +282,7 @@ def webhook_deliver(work: Work, actor: Actor) -> str:
         status, reason = post(to, body, headers)
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"
-        _attempt(delivery, None, error)
+        _attempt(delivery, None, error, failure_of(exc))
         raise WorkRetry(error) from exc
     said = f"{status} {reason}".strip()
     if 200 <= status < 300:

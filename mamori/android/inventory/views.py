@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from mamori.android.hooks import device_cells
+from mamori.android.hooks import device_cells, device_sections_html
 from mamori.android.inventory import selectors, services
 from mamori.android.inventory.export import devices_csv_chunks
 from mamori.android.inventory.forms import DeviceMoveForm, DeviceNoteForm, DeviceRemoveForm
@@ -267,6 +267,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "note_form": DeviceNoteForm(initial={"note": device.note}),
             "remove_form": DeviceRemoveForm(),
             "confirm_label": services.device_label(device),
+            "extra_sections": device_sections_html(request, device),
             "devices_url": _url(request, "devices"),
             "zone_name": timezone.get_current_timezone_name(),
             "tab": "devices",

@@ -6,9 +6,11 @@ next turn, since each change that a device would report sets ``next_report`` to 
 
 * ``stop_reporting``: the device goes silent (offline): no reports, no commands executed (they
   wait and expire). ``resume_reporting``: it reports at once and picks its commands up again.
-* ``compromised``: ``securityPosture`` POTENTIALLY_COMPROMISED with a COMPROMISED_OS
-  ``postureDetails`` entry and its advice (ANDROID.md 2.3), a ``UserFacingMessage`` localized in
-  English and Japanese as Google's is.
+* ``posture``: the ``securityPosture`` the device reports (``POSTURES``): ``compromised`` is
+  POTENTIALLY_COMPROMISED with a COMPROMISED_OS ``postureDetails`` entry and its advice
+  (ANDROID.md 2.3), a ``UserFacingMessage`` localized in English and Japanese as Google's is;
+  ``at_risk`` AT_RISK with an UNKNOWN_OS entry; ``secure`` SECURE again (what undoes the
+  others). ``compromised=True`` is ``posture="compromised"``.
 * ``battery``: the battery level (0–100 %), reported as a ``powerManagementEvents``
   BATTERY_LEVEL_COLLECTED event with ``batteryLevel`` (when the policy enables them).
 * ``report_now``: a STATUS_REPORT at once (a silent device reports, and is no longer silent).
@@ -55,6 +57,34 @@ COMPROMISED = {
 }
 
 
+AT_RISK = {
+    "devicePosture": "AT_RISK",
+    "postureDetails": [
+        {
+            "securityRisk": "UNKNOWN_OS",
+            "advice": [
+                {
+                    "defaultMessage": "The device is running an unknown operating system. "
+                    "Install an official build.",
+                    "localizedMessages": {
+                        "en-US": "The device is running an unknown operating system. "
+                        "Install an official build.",
+                        "ja-JP": "デバイスで不明なオペレーティング システムが動作しています。"
+                        "公式のビルドをインストールしてください。",
+                    },
+                }
+            ],
+        }
+    ],
+}
+# ``posture`` control → (the securityPosture reported, None: SECURE; the words of the answer).
+POSTURES: dict[str, tuple[dict | None, str]] = {
+    "secure": (None, "secure"),
+    "at_risk": (AT_RISK, "at risk"),
+    "compromised": (COMPROMISED, "potentially compromised"),
+}
+
+
 class ControlRefused(Exception):
     """The control cannot be applied; ``str()`` says why, in English (a developer's tool)."""
 
@@ -66,6 +96,7 @@ class Controls:
     stop_reporting: bool = False
     resume_reporting: bool = False
     compromised: bool = False
+    posture: str | None = None
     remove_work_profile: bool = False
     battery: float | None = None
     report_now: bool = False
@@ -120,13 +151,15 @@ def device_find(store: Store, name: str) -> tuple[str, str]:
 def device_control(store: Store, name: str, controls: Controls) -> str:
     """Apply ``controls`` to the device ``name``; returns what was done, in one English line.
 
-    Raises ``ControlRefused`` (unknown device, battery outside 0–100, stop and resume at once).
+    Raises ``ControlRefused`` (unknown device, battery outside 0–100, stop and resume at once,
+    an unknown posture or two different ones).
     """
     if controls.battery is not None and not 0 <= controls.battery <= 100:
         raise ControlRefused("--battery must be between 0 and 100.")
     if controls.stop_reporting and (controls.resume_reporting or controls.report_now):
         raise ControlRefused("--stop-reporting cannot be combined with --resume-reporting or "
                              "--report-now.")  # fmt: skip
+    posture = _posture(controls)
     enterprise_id, device_id = device_find(store, name)
     now = time.time()
     done = []
@@ -145,9 +178,13 @@ def device_control(store: Store, name: str, controls: Controls) -> str:
             return f"{row['id']}: removed by its user; the server is not told."
         extra = extra_of(row)
         next_report = row["next_report"]
-        if controls.compromised:
-            extra["posture"] = COMPROMISED
-            done.append("potentially compromised")
+        if posture is not None:
+            reported, words = POSTURES[posture]
+            if reported is None:
+                extra.pop("posture", None)  # SECURE, as a device never at risk reports
+            else:
+                extra["posture"] = reported
+            done.append(words)
         if controls.battery is not None:
             extra["battery"] = float(controls.battery)
             done.append(f"battery {controls.battery:g} %")
@@ -163,3 +200,13 @@ def device_control(store: Store, name: str, controls: Controls) -> str:
             (json.dumps(extra), next_report, row["seq"]),
         )
     return f"{device_id}: {', '.join(done) or 'unchanged'}."
+
+
+def _posture(controls: Controls) -> str | None:
+    """The posture to report (a key of ``POSTURES``), None to leave it; ``ControlRefused`` for
+    an unknown one or ``compromised`` with another."""
+    if controls.posture is not None and controls.posture not in POSTURES:
+        raise ControlRefused(f"--posture must be one of {', '.join(POSTURES)}.")
+    if controls.compromised and controls.posture not in (None, "compromised"):
+        raise ControlRefused("--compromised cannot be combined with another --posture.")
+    return "compromised" if controls.compromised else controls.posture

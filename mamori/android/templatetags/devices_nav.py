@@ -16,11 +16,17 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def devices_nav_extra(context: template.Context) -> list[dict[str, Any]]:
-    """``[{"section", "label", "url", "badge"}]`` of the sections the account may open."""
+    """``[{"section", "label", "url", "badge"}]`` of the sections the account may open
+    (``badge``: a ``hooks.NavBadge`` or None)."""
     request = context.get("request")
     account = getattr(request, "user", None)
     contract = getattr(request, "contract", None)
-    if account is None or contract is None or not hasattr(account, "permissions"):
+    if (
+        request is None
+        or account is None
+        or contract is None
+        or not hasattr(account, "permissions")
+    ):
         return []
     items = []
     for item in devices_nav_items():
@@ -31,7 +37,7 @@ def devices_nav_extra(context: template.Context) -> list[dict[str, Any]]:
                 "section": item.section,
                 "label": item.label,
                 "url": reverse(f"panel:{item.url_name}", kwargs={"domain": contract.domain}),
-                "badge": item.badge(account) if item.badge else 0,
+                "badge": item.badge(request) if item.badge else None,
             }
         )
     return items

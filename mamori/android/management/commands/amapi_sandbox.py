@@ -173,9 +173,17 @@ class Command(BaseCommand):
             "--resume-reporting", action="store_true", help="come back online and report"
         )
         device.add_argument(
+            "--posture",
+            choices=["secure", "at-risk", "compromised"],
+            type=lambda value: value.replace("_", "-"),
+            help="the securityPosture it reports: secure (SECURE again: undoes the others), "
+            "at-risk (AT_RISK, UNKNOWN_OS) or compromised (POTENTIALLY_COMPROMISED, "
+            "COMPROMISED_OS)",
+        )
+        device.add_argument(
             "--compromised",
             action="store_true",
-            help="securityPosture POTENTIALLY_COMPROMISED (COMPROMISED_OS)",
+            help="the same as --posture compromised",
         )
         device.add_argument(
             "--remove-work-profile",
@@ -288,6 +296,8 @@ class Command(BaseCommand):
 
     def device(self, var_dir: Path, options: dict[str, Any]) -> None:
         store = self.state(var_dir)
+        if options["posture"]:
+            options["posture"] = options["posture"].replace("-", "_")  # the POSTURES key
         controls = Controls(**{field.name: options[field.name] for field in fields(Controls)})
         try:
             self.stdout.write(device_control(store, options["name"], controls))

@@ -243,7 +243,8 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
     permission_require(me, ALERTS_SETTINGS)
     contract = request.contract  # type: ignore[attr-defined]
     data = request.POST if request.method == "POST" else None
-    form = AlertSettingsForm(data, initial=settings_values(alert_settings_of(contract)))
+    saved = alert_settings_of(contract)
+    form = AlertSettingsForm(data, initial=settings_values(saved))
     if data is not None and form.is_valid():
         try:
             alert_settings_update(
@@ -260,7 +261,7 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "hours_max": HOURS_MAX,
-            "next_summary": next_summary(alert_settings_of(contract)),
+            "next_summary": next_summary(saved),
             "tab": "settings",
             "section": "alerts",
         },

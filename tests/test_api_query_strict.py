@@ -51,7 +51,8 @@ def _send(client: Client, method: str, url: str, query: str) -> Any:
 def test_the_walk_finds_every_operation_and_the_list_parameters() -> None:
     assert len(OPERATIONS) >= 60
     assert ("get", "/api/v1/alerts", ["level", "kind", "organization_id",
-            "include_sub_organizations", "state", "after", "limit"]) in OPERATIONS  # fmt: skip
+            "include_sub_organizations", "device_id", "state", "after",
+            "limit"]) in OPERATIONS  # fmt: skip
     assert ("get", "/api/v1/webhooks", []) in OPERATIONS
 
 

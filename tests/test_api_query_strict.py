@@ -111,7 +111,7 @@ def test_cursor_for_after_is_refused_naming_it_instead_of_giving_the_first_page_
             {
                 "field": "cursor",
                 "message": "このクエリパラメーターは使えません。このエンドポイントが受け付けるのは "
-                "after, include_sub_organizations, kind, level, limit, organization_id, state "
+                "after, device_id, include_sub_organizations, kind, level, limit, organization_id, state "
                 "です。",
             }
         ],

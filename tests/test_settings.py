@@ -223,7 +223,7 @@ def test_postgres_url_keeps_mamoris_additions(monkeypatch: pytest.MonkeyPatch) -
         "PASSWORD": "p@ss",
         "HOST": "db.example",
         "PORT": "6432",
-        "OPTIONS": {"sslmode": "require", "options": "-c jit=off"},
+        "OPTIONS": {"sslmode": "require", "options": "-c jit=off", "connect_timeout": 5},
         "CONN_MAX_AGE": 15,
         "CONN_HEALTH_CHECKS": True,
         "DISABLE_SERVER_SIDE_CURSORS": False,

@@ -67,29 +67,37 @@ def fill(devices: int) -> tuple[int, int]:
         have = cursor.fetchone()[0]
         if have < devices:
             print(f"inserting {devices - have:,} devices", flush=True)
-            cursor.execute(
-                """
-                INSERT INTO android_device (contract_id, enterprise_id, name, organization_id,
-                  note, kind, management_mode, ownership, applied_state, policy_name,
-                  applied_policy_name, policy_compliant, security_posture, brand, manufacturer,
-                  model, serial_number, android_version, security_patch_level, enrolled_at,
-                  last_status_report_at, report_clock, report, report_digest, created_at,
-                  updated_at)
-                SELECT %(contract)s, %(enterprise)s, 'enterprises/LCalerts/devices/' || n,
-                  %(root)s, '', 'fully_managed', 'DEVICE_OWNER', 'COMPANY_OWNED', 'ACTIVE', '',
-                  '', true, 'SECURE', 'Google', 'Google', 'Pixel 8', 'SN' || n, '15',
-                  '2026-10-05', now() - interval '30 days', now(), now(), '{}', '', now(), now()
-                FROM generate_series(%(first)s, %(last)s) AS n
-                """,
-                {
-                    "contract": contract.pk,
-                    "enterprise": enterprise.pk,
-                    "root": root.pk,
-                    "first": have + 1,
-                    "last": devices,
-                },
-            )
+            devices_insert(cursor, enterprise, root.pk, have + 1, devices)
     return contract.pk, enterprise.pk
+
+
+def devices_insert(cursor: Any, enterprise: Any, root_id: int, first: int, last: int) -> None:
+    """Devices ``first``..``last`` of ``enterprise`` in the organization ``root_id``, inserted by
+    one SQL statement: active, compliant, reported now, without their report JSON (as the
+    apply worker leaves them but for it)."""
+    cursor.execute(
+        """
+        INSERT INTO android_device (contract_id, enterprise_id, name, organization_id,
+          note, kind, management_mode, ownership, applied_state, policy_name,
+          applied_policy_name, policy_compliant, security_posture, brand, manufacturer,
+          model, serial_number, android_version, security_patch_level, enrolled_at,
+          last_status_report_at, report_clock, report, report_digest, created_at,
+          updated_at)
+        SELECT %(contract)s, %(enterprise)s, %(prefix)s || n,
+          %(root)s, '', 'fully_managed', 'DEVICE_OWNER', 'COMPANY_OWNED', 'ACTIVE', '',
+          '', true, 'SECURE', 'Google', 'Google', 'Pixel 8', 'SN' || n, '15',
+          '2026-10-05', now() - interval '30 days', now(), now(), '{}', '', now(), now()
+        FROM generate_series(%(first)s, %(last)s) AS n
+        """,
+        {
+            "contract": enterprise.contract_id,
+            "enterprise": enterprise.pk,
+            "prefix": f"{enterprise.name}/devices/",
+            "root": root_id,
+            "first": first,
+            "last": last,
+        },
+    )
 
 
 def reset(contract_id: int) -> None:

@@ -195,6 +195,15 @@ def deliveries_record(events: Sequence[AlertEvent]) -> int:
     webhooks: dict[int, list[Webhook]] = {}
     for webhook in Webhook.objects.filter(contract_id__in={e.contract_id for e in told}):
         webhooks.setdefault(webhook.contract_id, []).append(webhook)
+    told = [e for e in told if e.contract_id in webhooks]
+    if not told:
+        return 0
+    # The bodies name the device and organization: read with the events, in one query.
+    told = list(
+        AlertEvent.objects.filter(pk__in=[e.pk for e in told])
+        .select_related("alert__device", "alert__organization", "alert__contract")
+        .order_by("at", "id")
+    )
     made = 0
     for event in told:
         body = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mamori.alerts.models import Alert, AlertSettings
+from mamori.alerts.models import Alert, AlertKind, AlertSettings
 from mamori.audit.models import LogEntry
 from tests.alerts_data import alert_of, unbound_alert
 from tests.android.devices import make_device
@@ -54,7 +54,10 @@ CASES = [
 def world(orgs: OrgCast) -> dict[str, int]:
     tokyo = alert_of(make_device(orgs.tokyo, user=orgs.sato))
     dev = alert_of(make_device(orgs.dev, user=orgs.suzuki))
+    left = AlertKind.LEFT_MANAGEMENT
     return {
+        "tokyo_left": alert_of(make_device(orgs.tokyo, serial="LEFT-TOKYO"), kind=left).pk,
+        "dev_left": alert_of(make_device(orgs.dev, serial="LEFT-DEV"), kind=left).pk,
         "tokyo": tokyo.pk,
         "dev": dev.pk,
         "unbound": unbound_alert(orgs.cast.a.pk).pk,
@@ -66,7 +69,11 @@ def world(orgs: OrgCast) -> dict[str, int]:
 def state(orgs: OrgCast) -> tuple:
     a = orgs.cast.a
     return (
-        list(Alert.objects.filter(contract=a).order_by("pk").values_list("pk", "level")),
+        list(
+            Alert.objects.filter(contract=a)
+            .order_by("pk")
+            .values_list("pk", "level", "cleared_at", "closed_by")
+        ),
         list(AlertSettings.objects.filter(contract=a).values_list("caution_hours")),
         LogEntry.objects.filter(contract=a).count(),
     )
@@ -107,9 +114,11 @@ def test_a_department_administrator_lists_only_the_alerts_of_its_organizations(
     orgs: OrgCast, world: dict
 ) -> None:
     ids = [a["id"] for a in api_client(orgs.a2).get("/api/v1/alerts").json()["items"]]
-    assert ids == [world["tokyo"]]
+    assert sorted(ids) == sorted([world["tokyo"], world["tokyo_left"]])
     everything = [a["id"] for a in api_client(orgs.cast.a1).get("/api/v1/alerts").json()["items"]]
-    assert sorted(everything) == sorted(world[k] for k in ("tokyo", "dev", "unbound"))
+    assert sorted(everything) == sorted(
+        world[k] for k in ("tokyo", "dev", "unbound", "tokyo_left", "dev_left")
+    )
     page = logged_in(orgs.a2).get("/alpha/devices/alerts/").content.decode()
     assert f'data-alert="{world["tokyo"]}"' in page
     assert f'data-alert="{world["dev"]}"' not in page
@@ -119,3 +128,36 @@ def test_a_department_administrator_lists_only_the_alerts_of_its_organizations(
     assert filtered.status_code == 200
     html = filtered.content.decode()
     assert 'id="alert-filters-unread"' in html and f'data-alert="{world["dev"]}"' not in html
+
+
+# (door, case, alert, expected for each of ACTORS): closing an alert that cannot clear by itself
+CLOSE = [
+    ("page", "close an alert in 東京", "tokyo_left", (OK, OK, 403, 404, 404)),
+    ("page", "close an alert in 開発部", "dev_left", (OK, 404, 404, 403, 404)),
+    ("api", "close an alert in 東京", "tokyo_left", (OK, OK, 403, 404, 404)),
+    ("api", "close an alert in 開発部", "dev_left", (OK, 404, 404, 403, 404)),
+]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(
+    ("door", "case", "alert", "expected"), CLOSE, ids=[c[1] + f" ({c[0]})" for c in CLOSE]
+)
+def test_alerts_close_matrix(
+    orgs: OrgCast, world: dict, actor: str, door: str, case: str, alert: str, expected: tuple
+) -> None:
+    account = actor_of(orgs, actor)
+    client = logged_in(account) if door == "page" else api_client(account)  # a token: logged
+    before = state(orgs)
+    if door == "page":
+        response = client.post(f"/alpha/devices/alerts/{world[alert]}/close/")
+    else:
+        response = client.post(f"/api/v1/alerts/{world[alert]}/close")
+    wanted = expected[ACTORS.index(actor)]
+    if wanted != OK:
+        assert response.status_code == wanted, response.content[:500]
+        assert state(orgs) == before
+        return
+    assert response.status_code == (302 if door == "page" else 200), response.content[:500]
+    closed = Alert.objects.get(pk=world[alert])
+    assert (closed.cleared_at is not None, closed.closed_by_id) == (True, account.pk)

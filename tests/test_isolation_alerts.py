@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from mamori.alerts.models import Alert, AlertSettings
+from mamori.alerts.models import Alert, AlertKind, AlertSettings
 from mamori.audit.models import LogEntry
 from mamori.directory.models import Organization
 from tests.alerts_data import alert_of
@@ -23,11 +23,13 @@ PANEL = [
     ("alerts", "get", "/alpha/devices/alerts/"),
     ("alert_detail", "get", "/bravo/devices/alerts/{a_alert}/"),
     ("alerts_settings", "get", "/alpha/settings/alerts/"),
+    ("alert_close", "post", "/bravo/devices/alerts/{a_alert}/close/"),
 ]
 API = [
     ("get", "/api/v1/alerts/{a_alert}"),
     ("get", "/api/v1/alerts?organization_id={a_organization}"),
     ("get", "/api/v1/alerts?device_id={a_device}"),
+    ("post", "/api/v1/alerts/{a_alert}/close"),
 ]
 API_OWN_ONLY = [
     ("get", "/api/v1/alerts"),
@@ -39,7 +41,8 @@ API_OWN_ONLY = [
 @pytest.fixture
 def a_objects(cast: Cast) -> dict[str, int]:
     root = Organization.objects.get(contract=cast.a, parent=None)
-    alert = alert_of(make_device(root, serial="ALPHA-SERIAL"))
+    # Left management: an alert a person may close (the close cases must be refused for B).
+    alert = alert_of(make_device(root, serial="ALPHA-SERIAL"), kind=AlertKind.LEFT_MANAGEMENT)
     return {"a_alert": alert.pk, "a_organization": root.pk, "a_device": alert.device_id}
 
 
@@ -56,7 +59,7 @@ def test_contract_b_session_gets_404_on_contract_a_alerts(
     cast: Cast, a_objects: dict, name: str, method: str, path: str
 ) -> None:
     before = snapshot(cast)
-    response = logged_in(cast.b1).get(path.format(**a_objects))
+    response = getattr(logged_in(cast.b1), method)(path.format(**a_objects))
     assert response.status_code == 404
     assert snapshot(cast) == before
 
@@ -66,7 +69,7 @@ def test_contract_b_token_gets_404_on_contract_a_alerts(
     cast: Cast, a_objects: dict, method: str, path: str
 ) -> None:
     before = snapshot(cast)
-    response = api_client(cast.b1).get(path.format(**a_objects))
+    response = getattr(api_client(cast.b1), method)(path.format(**a_objects))
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
     assert snapshot(cast) == before

@@ -22,7 +22,12 @@ from mamori.alerts.models import (
     AlertSettings,
 )
 from mamori.alerts.permissions import ALERTS_SETTINGS
-from mamori.alerts.services import alert_settings_of, alert_settings_update, settings_values
+from mamori.alerts.services import (
+    alert_close,
+    alert_settings_of,
+    alert_settings_update,
+    settings_values,
+)
 from mamori.alerts.text import alert_summary
 from mamori.core.access import Principal, permission_require
 from mamori.core.actor import Actor, ActorKind
@@ -61,6 +66,10 @@ class AlertOut(Schema):
     opened_at: datetime.datetime
     level_changed_at: datetime.datetime
     cleared_at: datetime.datetime | None
+    closable: bool = Field(
+        description="open and unable to clear by itself (left management, a failed command, a "
+        "device that is gone): a person may close it with POST /alerts/{id}/close"
+    )
     summary: str = Field(description="what it is about, in the token account's language")
     details: dict = Field(
         description="the facts behind it (AMAPI's codes: nonComplianceDetails, postureDetails, "
@@ -105,6 +114,7 @@ def _out(alert: Alert, now: datetime.datetime) -> dict:
         "opened_at": alert.opened_at,
         "level_changed_at": alert.level_changed_at,
         "cleared_at": alert.cleared_at,
+        "closable": alert.closable,
         "summary": alert_summary(alert, now),
         "details": alert.details or {},
     }
@@ -170,6 +180,19 @@ def alert_detail(request: HttpRequest, alert_id: int) -> AlertDetailOut:
     )
 
 
+@router.post("/alerts/{alert_id}/close", response=AlertDetailOut, summary="Close an alert")
+def alert_close_endpoint(request: HttpRequest, alert_id: int) -> AlertDetailOut:
+    """Close an open alert that cannot clear by itself (``closable``); it then counts as
+    cleared, with one operation-log entry. 422 (invalid) for one that is cleared already or
+    clears by itself; 403 without the permission to close alerts (administrators have it)."""
+    me = _me(request)
+    alert = alert_close(
+        actor=Actor.from_request(request, kind=ActorKind.API),
+        alert=selectors.alert_get(me, alert_id),
+    )
+    return alert_detail(request, alert.pk)
+
+
 class AlertSettingsIO(InputSchema):
     """The contract's alert settings."""
 
@@ -199,7 +222,7 @@ def alert_settings(request: HttpRequest) -> AlertSettingsIO:
     return AlertSettingsIO(**settings_values(alert_settings_of(me.contract)))  # type: ignore[attr-defined]
 
 
-@router.put("/settings/alerts", response=AlertSettingsIO, summary="Change them")
+@router.put("/settings/alerts", response=AlertSettingsIO, summary="Change the alert settings")
 def alert_settings_update_endpoint(
     request: HttpRequest, payload: AlertSettingsIO
 ) -> AlertSettingsIO:

@@ -1,11 +1,13 @@
-"""The operation-log action of the alerts: a change of the contract's alert settings (issue 10
-point 6). Alerts themselves are the system's findings, not operation-log entries."""
+"""The operation-log actions of the alerts: a change of the contract's alert settings (issue 10
+point 6) and a person closing an alert. Alerts themselves are the system's findings, not
+operation-log entries."""
 
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from mamori.audit.registry import action_register, key_labels_register
+from mamori.alerts.models import LEVEL_CODES, AlertKind, AlertLevel
+from mamori.audit.registry import action_register, key_labels_register, value_labels_register
 
 SETTING_KEYS = (
     "mail_immediately",
@@ -17,8 +19,12 @@ SETTING_KEYS = (
 )
 
 
+CLOSE_KEYS = ("alert_kind", "alert_level", "alert_device", "alert_opened_at")
+
+
 class AlertsAction(StrEnum):
     SETTINGS_CHANGED = "alert_settings.changed"
+    CLOSED = "alert.closed"
 
 
 def audit_actions_register() -> None:
@@ -29,8 +35,13 @@ def audit_actions_register() -> None:
         before=SETTING_KEYS,
         after=SETTING_KEYS,
     )
+    action_register(AlertsAction.CLOSED, _("Alert closed"), before=CLOSE_KEYS)
     key_labels_register(
         {
+            "alert_kind": _("Kind"),
+            "alert_level": _("Level"),
+            "alert_device": _("Device"),
+            "alert_opened_at": _("Since"),
             "mail_immediately": _("Kinds mailed at once"),
             "caution_hours": _("No report: caution after (hours)"),
             "warning_hours": _("No report: warning after (hours)"),
@@ -39,3 +50,8 @@ def audit_actions_register() -> None:
             "summary_timezone": _("Daily summary timezone"),
         }
     )
+    # Codes shown by their names in the reader's language (a newcomer read "left_management").
+    kinds = dict(AlertKind.choices)
+    value_labels_register("mail_immediately", kinds)
+    value_labels_register("alert_kind", kinds)
+    value_labels_register("alert_level", {LEVEL_CODES[v]: label for v, label in AlertLevel.choices})

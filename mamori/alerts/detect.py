@@ -458,7 +458,12 @@ def devices_detect(
     if alerted:
         ComplianceWatch.objects.filter(device_id__in=alerted).update(alerted=True)
     subjects = [Subject(r["contract_id"], r["pk"], r["organization_id"]) for r in rows]
-    return findings_apply(subjects, kinds, wanted, now)
+    events = findings_apply(subjects, kinds, wanted, now)
+    gone = [s for s, r in zip(subjects, rows, strict=True) if r["gone"]]
+    if gone and K.LEFT_MANAGEMENT in kinds:
+        # A device that is gone runs no more commands: its failed ones clear with it.
+        events += findings_apply(gone, {K.COMMAND_FAILED}, {}, now)
+    return events
 
 
 RISKY = {

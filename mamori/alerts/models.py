@@ -68,6 +68,10 @@ class Alert(models.Model):
     opened_at = models.DateTimeField(_("since"))
     level_changed_at = models.DateTimeField()
     cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    # Who closed it by hand (``services.alert_close``), when the condition cannot end by itself.
+    closed_by = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -106,6 +110,22 @@ class Alert(models.Model):
     def level_code(self) -> str:
         """``important`` | ``warning`` | ``caution``."""
         return LEVEL_CODES[self.level]
+
+    @property
+    def closable(self) -> bool:
+        """Whether a person may close it (``services.alert_close``): an open alert whose
+        condition does not end by itself — a device that left management (it never comes
+        back), a failed command (it clears only when a later command succeeds), or any alert of
+        a device that is gone. Others clear by themselves, and closing them would only see them
+        open again at the next report."""
+        if self.cleared_at is not None:
+            return False
+        if self.kind in (AlertKind.LEFT_MANAGEMENT, AlertKind.COMMAND_FAILED):
+            return True
+        device = self.device if self.device_id else None
+        return device is not None and (
+            device.deleted_at is not None or device.applied_state == "DELETED"
+        )
 
 
 class AlertAction(models.TextChoices):

@@ -8,6 +8,7 @@ from mamori.core.access import catalogue
 
 ALERTS_VIEW = "alerts.view"  # the alert list and pages: whoever sees devices (Operators too)
 ALERTS_SETTINGS = "alerts.settings"  # Settings → Alerts: System administrators only
+ALERTS_CLOSE = "alerts.close"  # close an alert that cannot end by itself: administrators
 
 
 def register() -> None:
@@ -15,7 +16,11 @@ def register() -> None:
     catalogue.register(
         "alerts",
         _("Device alerts"),
-        {"view": _("View"), "settings": _("Change the alert settings")},
+        {
+            "view": _("View"),
+            "close": _("Close alerts that cannot clear by themselves"),
+            "settings": _("Change the alert settings"),
+        },
         operator=("view",),
         system_only=("settings",),
     )

@@ -35,7 +35,7 @@ def alert_get(account: Principal, pk: int | str) -> Alert:
     """One alert with its device and organization: ``NotFound`` outside the account's contract
     or organizations, ``PermissionDenied`` in scope without ``alerts.view``."""
     return object_get(
-        Alert.objects.select_related("device", "organization"),
+        Alert.objects.select_related("device", "organization", "closed_by__user"),
         account,
         pk,
         ALERTS_VIEW,

@@ -1,5 +1,6 @@
 """Writes to the alerts: the contract's alert settings (Settings → Alerts, ``PUT
-/settings/alerts``). Alerts themselves are written only by the detector (``detect.py``)."""
+/settings/alerts``) and a person closing an alert that cannot end by itself. Alerts are
+otherwise written only by the detector (``detect.py``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mamori.alerts.audit_actions import SETTING_KEYS, AlertsAction
 from mamori.alerts.checks import thresholds_changed
-from mamori.alerts.models import AlertKind, AlertSettings, ComplianceWatch
-from mamori.alerts.permissions import ALERTS_SETTINGS
+from mamori.alerts.dispatch import events_dispatch
+from mamori.alerts.models import (
+    LEVEL_CODES,
+    Alert,
+    AlertAction,
+    AlertEvent,
+    AlertKind,
+    AlertSettings,
+    ComplianceWatch,
+)
+from mamori.alerts.permissions import ALERTS_CLOSE, ALERTS_SETTINGS
 from mamori.audit.services import Target, TargetType, log_record
 from mamori.contracts.models import Contract
 from mamori.core.access import authorize
@@ -139,3 +150,55 @@ def alert_settings_update(
             after={key: clean[key] for key in changed},
         )
     return settings
+
+
+def alert_close(*, actor: Actor, alert: Alert) -> Alert:
+    """Close an open alert by hand: one whose condition cannot end by itself
+    (``Alert.closable``: a device that left management, a failed command, any alert of a device
+    that is gone). ``alerts.close`` in the alert's organization (administrators; an alert
+    without a device needs the whole contract). ``ValidationError`` for an alert that is
+    cleared already or clears by itself (it would open again at the next report). The alert is
+    cleared as the detector clears one (a ``cleared`` event: the daily summary and the webhooks
+    tell it), with who closed it; one operation-log entry."""
+    places = [alert.organization] if alert.organization is not None else []
+    authorize(actor, ALERTS_CLOSE, *places)
+    with transaction.atomic():
+        locked = (
+            Alert.objects.select_for_update().select_related("device").filter(pk=alert.pk).first()
+        )
+        if locked is None or not locked.closable:
+            raise ValidationError(
+                _("This alert is cleared already.")
+                if locked is None or locked.cleared_at is not None
+                else _(
+                    "This alert clears by itself when its condition ends; closing it would only "
+                    "see it open again at the device's next report."
+                )
+            )
+        now = timezone.now()
+        locked.cleared_at = now
+        locked.closed_by = actor.account  # type: ignore[assignment]  # an Account or None
+        locked.save(update_fields=["cleared_at", "closed_by"])
+        event = AlertEvent.objects.create(
+            contract_id=locked.contract_id,
+            alert=locked,
+            action=AlertAction.CLEARED,
+            level=locked.level,
+            previous_level=locked.level,
+            at=now,
+        )
+        events_dispatch([event])
+        log_record(
+            contract=locked.contract,
+            actor=actor,
+            action=AlertsAction.CLOSED,
+            target=Target(TargetType.ALERT, locked.pk, str(locked.get_kind_display())),
+            before={
+                "alert_kind": locked.kind,
+                "alert_level": LEVEL_CODES[locked.level],
+                "alert_device": str(locked.device) if locked.device_id else "",
+                "alert_opened_at": locked.opened_at.isoformat(),
+            },
+            organization_id=locked.organization_id,
+        )
+    return locked

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from mamori.alerts import selectors
+from mamori.alerts import selectors, services
 from mamori.alerts.forms import AlertSettingsForm
 from mamori.alerts.mail import local_time
 from mamori.alerts.models import (
@@ -31,7 +31,7 @@ from mamori.alerts.models import (
 )
 from mamori.alerts.notices import alert_notices
 from mamori.alerts.parts import alert_badge
-from mamori.alerts.permissions import ALERTS_SETTINGS
+from mamori.alerts.permissions import ALERTS_CLOSE, ALERTS_SETTINGS
 from mamori.alerts.services import (
     HOURS_MAX,
     alert_settings_of,
@@ -225,6 +225,9 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             # Who was mailed and which URLs were called (a webhook URL may carry a secret): for
             # those who manage the alert settings and webhooks, not for every viewer of alerts.
             "notices": notice_rows(alert) if has_permission(me, ALERTS_SETTINGS) else None,
+            "close_url": _url(request, "alert_close", alert_id=alert.pk)
+            if alert.closable and has_permission(me, ALERTS_CLOSE)
+            else "",
             "device_url": _url(request, "device_detail", device_id=alert.device_id)
             if alert.device_id
             else "",
@@ -234,6 +237,21 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "bound": enterprise_bound(me),
         },
     )
+
+
+@require_POST
+@account_required
+def alert_close(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Close an alert that cannot clear by itself (``services.alert_close``); back to its page
+    with what happened."""
+    alert = selectors.alert_get(_me(request), alert_id)
+    try:
+        services.alert_close(actor=Actor.from_request(request), alert=alert)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The alert has been closed."))
+    return HttpResponseRedirect(_url(request, "alert_detail", alert_id=alert.pk))
 
 
 @account_required

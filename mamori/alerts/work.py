@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from mamori.alerts import parts
 from mamori.alerts.checks import alerts_check
 from mamori.alerts.detect import command_detect, devices_detect, enterprise_detect
+from mamori.alerts.models import Alert
 from mamori.alerts.permissions import ALERTS_VIEW
 from mamori.android import hooks
 from mamori.android.models import Command
@@ -26,6 +27,15 @@ CHECK_EVERY = datetime.timedelta(minutes=1)
 def devices_changed(device_ids: Sequence[int], removed_by_mamori: bool) -> None:
     """``android.hooks`` listener: detect the device kinds for the changed devices."""
     devices_detect(device_ids, removed_by_mamori=removed_by_mamori)
+
+
+def devices_moved(device_ids: Sequence[int], organization_id: int) -> None:
+    """``android.hooks`` listener: every alert of the moved devices, open or cleared, follows
+    them (alerts are scoped like their devices: the new organization's administrators see the
+    device's history, the old one's no longer do). One UPDATE."""
+    Alert.objects.filter(device_id__in=list(device_ids)).exclude(
+        organization_id=organization_id
+    ).update(organization_id=organization_id)
 
 
 def command_finished(command: Command) -> None:
@@ -46,6 +56,7 @@ def check_job(work: Work, actor: Actor) -> str:
 def register() -> None:
     """Called from ``AlertsConfig.ready()``."""
     hooks.devices_changed_register("alerts", devices_changed)
+    hooks.devices_moved_register("alerts", devices_moved)
     hooks.command_finished_register("alerts", command_finished)
     hooks.enterprise_answered_register("alerts", enterprise_answered)
     hooks.device_column_register(hooks.DeviceColumn("alerts", _("Alert"), parts.level_cells))

@@ -9,6 +9,8 @@ devices — the apply worker calls it once per batch of up to 1,000):
 - ``devices_changed(device_ids, removed_by_mamori=…)``: devices' state changed — a batch of
   reports applied (``notifications.apply``), the reconciliation's page or its "not listed, so
   gone" (``notifications.reconcile``), a device Mamori removed (``inventory.services``);
+- ``devices_moved(device_ids, organization_id)``: a person moved devices to another
+  organization (``inventory.services``), besides ``devices_changed``;
 - ``command_finished(command)``: a command reached a final status (``commands.lifecycle``);
 - ``enterprise_answered(contract_id, method, error)``: a gateway call about a contract's
   enterprise succeeded (``error`` None) or failed (``amapi.calls``).
@@ -38,10 +40,12 @@ if TYPE_CHECKING:
     from mamori.android.models import Command, Device
 
 DevicesListener = Callable[[Sequence[int], bool], None]
+MovedListener = Callable[[Sequence[int], int], None]
 CommandListener = Callable[["Command"], None]
 EnterpriseListener = Callable[[int, str, Exception | None], None]
 
 _devices: dict[str, DevicesListener] = {}
+_moved: dict[str, MovedListener] = {}
 _commands: dict[str, CommandListener] = {}
 _enterprise: dict[str, EnterpriseListener] = {}
 
@@ -50,6 +54,19 @@ def devices_changed_register(key: str, fn: DevicesListener) -> None:
     """Call ``fn(device_ids, removed_by_mamori)`` whenever devices change (see the module);
     registering ``key`` again replaces it."""
     _devices[key] = fn
+
+
+def devices_moved_register(key: str, fn: MovedListener) -> None:
+    """Call ``fn(device_ids, organization_id)`` when a person moves devices."""
+    _moved[key] = fn
+
+
+def devices_moved(device_ids: Sequence[int], organization_id: int) -> None:
+    """Tell the listeners that ``device_ids`` now belong to ``organization_id`` (in the
+    caller's transaction)."""
+    ids = sorted(set(device_ids))
+    for fn in _moved.values():
+        fn(ids, organization_id)
 
 
 def command_finished_register(key: str, fn: CommandListener) -> None:

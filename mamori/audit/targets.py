@@ -29,6 +29,7 @@ class TargetType(StrEnum):
     COMMAND = "command"
     COMMAND_JOB = "command_job"
     WEBHOOK = "webhook"
+    ALERT = "alert"
 
 
 @dataclasses.dataclass(frozen=True)

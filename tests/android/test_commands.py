@@ -144,7 +144,9 @@ def test_lost_mode_with_a_failing_status_is_a_failure_in_plain_words(
     assert command.error_code == "RESET_PASSWORD_RECENTLY"
     assert command.result == status
     page = logged_in(orgs.cast.a1).get(f"/alpha/devices/commands/{command.pk}/").content.decode()
-    assert "少し前にコマンド「パスワードリセット」でデバイスのパスワードがリセットされており" in page
+    assert (
+        "少し前にコマンド「パスワードリセット」でデバイスのパスワードがリセットされており" in page
+    )
 
 
 def test_lost_mode_needs_more_than_the_organization_and_is_prefilled_with_it(

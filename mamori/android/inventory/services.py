@@ -72,7 +72,8 @@ def device_move(
         )
         device.organization, device.user = organization, user
         devices_policy_sync(actor, device.contract_id, [device.pk])
-        hooks.devices_changed([device.pk])  # its open alerts follow it to the organization
+        hooks.devices_changed([device.pk])
+        hooks.devices_moved([device.pk], organization.pk)  # its alerts follow it
         log_record(
             contract=organization.contract,
             actor=actor,

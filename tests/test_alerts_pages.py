@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from mamori.accounts.models import Account
 from mamori.alerts.detect import devices_detect
-from mamori.alerts.models import Alert, AlertKind, AlertSettings
+from mamori.alerts.models import Alert, AlertKind, AlertSettings, AlertSummary
 from mamori.api.api import api
 from mamori.audit.models import LogEntry
+from tests.alerts import support_holder
 from tests.alerts_data import DEFAULTS, alert_of, cleared_no_report, unbound_alert
 from tests.android.devices import make_device
 from tests.conftest import OrgCast, api_client, logged_in
@@ -298,8 +299,19 @@ def test_the_settings_page_names_the_timezone_forms_and_the_next_summary(
     from mamori.accounts.models import Account
 
     Account.objects.filter(pk=orgs.cast.a1.pk).update(timezone="America/New_York")
-    # 2026-03-02 01:00 UTC: 10:00 JST has passed, the next summary is on the 3rd.
-    with time_machine.travel(datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC)):
+    # 2026-03-02 01:00 UTC is 10:00 JST: the summary of the 2nd is due and not made yet.
+    at = datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(at):
+        page = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").content.decode()
+    assert (
+        "2026-03-02 10:00 JST の日次サマリーはまだ作成されていません。伝える内容があれば、1 分以内に"
+        "ワーカーが作成します。"
+    ) in page
+    # Made: the next one is on the 3rd.
+    AlertSummary.objects.create(
+        contract=orgs.cast.a, day=datetime.date(2026, 3, 2), due_at=at, since=at, until=at
+    )
+    with time_machine.travel(at):
         page = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").content.decode()
     assert (
         "次の日次サマリーは 2026-03-03 10:00 JST（あなたのタイムゾーンでは 2026-03-02 20:00 EST）"
@@ -320,7 +332,11 @@ def test_a_viewer_in_the_summarys_timezone_reads_the_time_once(orgs: OrgCast) ->
     from mamori.accounts.models import Account
 
     Account.objects.filter(pk=orgs.cast.b1.pk).update(timezone="Asia/Tokyo")
-    with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC)):
+    at = datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC)
+    AlertSummary.objects.create(
+        contract=orgs.cast.b, day=datetime.date(2026, 3, 2), due_at=at, since=at, until=at
+    )
+    with time_machine.travel(at):
         page = logged_in(orgs.cast.b1).get("/bravo/settings/alerts/").content.decode()
     assert "The next daily summary is due at 2026-03-03 10:00 JST, if there is anything" in page
 
@@ -376,3 +392,17 @@ def test_the_alert_list_answers_the_codes_the_devices_list_does(
     value = query.split("=", 1)[1]
     same = api_client(orgs.cast.a1).get(f"/api/v1/devices?{devices}={value}")
     assert same.json()["error"]["code"] == code
+
+
+def test_the_settings_page_says_who_gets_alert_mail_or_that_nobody_does(orgs: OrgCast) -> None:
+    from mamori.accounts.models import Account
+
+    nobody = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").content.decode()
+    assert "アラートメールを受け取る人がまだいません。" in nobody
+    assert 'href="/alpha/users/"' in nobody
+    support_holder(orgs.cast.a1)
+    Account.objects.filter(pk=orgs.cast.a1.pk).update(language="en")
+    page = logged_in(orgs.cast.a1).get("/alpha/settings/alerts/").content.decode()
+    name = orgs.cast.a1.user.name
+    assert f"Alert mail goes to: {name} &lt;admin@alpha.example&gt;." in page
+    assert "Nobody receives alert mail yet" not in page

@@ -210,11 +210,11 @@ def test_the_notice_of_unreadable_filters_is_in_english_for_an_english_account(
     [
         (
             "ja",
-            "最短 1 時間（アラートを試すときも、これより短くは設定できません）、最長 8760 時間です。",
+            "最短 1 時間（アラートを試すときも、これより短くは設定できません）、最長 8759 時間です。",
         ),
         (
             "en",
-            "At least 1 hour (the shortest that can be set, also to try the alert out), at most 8760.",
+            "At least 1 hour (the shortest that can be set, also to try the alert out), at most 8759.",
         ),
     ],
 )

@@ -200,10 +200,11 @@ class AlertSettingsIO(InputSchema):
         description=f"the kinds mailed at once when they open or rise: {KINDS_DOC}"
     )
     caution_hours: int = Field(
-        description="no_report is a caution after this many hours (1 … 8760)"
+        description="no_report is a caution after this many hours (1 … 8759)"
     )
     warning_hours: int = Field(
-        description="no_report is a warning after this many hours (more than caution_hours)"
+        description="no_report is a warning after this many hours (more than caution_hours, at "
+        "most 8760)"
     )
     non_compliance_grace_minutes: int = Field(
         description="non_compliant opens after this many minutes (0: at once; at most 10080)"

@@ -23,7 +23,7 @@ class AlertSettingsForm(PanelForm):
         widget=forms.CheckboxSelectMultiple,
     )
     caution_hours = forms.IntegerField(
-        label=_("No status report: caution after (hours)"), min_value=1, max_value=HOURS_MAX
+        label=_("No status report: caution after (hours)"), min_value=1, max_value=HOURS_MAX - 1
     )
     warning_hours = forms.IntegerField(
         label=_("No status report: warning after (hours)"), min_value=1, max_value=HOURS_MAX

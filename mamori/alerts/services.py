@@ -68,7 +68,7 @@ def settings_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
             % {"codes": ", ".join(unknown)[:200], "known": ", ".join(AlertKind.values)}
         ]
     for key, low, high in (
-        ("caution_hours", 1, HOURS_MAX),
+        ("caution_hours", 1, HOURS_MAX - 1),  # the warning comes after it
         ("warning_hours", 1, HOURS_MAX),
         ("non_compliance_grace_minutes", 0, GRACE_MAX),
         ("summary_hour", 0, 23),

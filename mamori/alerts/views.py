@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from mamori.alerts import selectors, services
 from mamori.alerts.forms import AlertSettingsForm
-from mamori.alerts.mail import local_time
+from mamori.alerts.mail import local_time, main_address, recipients_of
 from mamori.alerts.models import (
     LEVEL_BY_CODE,
     LEVEL_CODES,
@@ -28,17 +28,19 @@ from mamori.alerts.models import (
     AlertKind,
     AlertLevel,
     AlertSettings,
+    AlertSummary,
 )
 from mamori.alerts.notices import alert_notices
 from mamori.alerts.parts import alert_badge
 from mamori.alerts.permissions import ALERTS_CLOSE, ALERTS_SETTINGS
 from mamori.alerts.services import (
+    GRACE_MAX,
     HOURS_MAX,
     alert_settings_of,
     alert_settings_update,
     settings_values,
 )
-from mamori.alerts.summary import next_due
+from mamori.alerts.summary import latest_due, next_due
 from mamori.alerts.text import alert_facts, alert_notes
 from mamori.android.selectors import enterprise_bound
 from mamori.core.access import NotFound, Principal, has_permission, permission_require
@@ -279,7 +281,14 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "hours_max": HOURS_MAX,
+            "caution_max": HOURS_MAX - 1,
+            "grace_max": GRACE_MAX,
             "next_summary": next_summary(saved),
+            "recipients": ", ".join(
+                f"{a.user.name} <{main_address(a)}>"
+                for a in recipients_of([contract.pk])[contract.pk]
+            ),
+            "users_url": reverse("panel:users", kwargs={"domain": contract.domain}),
             "tab": "settings",
             "section": "alerts",
         },
@@ -289,12 +298,17 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
 def next_summary(settings: AlertSettings) -> dict[str, str]:
     """When the next daily summary is due, as the saved settings make it: ``summary`` in the
     summary's timezone, ``viewer`` in the viewer's (empty when they are the same zone), each
-    with the zone named."""
+    with the zone named; ``now`` "1" when the latest due one is not made yet (the hour was just
+    moved to one already past today, or the workers were down at the hour): a worker sends it
+    within a minute."""
     now = timezone.now()
     zone = zoneinfo.ZoneInfo(settings.summary_timezone)
-    due = next_due(now, settings.summary_hour, zone)
+    day, latest = latest_due(now, settings.summary_hour, zone)
+    pending = not AlertSummary.objects.filter(contract_id=settings.contract_id, day=day).exists()
+    due = latest if pending else next_due(now, settings.summary_hour, zone)
     viewer = timezone.get_current_timezone()
     return {
+        "now": "1" if pending else "",
         "summary": local_time(due, zone),
         "viewer": "" if str(viewer) == str(zone) else local_time(due, viewer),
     }

@@ -1,6 +1,7 @@
 """Settings → Webhooks: the contract's endpoints, adding one (its secret shown once), a webhook's
 deliveries with their attempts, deleting one. For System administrators (``settings.change``)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -49,6 +50,7 @@ def webhooks_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "added": added[0] if added else None,
             "secret": added[1] if added else "",
+            "allow_private": settings.MAMORI_WEBHOOK_ALLOW_PRIVATE,
             "tab": "settings",
         },
     )

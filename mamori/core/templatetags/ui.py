@@ -66,7 +66,7 @@ def error_summary(*forms_: Any, extra: list[str] | None = None) -> dict[str, Any
     """Every error of the forms (and formsets) at the top of the page, each field's linked to
     the field; shown as well as the message at each field."""
     general: list[str] = list(extra or [])
-    fields: list[tuple[str, str, str]] = []  # (anchor, label, message)
+    fields: list[tuple[str, str, str]] = []  # (anchor, label or "" when named, message)
 
     def collect(form: forms.BaseForm) -> None:
         general.extend(str(e) for e in form.non_field_errors())
@@ -74,7 +74,10 @@ def error_summary(*forms_: Any, extra: list[str] | None = None) -> dict[str, Any
             if name == "__all__":
                 continue
             bound = form[name]
-            fields.extend((bound.auto_id, str(bound.label), str(e)) for e in errors)
+            label = str(bound.label)
+            # A message that names its field already links as it is ("Name is required."):
+            # "Name: Name is required." says it twice.
+            fields.extend((bound.auto_id, "" if label in str(e) else label, str(e)) for e in errors)
 
     for form in forms_:
         if form is None:

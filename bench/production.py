@@ -181,14 +181,20 @@ class Recorder:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.why: dict[str, set[str]] = defaultdict(set)  # the errors' kinds, to print
 
     def timed(self, route: str, action: Any) -> Any:
         started = time.perf_counter()
         try:
             result = action()
-        except (urllib.error.HTTPError, OSError):
+        except (urllib.error.HTTPError, OSError) as exc:
             with self.lock:
                 self.errors[route] += 1
+                self.why[route].add(
+                    f"HTTP {exc.code}"
+                    if isinstance(exc, urllib.error.HTTPError)
+                    else repr(exc)[:80]
+                )
                 self.times[route].append((time.perf_counter() - started) * 1000)
             return None
         with self.lock:
@@ -312,6 +318,8 @@ def table(server: str, phases: list[tuple[Recorder, float, float]]) -> str:
                          f"{percentile(times, 99):.1f} | |")  # fmt: skip
         lines.append(f"| **all** | {total:,} | {sum(record.errors.values())} | "
                      f"{total / seconds:,.0f} | | | {cpu / max(total, 1) * 1000:.2f} |")  # fmt: skip
+        lines += [f"\nerrors of {route}: {', '.join(sorted(why))}"
+                  for route, why in sorted(record.why.items())]  # fmt: skip
     return "\n".join(lines)
 
 

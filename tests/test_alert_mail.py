@@ -83,8 +83,9 @@ def test_events_of_a_minute_are_one_mail_per_support_option_holder_in_their_lang
     mails = {m["To"]: m for m in _deliver(smtp_server, 2)}
     assert sorted(mails) == ["admin@alpha.example", "eve@alpha.example"]
     ja, en = body_of(mails["admin@alpha.example"]), body_of(mails["eve@alpha.example"])
-    assert mails["admin@alpha.example"]["Subject"] == "[Mamori] 2件のアラート"
-    assert mails["eve@alpha.example"]["Subject"] == "[Mamori] 2 alerts on your devices"
+    # The highest level of the mail's alerts, "and lower" when the others are lower.
+    assert mails["admin@alpha.example"]["Subject"] == "[Mamori] 警告 ほか: 2件のアラート"
+    assert mails["eve@alpha.example"]["Subject"] == "[Mamori] Warning and lower: 2 alerts"
     assert "[注意] 状態報告なし: 発生" in ja and "[警告] 非準拠: 発生" in ja
     assert "[Caution] No status report: Opened" in en and "[Warning] Not compliant: Opened" in en
     assert "2026-03-02 10:00 JST" in ja and "2026-03-01 20:00 EST" in en
@@ -114,12 +115,21 @@ def test_a_rise_the_next_minute_is_another_mail_and_a_clearing_is_none(
     with time_machine.travel(T0 + datetime.timedelta(minutes=3), tick=False):
         assert run_work(GATHER) == []
 
-    mails = [m for m in _deliver(smtp_server, 4) if m["To"] == "eve@alpha.example"]
+    delivered = _deliver(smtp_server, 4)
+    mails = [m for m in delivered if m["To"] == "eve@alpha.example"]
     assert [m["Subject"] for m in mails] == [
         "[Mamori] Caution: No status report on SN-R",
-        "[Mamori] Warning: No status report on SN-R",
+        "[Mamori] Risen to Warning: No status report on SN-R",
     ]
     assert "Risen from Caution to Warning" in body_of(mails[1])
+    # A risen alert says since when it is open (an opened one says it once, in its first line).
+    assert "Open since: 2026-03-01 20:00 EST\r\n" in body_of(mails[1])
+    assert "Open since" not in body_of(mails[0])
+    japanese = [m for m in delivered if m["To"] == "admin@alpha.example"]
+    assert [m["Subject"] for m in japanese] == [
+        "[Mamori] 注意: SN-R の状態報告なし",
+        "[Mamori] 警告に上昇: SN-R の状態報告なし",
+    ]
     assert AlertMail.objects.count() == 4
 
 
@@ -211,7 +221,7 @@ COMPROMISED = {
 
 
 def _told_mails(
-    cast: Cast, smtp: SmtpServer, kinds: list[str]
+    cast: Cast, smtp: SmtpServer, kinds: list[str], compromised: dict = COMPROMISED
 ) -> tuple[dict[str, str], dict[str, int]]:
     """A non-compliant and a compromised alert on 佐藤 花子's Pixel 8, ``kinds`` mailed at once
     to A1 (ja, Tokyo) and Eve (en, New York): each body (its lines ending in LF), and the
@@ -225,7 +235,7 @@ def _told_mails(
         lax, _e = alert_open(device, kind=AlertKind.NON_COMPLIANT, level=AlertLevel.WARNING)
         bad, _e = alert_open(device, kind=AlertKind.COMPROMISED, level=AlertLevel.IMPORTANT)
     Alert.objects.filter(pk=lax.pk).update(details=NOT_COMPLIANT)
-    Alert.objects.filter(pk=bad.pk).update(details=COMPROMISED)
+    Alert.objects.filter(pk=bad.pk).update(details=compromised)
     with time_machine.travel(T0 + datetime.timedelta(seconds=50), tick=False):
         gather_results()
     mails = {m["To"]: body_of(m).replace("\r\n", "\n") for m in _deliver(smtp, 2)}
@@ -244,7 +254,6 @@ def test_the_mail_at_once_tells_each_alert_as_its_page_does_in_english(
         "The device does not comply with its profile (1 reason).\n"
         "Device: SN-TOLD (Pixel 8, 佐藤 花子)\n"
         f"Organization: {root}\n"
-        "Open since: 2026-03-01 20:00 EST\n"
         "Why the device is not compliant:\n"
         "- Password policy: The user has to do something on the device (for example set a "
         "password). The password does not meet the profile's password requirements. "
@@ -258,7 +267,6 @@ def test_the_mail_at_once_tells_each_alert_as_its_page_does_in_english(
         "Google reports the device as potentially compromised.\n"
         "Device: SN-TOLD (Pixel 8, 佐藤 花子)\n"
         f"Organization: {root}\n"
-        "Open since: 2026-03-01 20:00 EST\n"
         "Security risks:\n"
         "- The operating system appears to be compromised (rooted or modified).\n"
         "  Reset the device to factory settings.\n"
@@ -290,11 +298,20 @@ def test_the_mail_at_once_tells_each_alert_in_japanese_in_tokyo_time(
         "デバイスがプロファイルに準拠していません（理由 1 件）。\n"
         "デバイス: SN-TOLD (Pixel 8, 佐藤 花子)\n"
     ) in ja
-    assert "発生日時: 2026-03-02 10:00 JST\n非準拠の理由：\n- パスワードポリシー: " in ja
+    root = Organization.objects.get(contract=cast.a, parent=None).name
+    assert f"所属組織: {root}\n非準拠の理由：\n- パスワードポリシー: " in ja
+    assert "発生日時" not in ja  # opened: its time is in its first line
+    assert ja.startswith(
+        f"{cast.a.company_name}（alpha）について、Mamori が次のアラートを検知しました。\n"
+    )
     assert f"http://testserver/alpha/devices/alerts/{ids['lax']}/" in ja
     assert "セキュリティ状態" not in ja  # not a kind mailed at once in these settings
     assert "このメールは、あなたのユーザーのメインのメールアドレス admin@alpha.example に" in ja
     assert "日時はあなたのタイムゾーン（Asia/Tokyo）で表示しています。" in ja
+    assert (
+        "即時にメールするアラートと日次サマリーの時刻は、設定 → アラート で選択できます："
+        "http://testserver/alpha/settings/alerts/\n"
+    ) in ja
 
 
 @pytest.mark.django_db
@@ -325,3 +342,125 @@ def test_a_contract_that_chose_nothing_mails_the_kinds_that_need_someone_at_once
         "compromised",
         "enterprise_unbound",
     ]
+
+
+@pytest.mark.django_db
+def test_the_broken_binding_is_mailed_without_a_device_and_with_what_to_do(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    from tests.alerts_data import unbound_alert
+
+    _recipients(cast)
+    AlertSettings.objects.filter(contract=cast.a).update(mail_immediately=["enterprise_unbound"])
+    with time_machine.travel(T0, tick=False):
+        alert = unbound_alert(cast.a.pk)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        gather_results()
+    mails = {m["To"]: m for m in _deliver(smtp_server, 2)}
+    ja, en = mails["admin@alpha.example"], mails["eve@alpha.example"]
+    assert ja["Subject"] == "[Mamori] 重要: Android Enterprise の連携切れ"
+    assert en["Subject"] == "[Mamori] Important: Android Enterprise binding broken"
+    assert (
+        body_of(en)
+        .replace("\r\n", "\n")
+        .startswith(
+            f"Mamori detected the following alerts for {cast.a.company_name} (alpha).\n"
+            "\n"
+            "[Important] Android Enterprise binding broken: Opened 2026-03-01 20:00 EST\n"
+            "Google refuses Mamori's calls about this contract's Android Enterprise "
+            "(PERMISSION_DENIED): Mamori's access to it was revoked, or the enterprise was deleted.\n"
+            "Settings → Android Enterprise: http://testserver/alpha/settings/android/\n"
+            "Restore Mamori's access in Google's console (managed Google Play, or the Google Admin "
+            "console): the alert clears at Mamori's next successful call to Google about the "
+            "enterprise. Sign up for a new enterprise only if this one is truly gone: the devices "
+            "enrolled in it do not come back, and each would have to be enrolled again.\n"
+            f"http://testserver/alpha/devices/alerts/{alert.pk}/\n"
+        )
+    )
+    assert (
+        body_of(ja)
+        .replace("\r\n", "\n")
+        .startswith(
+            f"{cast.a.company_name}（alpha）について、Mamori が次のアラートを検知しました。\n"
+            "\n"
+            "[重要] Android Enterprise の連携切れ: 発生 2026-03-02 10:00 JST\n"
+            "Google がこの契約の Android Enterprise に関する Mamori の呼び出しを拒否しています"
+            "（PERMISSION_DENIED）。Mamori のアクセス権が取り消されたか、Enterprise が削除されて"
+            "います。\n"
+            "設定 → Android Enterprise: http://testserver/alpha/settings/android/\n"
+            "Google のコンソール（managed Google Play または Google 管理コンソール）で Mamori の"
+            "アクセス権を元に戻してください。"
+        )
+    )
+    assert "デバイス" not in body_of(ja).split("-- ")[0].replace("デバイスは戻らず", "")
+
+
+@pytest.mark.django_db
+def test_a_command_refused_by_google_is_mailed_with_the_commands_page(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    _recipients(cast)
+    AlertSettings.objects.filter(contract=cast.a).update(mail_immediately=["command_failed"])
+    device = make_device(Organization.objects.get(contract=cast.a, parent=None), serial="SN-C")
+    with time_machine.travel(T0, tick=False):
+        alert, _ = alert_open(device, kind=AlertKind.COMMAND_FAILED)
+    details = {"command_id": 41, "type": "LOCK", "status": "failed", "error_code": "NOT_FOUND"}
+    Alert.objects.filter(pk=alert.pk).update(details=details)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        gather_results()
+    mails = {m["To"]: body_of(m).replace("\r\n", "\n") for m in _deliver(smtp_server, 2)}
+    assert (
+        "Google refused the command “Lock”.\n"
+        "Device: SN-C (Pixel 8)\n"
+        f"Organization: {device.organization.name}\n"
+        "Why: Google no longer knows this device.\n"
+        "The command and its results: http://testserver/alpha/devices/commands/41/\n"
+        "It clears when a later command to this device succeeds.\n"
+    ) in mails["eve@alpha.example"]
+    assert (
+        "Google がコマンド「ロック」を拒否しました。\n"
+        "デバイス: SN-C (Pixel 8)\n"
+        f"所属組織: {device.organization.name}\n"
+        "理由：Google はこのデバイスをもう管理していません。\n"
+        "コマンドとその結果: http://testserver/alpha/devices/commands/41/\n"
+        "このデバイスへの後のコマンドが成功すると解除されます。\n"
+    ) in mails["admin@alpha.example"]
+
+
+@pytest.mark.django_db
+def test_alerts_of_one_level_gathered_are_one_subject_of_that_level(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    _recipients(cast)
+    root = Organization.objects.get(contract=cast.a, parent=None)
+    with time_machine.travel(T0, tick=False):
+        alert_open(make_device(root, serial="SN-1"))
+        alert_open(make_device(root, serial="SN-2"))
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        gather_results()
+    subjects = {m["To"]: m["Subject"] for m in _deliver(smtp_server, 2)}
+    assert subjects == {
+        "admin@alpha.example": "[Mamori] 注意: 2件のアラート",
+        "eve@alpha.example": "[Mamori] Caution: 2 alerts",
+    }
+
+
+@pytest.mark.django_db
+def test_advice_localized_by_region_is_mailed_in_the_recipients_language(
+    cast: Cast, smtp_server: SmtpServer
+) -> None:
+    advice = COMPROMISED["postureDetails"][0]["advice"][0]  # type: ignore[index]
+    regional = {"en-US": advice["defaultMessage"], "ja-JP": "デバイスを初期化してください。"}
+    details = {
+        **COMPROMISED,
+        "postureDetails": [
+            {"securityRisk": "COMPROMISED_OS", "advice": [advice | {"localizedMessages": regional}]}
+        ],
+    }
+    mails, _ids = _told_mails(cast, smtp_server, ["compromised"], compromised=details)
+    assert (
+        "- OS が侵害されている（root 化または改変）可能性があります。\n"
+        in mails["admin@alpha.example"]
+    )
+    assert "  デバイスを初期化してください。\n" in mails["admin@alpha.example"]
+    assert "  Reset the device to factory settings.\n" in mails["eve@alpha.example"]

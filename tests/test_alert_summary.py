@@ -143,7 +143,9 @@ def test_a_worker_down_at_the_hour_sends_one_late_summary_of_everything_since(
         "- セキュリティ状態: SN-L (アルファ株式会社), 警告から重要に上昇 2026-03-04 21:00 JST"
         in (mail.body)
     )
-    assert "http://testserver/alpha/devices/" in mail.body
+    assert "アラートの一覧（デバイス → アラート）: http://testserver/alpha/devices/alerts/\n" in (
+        mail.body
+    )
     told = AlertMail.objects.filter(channel="summary", event__alert=alert)
     assert sorted(told.values_list("event__action", flat=True)) == ["cleared", "opened", "risen"]
 
@@ -216,3 +218,44 @@ def test_two_workers_racing_make_one_summary(new_york: Cast) -> None:
     assert sorted(outcomes, key=str) == [False, True]
     assert AlertSummary.objects.filter(contract=contract).count() == 1
     assert OutboundMail.objects.filter(kind="alert_summary").count() == 1
+
+
+@pytest.mark.django_db
+def test_each_event_is_told_at_its_level_and_a_clearing_in_the_past(new_york: Cast) -> None:
+    assert sent_at("2026-03-02 15:00:00") == 1
+    Alert.objects.update(cleared_at=utc("2026-03-02 16:00"))  # the fixture's: not this test's
+    device = make_device(Organization.objects.get(contract=new_york.a, parent=None), serial="SN-L")
+    with time_machine.travel(utc("2026-03-03 12:00"), tick=False):
+        alert, _ = alert_open(device, kind=AlertKind.COMPROMISED, level=AlertLevel.WARNING)
+    with time_machine.travel(utc("2026-03-03 13:00"), tick=False):
+        alert_change(alert, "risen", AlertLevel.IMPORTANT)
+    with time_machine.travel(utc("2026-03-03 14:00"), tick=False):
+        alert_change(alert, "cleared")
+    OutboundMail.objects.all().delete()
+
+    assert sent_at("2026-03-03 15:00:00") == 1
+
+    body = OutboundMail.objects.get().body
+    url = f"http://testserver/alpha/devices/alerts/{alert.pk}/"
+    where = f"SN-L ({device.organization.name})"
+    assert (
+        "== 発生 (1) ==\n"
+        "[警告]\n"
+        f"- セキュリティ状態: {where}, 発生 2026-03-03 21:00 JST\n"
+        "  Google がこのデバイスを「リスクあり」と報告しています。\n"
+        f"  {url}\n"
+        "\n"
+        "== 上昇 (1) ==\n"
+        "[重要]\n"
+        f"- セキュリティ状態: {where}, 警告から重要に上昇 2026-03-03 22:00 JST\n"
+        "  Google がこのデバイスを「侵害の可能性あり」と報告しています。\n"
+        f"  {url}\n"
+        "\n"
+        "== 解除 (1) ==\n"
+        "[重要]\n"
+        f"- セキュリティ状態: {where}, 解除 2026-03-03 23:00 JST\n"
+        "  Google がこのデバイスを「侵害の可能性あり」と報告していました。\n"
+        f"  {url}\n"
+        "\n"
+        "アラートの一覧（デバイス → アラート）: http://testserver/alpha/devices/alerts/\n"
+    ) in body

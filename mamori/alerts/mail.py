@@ -24,8 +24,8 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mamori.accounts.models import Account
 from mamori.alerts.models import (
@@ -124,8 +124,9 @@ def alert_url(alert: Alert) -> str:
 
 
 def device_label(alert: Alert) -> str:
-    """The device as the panel names it (serial number, or its id at Google)."""
-    return str(alert.device) if alert.device is not None else "Android Enterprise"
+    """The device as the panel names it (serial number, or its id at Google); "" for an alert
+    without a device (the enterprise binding)."""
+    return str(alert.device) if alert.device is not None else ""
 
 
 def level_label(level: int) -> str:
@@ -148,8 +149,9 @@ class Told:
     """One alert as a mail tells it, in the recipient's language and timezone: what happened
     (``what`` at ``at``), the alert's sentence as its page says it (``summary``), the device
     (``device``: serial number or id; ``device_more``: model and user), its ``organization``,
-    ``since`` when it is open, the facts in plain words (``details``: non-compliance reasons,
-    risks with Google's advice, why a command failed), ``notes`` and the page's ``url``."""
+    ``since`` when it is open (empty when that is ``at``: an alert told as opened), the facts
+    in plain words (``details``: non-compliance reasons, risks with Google's advice, why a
+    command failed and links), ``notes`` and the page's ``url``."""
 
     level: str
     kind: str
@@ -177,8 +179,8 @@ def device_more(alert: Alert) -> str:
 def detail_lines(alert: Alert) -> tuple[str, ...]:
     """The alert's facts as mail lines in the active language (``text.alert_facts``, as its
     page shows them): each non-compliance reason with its setting, each risk with Google's
-    advice, why a command failed."""
-    facts = alert_facts(alert, (get_language() or "en").split("-")[0])
+    advice, why a command failed and its page, the page of Settings → Android Enterprise."""
+    facts = alert_facts(alert)
     lines: list[str] = []
     if facts["reasons"]:
         lines.append(_("Why the device is not compliant:"))
@@ -193,6 +195,13 @@ def detail_lines(alert: Alert) -> tuple[str, ...]:
         lines.extend(f"  {advice}" for advice in risk["advice"])
     if facts["command"]:
         lines.append(_("Why: %(reason)s") % {"reason": facts["command"]})
+    domain = alert.contract.domain
+    if facts["command_id"] is not None:
+        url = absolute_url("panel:command_detail", domain=domain, command_id=facts["command_id"])
+        lines.append(f"{_('The command and its results')}: {url}")
+    if facts["enterprise_settings"]:
+        url = absolute_url("panel:android_settings", domain=domain)
+        lines.append(f"{_('Settings → Android Enterprise')}: {url}")
     return tuple(lines)
 
 
@@ -215,14 +224,15 @@ def told(
         url=alert_url(alert),
         summary=alert_summary(alert, now or moment),
         device_more=device_more(alert),
-        since=local_time(alert.opened_at, zone),
+        since="" if alert.opened_at == moment else local_time(alert.opened_at, zone),
         details=detail_lines(alert),
         notes=tuple(alert_notes(alert)),
     )
 
 
 def event_told(event: AlertEvent, zone: zoneinfo.ZoneInfo) -> Told:
-    """An event as a mail tells it: the alert with its level at the event."""
+    """An event as a mail tells it: the alert with its level at the event, its sentence as at
+    the event (in the past tense for its clearing: ``text.alert_summary``)."""
     alert = event.alert
     alert.level = event.level  # the level it had then, not now
     return told(alert, event.at, action_label(event), zone)
@@ -277,22 +287,42 @@ def mail_gather(work: Work, actor: Actor) -> str:
     return f"mailed {len(pending)}"
 
 
+def at_once_subject(events: Sequence[AlertEvent], items: Sequence[Told]) -> str:
+    """The subject of a mail at once telling ``events`` (``items``, in the active language):
+    one event's level (risen to it, or opened at it), kind and device; several events' highest
+    level ("and lower" when not all are at it) and their count."""
+    if len(items) == 1:
+        item, risen = items[0], events[0].action == AlertAction.RISEN
+        told = {"level": item.level, "kind": item.kind, "device": item.device}
+        if item.device and risen:
+            return _("[Mamori] Risen to %(level)s: %(kind)s on %(device)s") % told
+        if item.device:
+            return _("[Mamori] %(level)s: %(kind)s on %(device)s") % told
+        if risen:
+            return _("[Mamori] Risen to %(level)s: %(kind)s") % told
+        return _("[Mamori] %(level)s: %(kind)s") % told
+    highest = max(e.level for e in events)
+    counted = {"level": level_label(highest), "count": len(items)}
+    if all(e.level == highest for e in events):
+        subject = ngettext(
+            "[Mamori] %(level)s: %(count)s alert",
+            "[Mamori] %(level)s: %(count)s alerts",
+            len(items),
+        )
+    else:
+        subject = ngettext(
+            "[Mamori] %(level)s and lower: %(count)s alert",
+            "[Mamori] %(level)s and lower: %(count)s alerts",
+            len(items),
+        )
+    return subject % counted
+
+
 def _at_once_mail(account: Account, to: str, events: list[AlertEvent]) -> OutboundMail:
     zone = account.zone
     with translation.override(account.language):
         items = [event_told(e, zone) for e in events]
-        if len(items) == 1:
-            subject = _("[Mamori] %(level)s: %(kind)s on %(device)s") % {
-                "level": items[0].level,
-                "kind": items[0].kind,
-                "device": items[0].device,
-            }
-        else:
-            subject = ngettext(
-                "[Mamori] %(count)s alert on your devices",
-                "[Mamori] %(count)s alerts on your devices",
-                len(items),
-            ) % {"count": len(items)}
+        subject = at_once_subject(events, items)
         body = render_to_string(
             "alerts/mail_at_once.txt",
             {

@@ -234,7 +234,7 @@ def _summary_mail(
                 "due": local_time(claim.due_at, zone),
                 "sections": _sections(events, still_open, zone, claim.until),
                 **footer_context(account, main_address(account)),
-                "devices_url": absolute_url("panel:devices", domain=contract.domain),
+                "alerts_url": absolute_url("panel:alerts", domain=contract.domain),
             },
         )
     return mail_queue(

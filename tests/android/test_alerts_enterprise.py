@@ -71,9 +71,12 @@ def test_revoked_access_opens_one_important_alert_mailed_at_once_and_restoring_c
     assert sorted(m["To"] for m in messages) == ["admin@alpha.example", "eve@alpha.example"]
     english = next(m for m in messages if m["To"] == "eve@alpha.example")
     japanese = next(m for m in messages if m["To"] == "admin@alpha.example")
-    assert "Android Enterprise binding broken" in english["Subject"] + body_of(english)
-    assert "Android Enterprise" in body_of(japanese)
-    assert "binding broken" not in body_of(japanese)
+    assert english["Subject"] == "[Mamori] Important: Android Enterprise binding broken"
+    assert japanese["Subject"] == "[Mamori] 重要: Android Enterprise の連携切れ"
+    assert "Settings → Android Enterprise: http://testserver/alpha/settings/android/" in body_of(
+        english
+    )
+    assert "Device:" not in body_of(english) and "binding broken" not in body_of(japanese)
 
     enterprise_access(amapi_sandbox.store, name, revoked=False)
     assert amapi.enterprise_get(name, contract_id=orgs.cast.a.pk)["name"] == name

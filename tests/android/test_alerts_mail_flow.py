@@ -101,8 +101,8 @@ def test_a_silent_device_is_mailed_at_caution_and_warning_and_summarised_once_cl
     assert [m["To"] for m in smtp_server.messages].count(EVE) == 2
     assert caution[ADMIN]["Subject"] == f"[Mamori] 注意: {serial} の状態報告なし"
     assert caution[EVE]["Subject"] == f"[Mamori] Caution: No status report on {serial}"
-    assert warning[EVE]["Subject"] == f"[Mamori] Warning: No status report on {serial}"
-    assert warning[ADMIN]["Subject"] == f"[Mamori] 警告: {serial} の状態報告なし"
+    assert warning[EVE]["Subject"] == f"[Mamori] Risen to Warning: No status report on {serial}"
+    assert warning[ADMIN]["Subject"] == f"[Mamori] 警告に上昇: {serial} の状態報告なし"
     opened_at = start + datetime.timedelta(minutes=90)
     assert "[注意] 状態報告なし: 発生" in body_of(caution[ADMIN])
     assert local(opened_at, TOKYO) in body_of(caution[ADMIN])
@@ -159,6 +159,8 @@ def test_a_silent_device_is_mailed_at_caution_and_warning_and_summarised_once_cl
     assert "Still open" not in en
     assert f"- No status report: {serial}" in en
     assert "  The device has sent no status report for " in en  # each line's sentence
+    assert "  The device sent no status report for " in en  # the clearing's, in the past
+    assert "All alerts (Devices → Alerts): http://testserver/alpha/devices/alerts/\r\n" in en
     assert f"Cleared {local(cleared_at, NEW_YORK)}" in en
     for section in ("== 発生 (1) ==", "== 上昇 (1) ==", "== 解除 (1) =="):
         assert section in ja

@@ -363,12 +363,38 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # ── Background work and mail ─────────────────────────────────────────────────────────────────
 
-TASKS = {
-    "default": {
-        "BACKEND": env_str("MAMORI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
-}
+
+def task_backend(name: str, redis_url: str) -> tuple[dict[str, object], dict[str, object]]:
+    """Django's ``TASKS`` entry and django-rq's ``RQ_QUEUES`` for ``MAMORI_TASK_BACKEND``.
+
+    ``database`` (the default: django-tasks-db's table, nothing to install), ``rq`` (RQ on the
+    Redis at ``MAMORI_REDIS_URL``, required then: ``redis://[:password@]host:port/db``), or a
+    backend's dotted class path (benchmarks use Django's dummy one). The database stays the
+    truth either way: a task only names a work row (``mamori.core.work``). Anything else raises
+    ``ImproperlyConfigured`` naming the variable.
+    """
+    if name == "database":
+        return {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}, {}
+    if name == "rq":
+        if urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+            raise ImproperlyConfigured(
+                "MAMORI_TASK_BACKEND=rq needs MAMORI_REDIS_URL (or MAMORI_REDIS_URL_FILE): "
+                "redis://[:password@]host:port/db, rediss:// for TLS or unix:///path."
+            )
+        # No timeout: a long CSV import keeps its work by its lease, as on the database queue.
+        return {"BACKEND": "mamori.core.work.rq.RQBackend", "QUEUES": ["default"]}, {
+            "default": {"URL": redis_url, "DEFAULT_TIMEOUT": -1}
+        }
+    if "." in name:
+        return {"BACKEND": name, "QUEUES": ["default"]}, {}
+    raise ImproperlyConfigured(
+        f"MAMORI_TASK_BACKEND={name!r} is not valid: use database (the default) or rq."
+    )
+
+
+MAMORI_TASK_BACKEND = env_str("MAMORI_TASK_BACKEND", "database")
+_tasks, RQ_QUEUES = task_backend(MAMORI_TASK_BACKEND, env_secret("MAMORI_REDIS_URL"))
+TASKS = {"default": _tasks}
 
 EMAIL_URL = env_secret("EMAIL_URL") or f"file://{VAR_DIR / 'mail'}"
 MAILERS = {"default": mailer_from_url(EMAIL_URL)}
@@ -538,5 +564,8 @@ LOGGING = {
         # A line per task state (periodic jobs run every few seconds) drowns what matters; the
         # worker logs failures, retries and outages itself ("mamori.worker", "mamori.work").
         "django.tasks": {"level": "WARNING"},
+        # The same with MAMORI_TASK_BACKEND=rq: django-tasks-rq's signals and RQ's lines per job.
+        "django_tasks": {"level": "WARNING"},
+        "rq": {"level": "WARNING"},
     },
 }

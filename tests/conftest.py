@@ -28,6 +28,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import UserData, organization_create, user_create
 from mamori.provider.services import contract_create
+from tests.queue import REDIS_URL, on_rq, queue_lose, redis_db_claim, redis_release, rq_queues
 from tests.smtp import SmtpServer
 
 pytest_plugins = ["tests.browser"]  # the chromium fixture
@@ -69,6 +70,34 @@ def _test_settings() -> Iterator[None]:
         MAMORI_AUDIT_KEY=AUDIT_KEY,
     ):
         yield
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database of this test process's own (``tests.queue``), emptied at the end."""
+    url = redis_db_claim(os.environ.get("MAMORI_REDIS_URL") or REDIS_URL)
+    yield url
+    redis_release(url)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _rq_private(request: pytest.FixtureRequest) -> Iterator[None]:
+    # With MAMORI_TASK_BACKEND=rq (CI's third pass), the queue is this process's own Redis
+    # database, for the workers a test starts too.
+    if not on_rq():
+        yield
+        return
+    url = request.getfixturevalue("redis_url")
+    os.environ["MAMORI_REDIS_URL"] = url
+    with override_settings(RQ_QUEUES=rq_queues(url)):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _queue_emptied() -> None:
+    # The database's queue is emptied with the test's data; a Redis queue is emptied here.
+    if on_rq():
+        queue_lose()
 
 
 @dataclasses.dataclass

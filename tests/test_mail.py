@@ -8,6 +8,7 @@ from mamori.core.work import work_recover
 from mamori.outbox.models import OutboundMail
 from mamori.outbox.services import retry_delay
 from tests.conftest import mail_field, run_worker, smtp_mailers
+from tests.queue import queue_lose
 from tests.smtp import SmtpServer, body_of, free_port
 from tests.test_contracts import CREATE, cli
 
@@ -61,9 +62,7 @@ def test_retry_waits_grow_from_under_30_seconds_to_at_most_10_minutes() -> None:
 
 def test_a_lost_delivery_task_is_queued_again_by_the_worker(settings: object) -> None:
     cli(*CREATE)
-    from django_tasks_db.models import DBTaskResult
-
-    DBTaskResult.objects.all().delete()  # as if the worker died holding the task
+    queue_lose()  # as if the worker died holding the task
     Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
     assert work_recover() == 1
     run_worker()
@@ -72,9 +71,7 @@ def test_a_lost_delivery_task_is_queued_again_by_the_worker(settings: object) ->
 
 def test_the_worker_itself_finds_a_lost_delivery_task(settings: object) -> None:
     cli(*CREATE)
-    from django_tasks_db.models import DBTaskResult
-
-    DBTaskResult.objects.all().delete()
+    queue_lose()
     Work.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=5))
     run_worker()  # its recovery job queues the mail again, and it runs it
     assert OutboundMail.objects.get().status == "sent"

@@ -17,7 +17,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from mamori.accounts.models import LoginFailure
 from mamori.contracts.models import Contract
@@ -41,6 +40,7 @@ from mamori.core.work import (
 from mamori.core.work.periodic import PeriodicJob, periodic_claim
 from mamori.core.work.tasks import work_fan_out_task, work_run_task
 from tests.conftest import Cast, run_worker
+from tests.queue import queued, task_backdate
 
 NOW = timezone.now
 
@@ -397,8 +397,7 @@ def test_pending_work_whose_task_was_lost_is_queued_again() -> None:
 
     assert work_recover() == 1
 
-    (task,) = DBTaskResult.objects.all()
-    assert (task.task_path, task.args_kwargs["args"]) == (work_run_task.module_path, [work.pk])
+    assert queued() == [(work_run_task.module_path, [work.pk])]
     assert work_recover() == 0  # due from now on: not lost again at once
 
 
@@ -407,9 +406,9 @@ def test_pending_work_waiting_behind_a_backlog_is_not_taken_for_lost() -> None:
     work = submit()
     long_ago = NOW() - datetime.timedelta(minutes=5)
     Work.objects.filter(pk=work.pk).update(next_attempt_at=long_ago)
-    work_run_task.enqueue(work.pk)
     backlog = work_run_task.enqueue(0)  # a task queued before it, still waiting
-    DBTaskResult.objects.filter(pk=backlog.id).update(enqueued_at=long_ago)
+    task_backdate(backlog.id, long_ago)
+    work_run_task.enqueue(work.pk)
 
     assert work_recover() == 0
 
@@ -428,12 +427,15 @@ def test_thousands_of_submissions_are_one_insert_and_a_few_tasks() -> None:
     assert len(inserts) == (1 if connection.vendor == "postgresql" else -(-1200 // per_insert))
     assert len({w.pk for w in works}) == 1200
 
-    fan_outs = DBTaskResult.objects.filter(task_path=work_fan_out_task.module_path)
-    assert sorted(len(t.args_kwargs["args"][0]) for t in fan_outs) == [200, 500, 500]
-    assert DBTaskResult.objects.count() == 3
+    fan_outs = queued()
+    assert [(path, len(args[0])) for path, args in fan_outs] == [
+        (work_fan_out_task.module_path, 500),
+        (work_fan_out_task.module_path, 500),
+        (work_fan_out_task.module_path, 200),
+    ]
 
-    work_fan_out_task.call(fan_outs.order_by("enqueued_at")[0].args_kwargs["args"][0])
-    assert DBTaskResult.objects.filter(task_path=work_run_task.module_path).count() == 500
+    work_fan_out_task.call(fan_outs[0][1][0])
+    assert [path for path, _ in queued()].count(work_run_task.module_path) == 500
 
 
 # Periodic jobs ------------------------------------------------------------------------------

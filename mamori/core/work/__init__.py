@@ -8,6 +8,8 @@
 - ``periodic_job(name, every=…)`` registers a job run once per slot by whichever worker.
 - ``mamori worker`` runs the tasks, ticks the periodic jobs, keeps leases and outlives
   database outages; the ``core.work.recover`` job queues again what was lost.
+- The tasks wait in the database (``worker``) or, with ``MAMORI_TASK_BACKEND=rq``, in Redis
+  (``rq``, ``rq_worker``); the work rows are the truth either way.
 
 Import this package from ``AppConfig.ready()`` or later: it loads models.
 """

@@ -92,7 +92,8 @@ def work_recover(*, now: datetime.datetime | None = None) -> int:
     Running work whose lease ran out (its worker was killed or cut off) goes back to pending and
     is queued, or fails for good once its handler's attempts are used up. Pending work counts
     as lost when it has been due for ``MAMORI_WORK_LOST_AFTER_SECONDS`` longer than the oldest
-    task still waiting in the queue (so work waiting behind a backlog is not queued twice).
+    task still waiting in the queue, the database's table or Redis (so work waiting behind a
+    backlog is not queued twice; a queue lost whole, Redis restarted, leaves no such task).
     Returns how many pieces of work were queued again.
     """
     now = now or timezone.now()
@@ -152,12 +153,20 @@ def _lost(now: datetime.datetime) -> list[int]:
 
 
 def _queue_head(now: datetime.datetime) -> datetime.datetime:
-    """When the oldest work task still waiting in the queue became due (``now`` if none)."""
+    """When the oldest work task still waiting in the queue became due (``now`` if none).
+
+    The database queue is read here; another backend answers with its ``queue_head(now)``
+    (``mamori.core.work.rq``); one that cannot tell (Django's dummy or immediate backends)
+    counts as empty.
+    """
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult, get_date_max
 
-    if not isinstance(work_run_task.get_backend(), DatabaseBackend):
-        return now
+    backend = work_run_task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        head_of = getattr(backend, "queue_head", None)
+        head = head_of(now) if head_of is not None else None
+        return head if head is not None else now
     waiting = DBTaskResult.objects.ready().filter(
         task_path__in=[work_run_task.module_path, work_fan_out_task.module_path]
     )

@@ -2,35 +2,29 @@
 
 Each turn it claims the periodic jobs' due slots, then takes one ready task (``DBTaskResult``:
 locked, claimed, run, marked). It keeps the lease of the work it runs from a thread of its own,
-stops after the current task on SIGTERM or SIGINT, and outlives a database outage: on a
-connection error it closes its connections, logs once, and tries again after 1 s, 2 s, 4 s …
-at most 30 s, until the database answers.
+stops after the current task on SIGTERM or SIGINT, and outlives a database outage
+(``mamori.core.work.outage``). ``mamori.core.work.rq_worker`` is the same worker on RQ.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import FrameType
 
-from django.db import Error as DatabaseError
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django_tasks_db.compat import TaskContext, task_finished, task_started
 from django_tasks_db.models import DBTaskResult
-from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+from django_tasks_db.utils import exclusive_transaction
 
-from mamori.core.work.lease import lease_keeper_start, lease_keeper_stop
+from mamori.core.work.outage import DatabaseOutage, is_database_busy
 from mamori.core.work.periodic import PeriodicTicker
 
 logger = logging.getLogger("mamori.worker")
-OUTAGE_FIRST_WAIT = 1.0
-OUTAGE_MAX_WAIT = 30.0
 
 
 class Worker:
@@ -63,8 +57,7 @@ class Worker:
         self.running_task = False
         self._stop = threading.Event()
         self._ticker = PeriodicTicker()
-        self._down_since: float | None = None
-        self._wait = OUTAGE_FIRST_WAIT
+        self._outage = DatabaseOutage(wait=self._stop.wait)
 
     def configure_signals(self) -> Callable[[], None]:
         """Stop gracefully on SIGINT and SIGTERM; returns what puts the old handlers back."""
@@ -89,15 +82,11 @@ class Worker:
     def run(self) -> None:
         """Run until stopped (a signal, ``batch``, ``max_tasks``)."""
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
-        lease_keeper_start()
-        try:
-            if self.startup_delay and self.interval:
-                self._stop.wait(random.random())  # workers started together spread out
-            while self.running and not self._finished():
-                self._turn()
-        finally:
-            lease_keeper_stop()
-            logger.info("worker %s stopped after %d task(s)", self.worker_id, self.tasks_run)
+        if self.startup_delay and self.interval:
+            self._stop.wait(random.random())  # workers started together spread out
+        while self.running and not self._finished():
+            self._turn()
+        logger.info("worker %s stopped after %d task(s)", self.worker_id, self.tasks_run)
 
     def _finished(self) -> bool:
         return self.max_tasks is not None and self.tasks_run >= self.max_tasks
@@ -107,14 +96,14 @@ class Worker:
             self._ticker.tick()
             ran = self._run_one()
         except (OperationalError, InterfaceError) as exc:
-            if isinstance(exc, OperationalError) and is_locked_database_exception(exc):
+            if is_database_busy(exc):
                 self._stop.wait(self.interval)  # SQLite busy: another writer; not an outage
                 return
             if self.batch:
                 raise
-            self._database_down(exc)
+            self._outage.down(exc)
             return
-        self._database_up()
+        self._outage.up()
         if not ran:
             if self.batch:
                 self.running = False
@@ -162,21 +151,3 @@ class Worker:
             self.running_task = False
             self.tasks_run += 1
             close_old_connections()
-
-    def _database_down(self, exc: DatabaseError) -> None:
-        for connection in connections.all(initialized_only=True):
-            with contextlib.suppress(DatabaseError):  # it is broken: closing is all we want
-                connection.close()
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            logger.error("database unavailable (%s); trying again until it answers", exc)
-        self._stop.wait(self._wait)
-        self._wait = min(self._wait * 2, OUTAGE_MAX_WAIT)
-
-    def _database_up(self) -> None:
-        if self._down_since is not None:
-            logger.warning(
-                "database available again after %.0f s", time.monotonic() - self._down_since
-            )
-        self._down_since = None
-        self._wait = OUTAGE_FIRST_WAIT

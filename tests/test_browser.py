@@ -153,7 +153,9 @@ def test_onboarding_from_registration_mail_to_logout(
         new_password.fill("Sakura-no-hana-2026")
         confirmation.fill("Sakura-no-hana-2027")
         page.get_by_role("button", name=str(t["save"]), exact=True).click()
-        expect(page.get_by_text(str(t["mismatch"]), exact=True)).to_be_visible()
+        # At the field, and in the summary at the top (which links to the field).
+        expect(page.locator("#id_confirmation-error")).to_have_text(str(t["mismatch"]))
+        expect(page.locator(".error-summary")).to_contain_text(str(t["mismatch"]))
         expect(page).to_have_url(password_url)
         expect(page.get_by_role("heading", name=str(t["choose_password"]))).to_be_visible()
         new_password.fill("Sakura-no-hana-2026")

@@ -14,6 +14,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from mamori.accounts.models import Account
 from mamori.alerts.detect import devices_detect
 from mamori.alerts.models import Alert, AlertEvent, AlertKind
 from mamori.android.inventory.services import device_move
@@ -55,12 +56,19 @@ def test_an_administrator_closes_an_alert_that_cannot_clear_by_itself(orgs: OrgC
         "cleared",
     ]
     entry = LogEntry.objects.get(action="alert.closed")
-    assert (entry.target_type, entry.target_id) == ("alert", str(alert.pk))
-    assert entry.before["alert_kind"] == "left_management"
-    assert entry.before["alert_device"] == "GONE-1"
-    # a1 reads English now: the kind by its name, not its code.
+    assert (entry.target_type, entry.target_id, entry.target_label) == (
+        "alert",
+        str(alert.pk),
+        "left_management GONE-1",
+    )
+    assert (entry.before, entry.after) == ({"alert_state": "open"}, {"alert_state": "closed"})
+    # Read in each reader's language: the kind by its name, the state in words.
     log = logged_in(orgs.cast.a1).get(f"/alpha/logs/{entry.pk}/").content.decode()
-    assert "Left management" in log and "left_management" not in log
+    assert "Left management: GONE-1" in log and "left_management" not in log
+    assert "Closed by hand" in log
+    Account.objects.filter(pk=orgs.cast.a1.pk).update(language="ja")
+    log = logged_in(orgs.cast.a1).get(f"/alpha/logs/{entry.pk}/").content.decode()
+    assert "管理外: GONE-1" in log and "手動でクローズ" in log
 
 
 def test_the_api_closes_and_refuses_what_clears_by_itself_or_is_cleared(orgs: OrgCast) -> None:
@@ -74,6 +82,7 @@ def test_the_api_closes_and_refuses_what_clears_by_itself_or_is_cleared(orgs: Or
     closed = api.post(f"/api/v1/alerts/{failed.pk}/close")
     assert closed.status_code == 200
     assert (closed.json()["state"], closed.json()["closable"]) == ("cleared", False)
+    assert closed.json()["closed_by"] == orgs.cast.a1.user.name
     entries = LogEntry.objects.filter(action="alert.closed").count()
     again = api.post(f"/api/v1/alerts/{failed.pk}/close")
     assert again.status_code == 422

@@ -66,9 +66,15 @@ class AlertOut(Schema):
     opened_at: datetime.datetime
     level_changed_at: datetime.datetime
     cleared_at: datetime.datetime | None
+    closed_by: str | None = Field(
+        description="the name of whoever closed it by hand; null when it cleared by itself or is "
+        "open"
+    )
     closable: bool = Field(
-        description="open and unable to clear by itself (left management, a failed command, a "
-        "device that is gone): a person may close it with POST /alerts/{id}/close"
+        description="open, and unable to clear by itself (left management, any alert of a device "
+        "that is gone) or clearing only on a later event that may never come (a failed command "
+        "clears when a later command succeeds): a person may close it with POST "
+        "/alerts/{id}/close"
     )
     summary: str = Field(description="what it is about, in the token account's language")
     details: dict = Field(
@@ -114,6 +120,7 @@ def _out(alert: Alert, now: datetime.datetime) -> dict:
         "opened_at": alert.opened_at,
         "level_changed_at": alert.level_changed_at,
         "cleared_at": alert.cleared_at,
+        "closed_by": alert.closed_by.user.name if alert.closed_by_id and alert.closed_by else None,
         "closable": alert.closable,
         "summary": alert_summary(alert, now),
         "details": alert.details or {},
@@ -211,7 +218,9 @@ class AlertSettingsIO(InputSchema):
     )
     summary_hour: int = Field(description="the daily summary's hour, 0 … 23")
     summary_timezone: str = text_field(
-        AlertSettings, "summary_timezone", description=f"the daily summary's {TIMEZONE_INPUT_DOC}"
+        AlertSettings,
+        "summary_timezone",
+        description=f"the daily summary's timezone, as {TIMEZONE_INPUT_DOC}",
     )
 
 

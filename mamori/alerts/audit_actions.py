@@ -5,9 +5,16 @@ operation-log entries."""
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from mamori.alerts.models import LEVEL_CODES, AlertKind, AlertLevel
-from mamori.audit.registry import action_register, key_labels_register, value_labels_register
+from mamori.alerts.models import AlertKind
+from mamori.audit.registry import (
+    action_register,
+    key_labels_register,
+    target_label_register,
+    value_labels_register,
+)
+from mamori.audit.targets import TargetType
 
 SETTING_KEYS = (
     "mail_immediately",
@@ -19,7 +26,7 @@ SETTING_KEYS = (
 )
 
 
-CLOSE_KEYS = ("alert_kind", "alert_level", "alert_device", "alert_opened_at")
+CLOSE_KEYS = ("alert_state",)
 
 
 class AlertsAction(StrEnum):
@@ -35,13 +42,10 @@ def audit_actions_register() -> None:
         before=SETTING_KEYS,
         after=SETTING_KEYS,
     )
-    action_register(AlertsAction.CLOSED, _("Alert closed"), before=CLOSE_KEYS)
+    action_register(AlertsAction.CLOSED, _("Alert closed"), before=CLOSE_KEYS, after=CLOSE_KEYS)
     key_labels_register(
         {
-            "alert_kind": _("Kind"),
-            "alert_level": _("Level"),
-            "alert_device": _("Device"),
-            "alert_opened_at": _("Since"),
+            "alert_state": _("State"),
             "mail_immediately": _("Kinds mailed at once"),
             "caution_hours": _("No report: caution after (hours)"),
             "warning_hours": _("No report: warning after (hours)"),
@@ -53,5 +57,18 @@ def audit_actions_register() -> None:
     # Codes shown by their names in the reader's language (a newcomer read "left_management").
     kinds = dict(AlertKind.choices)
     value_labels_register("mail_immediately", kinds)
-    value_labels_register("alert_kind", kinds)
-    value_labels_register("alert_level", {LEVEL_CODES[v]: label for v, label in AlertLevel.choices})
+    value_labels_register(
+        "alert_state", {"open": pgettext_lazy("alert", "Open"), "closed": _("Closed by hand")}
+    )
+    # The target's label is stored as "<kind code> <device>" and read in the reader's language.
+    target_label_register(TargetType.ALERT, alert_target_label)
+
+
+def alert_target_label(stored: str) -> str | None:
+    """``"left_management SN-1"`` → "Left management: SN-1" in the active language; ``None``
+    for a label it does not know."""
+    code, _sep, device = stored.partition(" ")
+    label = dict(AlertKind.choices).get(code)
+    if label is None:
+        return None
+    return f"{label}: {device}" if device else str(label)

@@ -98,7 +98,7 @@ def alerts_filtered(account: Principal, query: AlertQuery) -> QuerySet[Alert]:
         rows = rows.filter(cleared_at__isnull=True)
     elif query.state == "cleared":
         rows = rows.filter(cleared_at__isnull=False)
-    return ORDER.order(rows.select_related("device", "organization"))
+    return ORDER.order(rows.select_related("device", "organization", "closed_by__user"))
 
 
 def alert_page(

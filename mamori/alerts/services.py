@@ -19,7 +19,6 @@ from mamori.alerts.audit_actions import SETTING_KEYS, AlertsAction
 from mamori.alerts.checks import thresholds_changed
 from mamori.alerts.dispatch import events_dispatch
 from mamori.alerts.models import (
-    LEVEL_CODES,
     Alert,
     AlertAction,
     AlertEvent,
@@ -192,13 +191,14 @@ def alert_close(*, actor: Actor, alert: Alert) -> Alert:
             contract=locked.contract,
             actor=actor,
             action=AlertsAction.CLOSED,
-            target=Target(TargetType.ALERT, locked.pk, str(locked.get_kind_display())),
-            before={
-                "alert_kind": locked.kind,
-                "alert_level": LEVEL_CODES[locked.level],
-                "alert_device": str(locked.device) if locked.device_id else "",
-                "alert_opened_at": locked.opened_at.isoformat(),
-            },
+            # Codes, read in the reader's language (``audit_actions.alert_target_label``).
+            target=Target(
+                TargetType.ALERT,
+                locked.pk,
+                f"{locked.kind} {locked.device}" if locked.device_id else locked.kind,
+            ),
+            before={"alert_state": "open"},
+            after={"alert_state": "closed"},
             organization_id=locked.organization_id,
         )
     return locked

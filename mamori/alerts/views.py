@@ -222,7 +222,10 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         {
             **alert_row(alert, timezone.now()),
             "facts": alert_facts(alert, (get_language() or "en").split("-")[0]),
-            "notes": alert_notes(alert),
+            # What to do, and how it clears: for an open alert (a cleared one's would mislead).
+            "notes": alert_notes(alert) if alert.cleared_at is None else [],
+            "clears_later": alert.kind == AlertKind.COMMAND_FAILED
+            and not (alert.device and alert.device.deleted_at),
             "events": selectors.alert_events(alert),
             # Who was mailed and which URLs were called (a webhook URL may carry a secret): for
             # those who manage the alert settings and webhooks, not for every viewer of alerts.

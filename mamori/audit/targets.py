@@ -66,6 +66,7 @@ def _target_labels() -> dict[str, Any]:
         TargetType.COMMAND: _("Device command"),
         TargetType.COMMAND_JOB: _("Bulk device command"),
         TargetType.WEBHOOK: _("Webhook"),
+        TargetType.ALERT: _("Alert"),
     }
 
 

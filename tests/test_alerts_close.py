@@ -130,3 +130,19 @@ def test_a_moved_device_takes_all_its_alerts_along(orgs: OrgCast) -> None:
     } == {cleared.pk: orgs.dev.pk, failed.pk: orgs.dev.pk, risky.pk: orgs.dev.pk}
     # The new organization's administrator reads its history; the old one's no longer does.
     assert api_client(orgs.a2).get(f"/api/v1/alerts/{cleared.pk}").status_code == 404
+
+
+def test_settings_android_warns_while_google_refuses_the_enterprise(orgs: OrgCast) -> None:
+    from mamori.android.models import Enterprise
+    from tests.alerts_data import unbound_alert
+
+    Enterprise.objects.create(contract=orgs.cast.a, name="enterprises/LCbound")
+    quiet = logged_in(orgs.cast.a1).get("/alpha/settings/android/").content.decode()
+    assert 'id="binding-broken"' not in quiet
+    alert = unbound_alert(orgs.cast.a.pk)
+    page = logged_in(orgs.cast.a1).get("/alpha/settings/android/").content.decode()
+    assert "Google がこの Enterprise に関する Mamori の呼び出しを拒否しています" in page
+    assert "登録解除して新たに登録し直さないでください" in page
+    assert f'href="/alpha/devices/alerts/{alert.pk}/"' in page
+    html = english(orgs.cast.a1).get("/alpha/settings/android/").content.decode()
+    assert "Do not unbind and sign up again unless this enterprise is truly gone" in html

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mamori.alerts import selectors
-from mamori.alerts.models import LEVEL_CODES, Alert, AlertLevel
+from mamori.alerts.models import LEVEL_CODES, Alert, AlertKind, AlertLevel
 from mamori.alerts.permissions import ALERTS_VIEW
 from mamori.alerts.text import alert_summary
 from mamori.android.hooks import NavBadge
@@ -99,6 +99,33 @@ def device_alerts_html(request: HttpRequest, device: Device) -> str:
             "rows": rows,
             "all_url": f"{all_url}?device={device.pk}&state=all",
             "zone_name": timezone.get_current_timezone_name(),
+        },
+        request=request,
+    )
+
+
+def binding_notice(request: HttpRequest) -> str:
+    """Above Settings → Android Enterprise while the contract's ``enterprise_unbound`` alert is
+    open (one query): Google refuses Mamori's calls; restore access in Google's console rather
+    than unbind and sign up again (the devices would not come back)."""
+    account = request.user
+    if not has_permission(account, ALERTS_VIEW):  # type: ignore[arg-type]
+        return ""
+    alert = (
+        selectors.alerts_visible_to(account)  # type: ignore[arg-type]
+        .filter(device__isnull=True, kind=AlertKind.ENTERPRISE_UNBOUND, cleared_at__isnull=True)
+        .first()
+    )
+    if alert is None:
+        return ""
+    return render_to_string(
+        "alerts/binding_notice.html",
+        {
+            "alert": alert,
+            "url": reverse(
+                "panel:alert_detail",
+                kwargs={"domain": request.contract.domain, "alert_id": alert.pk},  # type: ignore[attr-defined]
+            ),
         },
         request=request,
     )

@@ -57,6 +57,7 @@ def register() -> None:
     """Called from ``AlertsConfig.ready()``."""
     hooks.devices_changed_register("alerts", devices_changed)
     hooks.devices_moved_register("alerts", devices_moved)
+    hooks.enterprise_notice_register("alerts", parts.binding_notice)
     hooks.command_finished_register("alerts", command_finished)
     hooks.enterprise_answered_register("alerts", enterprise_answered)
     hooks.device_column_register(hooks.DeviceColumn("alerts", _("Alert"), parts.level_cells))

@@ -21,7 +21,9 @@ Page parts:
   devices in one query);
 - ``devices_nav_register``: a section of the Devices tab's navigation, with an optional badge
   (``NavBadge``) that may also show on the top-level Devices tab (``devices_tab_badge``);
-- ``device_section_register``: a section of a device's page.
+- ``device_section_register``: a section of a device's page;
+- ``enterprise_notice_register``: a notice above Settings → Android Enterprise (the alerts'
+  "binding broken").
 """
 
 from __future__ import annotations
@@ -194,6 +196,21 @@ def devices_tab_badge(request: HttpRequest) -> NavBadge | None:
 def device_section_register(section: DeviceSection) -> None:
     """Add a section to a device's page (above android's own)."""
     _sections[section.key] = section
+
+
+_notices: dict[str, Callable[[HttpRequest], str]] = {}
+
+
+def enterprise_notice_register(key: str, html: Callable[[HttpRequest], str]) -> None:
+    """Add a notice above Settings → Android Enterprise: ``html(request)`` returns it rendered
+    (escaped by the provider's template; "" for none), in a fixed number of queries."""
+    _notices[key] = html
+
+
+def enterprise_notices_html(request: HttpRequest) -> list[SafeString]:
+    """The registered notices of Settings → Android Enterprise, rendered (empty ones left out)."""
+    parts = (html(request) for html in _notices.values())
+    return [mark_safe(part) for part in parts if part]  # noqa: S308 -- rendered by templates
 
 
 def device_sections_html(request: HttpRequest, device: Device) -> list[SafeString]:

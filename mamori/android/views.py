@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from mamori.android import hooks, selectors, services
 from mamori.android import policy as policies
-from mamori.android import selectors, services
 from mamori.android.forms import (
     AssignForm,
     NoteForm,
@@ -85,6 +85,7 @@ def enterprise_settings(request: HttpRequest) -> HttpResponse:
             "form": UnbindForm(),
             "configured": _configured(),
             "has_profiles": enterprise is None and selectors.profiles_visible_to(me).exists(),
+            "notices": hooks.enterprise_notices_html(request) if enterprise else [],
             "tab": "settings",
         },
     )

@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,28 +43,13 @@ from typing import Any
 
 from bench import database, users
 from bench.measure import percentile, sql_connection
+from bench.nginx import nginx_start
 from bench.report import facts_table, machine_facts
 from bench.web import PROJECT_ROOT, Client, _free_port
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mamori_bench_production"
 SECRET = "bench-production-push-secret-0123456789"
 VAR = PROJECT_ROOT / "var" / "bench-production"
-NGINX_MAIN = """
-daemon off;
-{user}pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-worker_processes 1;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/mamori.conf;
-}}
-"""
 
 
 def fill(user_count: int, device_count: int) -> dict[str, Any]:
@@ -130,23 +114,6 @@ def web_start(server: str, env: dict[str, str], port: int) -> subprocess.Popen:
         stderr=open(VAR / f"{server}-{port}.log", "ab"),
         start_new_session=True,
     )
-
-
-def nginx_start(listen: int, upstreams: list[int]) -> subprocess.Popen:
-    prefix = VAR / "nginx"
-    prefix.mkdir(parents=True, exist_ok=True)
-    conf = (PROJECT_ROOT / "deploy" / "nginx" / "mamori.conf").read_text()
-    conf = conf.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
-    conf = conf.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
-    conf = conf.replace("listen 8000;", f"listen 127.0.0.1:{listen};")
-    (prefix / "mamori.conf").write_text(conf)
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=prefix, user=user))
-    return subprocess.Popen(
-        [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(prefix), "-c",
-         str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
 
 
 def wait_ready(url: str, timeout: float = 60) -> None:
@@ -332,7 +299,7 @@ def run_server(server: str, env: dict[str, str], data: dict[str, Any], args: Any
         stdout=subprocess.DEVNULL, stderr=open(VAR / "worker.log", "ab"),  # noqa: SIM115
         start_new_session=True,
     )  # fmt: skip
-    proxy = nginx_start(front, ports)
+    proxy = nginx_start(VAR / "nginx", front, (ports[0], ports[1]))
     base = f"http://127.0.0.1:{front}"
     try:
         for port in ports:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from bench.nginx import nginx_start
 from tests.android.push_receiver import wait_until
 from tests.private_database import private_database
 from tests.smtp import free_port
@@ -146,21 +146,6 @@ def test_a_database_restart_under_load_is_503s_then_every_request_succeeds(
     assert "Internal Server Error" not in log
 
 
-NGINX_MAIN = """
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/mamori.conf;
-}}
-"""
 SETUP = r"""
 import django; django.setup()
 from mamori.accounts.models import Account
@@ -179,24 +164,6 @@ import django, json; django.setup()
 from mamori.directory.models import Organization
 print(json.dumps(list(Organization.objects.filter(name__startswith="部署 ").values_list("name", flat=True))))
 """
-
-
-def nginx_in_front(directory: Path, listen: int, upstreams: tuple[int, int]) -> subprocess.Popen:
-    """nginx with the repository's ``deploy/nginx/mamori.conf``, its addresses changed to the
-    test's, in ``directory``."""
-    conf = (ROOT / "deploy" / "nginx" / "mamori.conf").read_text()
-    conf = conf.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
-    conf = conf.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
-    conf = conf.replace("listen 8000;", f"listen 127.0.0.1:{listen};")
-    (directory / "mamori.conf").write_text(conf)
-    main = directory / "nginx.conf"
-    user = "user root;\n" if os.geteuid() == 0 else ""  # its workers read the temp paths here
-    main.write_text(user + NGINX_MAIN.format(prefix=directory))
-    return subprocess.Popen(
-        [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(directory), "-c", str(main)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(directory / "nginx.out", "wb"),
-    )
 
 
 def post_json(url: str, token: str, body: dict[str, object]) -> int:
@@ -230,8 +197,7 @@ def test_a_web_process_killed_behind_nginx_loses_no_answered_request(tmp_path: P
         token, root = run_python(env, SETUP).split()
         for port in ports:
             servers.append(serve(env, tmp_path, port))
-        (tmp_path / "nginx").mkdir()
-        proxy = nginx_in_front(tmp_path / "nginx", front, ports)
+        proxy = nginx_start(tmp_path / "nginx", front, ports)
         base = f"http://127.0.0.1:{front}"
         wait_until(lambda: status_of(f"{base}/readyz")[0] == 200, timeout=30)
         for port in ports:

@@ -163,7 +163,10 @@ def alert_close(*, actor: Actor, alert: Alert) -> Alert:
     authorize(actor, ALERTS_CLOSE, *places)
     with transaction.atomic():
         locked = (
-            Alert.objects.select_for_update().select_related("device").filter(pk=alert.pk).first()
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("device")
+            .filter(pk=alert.pk)
+            .first()
         )
         if locked is None or not locked.closable:
             raise ValidationError(

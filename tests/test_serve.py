@@ -4,6 +4,7 @@ stops."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -86,6 +87,7 @@ def test_serve_answers_and_lets_a_request_in_flight_finish_on_sigterm(tmp_path: 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its workers too are killed if the test fails midway
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -117,7 +119,9 @@ def test_serve_answers_and_lets_a_request_in_flight_finish_on_sigterm(tmp_path: 
         assert server.wait(timeout=15) == 0
     finally:
         if server.poll() is None:
-            server.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
     output = server.stdout.read() if server.stdout else ""
     assert f"Mamori at http://127.0.0.1:{port}/ (2 processes × 2 threads)" in output
     assert "Traceback" not in output

@@ -28,7 +28,7 @@ from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
 from mamori.directory.services import UserData, organization_create, user_create
 from mamori.provider.services import contract_create
-from tests.queue import REDIS_URL, on_rq, queue_lose, redis_db_claim, redis_release, rq_queues
+from tests.queue import PrivateRedis, on_rq, queue_lose, rq_queues
 from tests.smtp import SmtpServer
 
 pytest_plugins = ["tests.browser"]  # the chromium fixture
@@ -74,16 +74,19 @@ def _test_settings() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A Redis database of this test process's own (``tests.queue``), emptied at the end."""
-    url = redis_db_claim(os.environ.get("MAMORI_REDIS_URL") or REDIS_URL)
-    yield url
-    redis_release(url)
+    """The URL of a Redis server of this test process's own (``tests.queue.PrivateRedis``),
+    stopped at the end."""
+    server = PrivateRedis()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _rq_private(request: pytest.FixtureRequest) -> Iterator[None]:
     # With MAMORI_TASK_BACKEND=rq (CI's third pass), the queue is this process's own Redis
-    # database, for the workers a test starts too.
+    # server, for the workers a test starts too (whatever MAMORI_REDIS_URL named).
     if not on_rq():
         yield
         return

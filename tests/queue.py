@@ -1,27 +1,32 @@
 """The task queue as tests see it, whichever backend the settings name (the database's table
-or RQ's Redis): what waits in it, losing it, and a Redis database of the test process's own.
+or RQ's Redis): what waits in it, losing it, and a Redis server of the test process's own.
 
-A test process (each pytest-xdist worker) claims a Redis database index nobody else uses
-(``redis_db_claim``): the claim is a key in that database naming the process, taken over only
-from a process that is gone, so parallel runs and other users of the machine's Redis
-(database 0 is never taken) do not collide. Each test starts with it empty.
+Each test process (each pytest-xdist worker) starts a private ``redis-server`` on a free port
+without persistence (``PrivateRedis``), as the fault tests start a private PostgreSQL: the
+machine's shared Redis is never used, so neither another run on the same machine nor a worker
+left behind by an earlier test can take or flush this process's tasks (database numbers and
+PID-based claims on a shared server did not hold in CI). Each test starts with it empty.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import os
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.test import override_settings
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-CLAIM_KEY = "mamori:tests:claimed-by"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.smtp import free_port
+
 RQ_BACKEND = "mamori.core.work.rq.RQBackend"
 
 
@@ -30,43 +35,52 @@ def on_rq() -> bool:
     return bool(settings.TASKS["default"]["BACKEND"] == RQ_BACKEND)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class PrivateRedis:
+    """A ``redis-server`` of this process's own on 127.0.0.1 and a free port, in a temporary
+    directory, keeping nothing on disk; ``url`` is its database 0."""
 
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "redis-server is not installed (Debian: apt-get install redis-server)"
+            )
+        self.directory = Path(tempfile.mkdtemp(prefix="mamori-redis-"))
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                *("--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+                *("--logfile", str(self.directory / "redis.log")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except RedisConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = (self.directory / "redis.log").read_text(errors="replace")
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not start:\n{log}") from None
+                time.sleep(0.02)
 
-def redis_db_claim(base_url: str) -> str:
-    """Claim a Redis database (1-15) for this process; returns its URL (emptied)."""
-    parts = urlsplit(base_url)
-    for index in range(1, 16):
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{index}", "", ""))
-        client = Redis.from_url(url)
-        if not client.set(CLAIM_KEY, os.getpid(), nx=True):
-            owner = int(client.get(CLAIM_KEY) or 0)
-            if owner == os.getpid() or _alive(owner):
-                continue
-            client.set(CLAIM_KEY, os.getpid())  # a test process that is gone left it
-        elif client.dbsize() > 1:  # somebody's data, without a claim: not ours to empty
-            client.delete(CLAIM_KEY)
-            continue
-        redis_flush(client)
-        return url
-    raise RuntimeError("No free Redis database for this test process (1-15 are all claimed)")
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def redis_flush(client: Redis) -> None:
-    """Empty the process's Redis database, keeping its claim."""
+    """Empty the process's Redis database."""
     client.flushdb()
-    client.set(CLAIM_KEY, os.getpid())
-
-
-def redis_release(url: str) -> None:
-    Redis.from_url(url).flushdb()
 
 
 def rq_queues(url: str) -> dict[str, Any]:

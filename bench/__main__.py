@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import database, report
@@ -16,6 +17,7 @@ from bench.fill import BENCH_ACCOUNT, BENCH_DOMAIN, BENCH_PASSWORD, fill
 from bench.measure import (
     csv_params,
     measure_csv,
+    measure_csv_cold,
     measure_page,
     page_cases,
     request_queries,
@@ -78,6 +80,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip-fill",
         action="store_true",
         help="measure whatever the database holds; never fill or wipe it",
+    )
+    parser.add_argument(
+        "--cold",
+        type=Path,
+        metavar="PGDATA",
+        help="also time the CSV export cold, --csv-runs times: the database's own cluster "
+        "(its data directory) is restarted and dropped from the page cache before each",
     )
     args = parser.parse_args(argv)
     if args.contracts < 1 or args.entries < args.contracts * 2:
@@ -146,7 +155,13 @@ def measure_all(args: argparse.Namespace, account: Any, conn: Any) -> tuple[list
             print(f"[measure] {case.name}: {time.monotonic() - started:.1f} s", flush=True)
         with OtherLoad(server.pid) as load:
             csv = measure_csv(client, csv_path, conn, account, csv_params(account), args.csv_runs)
-    return results, dataclasses.replace(csv, other_cpu=load.share)
+        csv = dataclasses.replace(csv, other_cpu=load.share)
+        if args.cold:
+            cold = measure_csv_cold(
+                client, csv_path, args.database_url, args.cold, csv_params(account), args.csv_runs
+            )
+            csv = dataclasses.replace(csv, cold_rows_per_second=cold)
+    return results, csv
 
 
 def print_results(args: argparse.Namespace, account: Any, results: list, csv: Any) -> None:

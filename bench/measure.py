@@ -14,13 +14,13 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from bench.web import Client
 
-FILTER_KEYS = ("since", "until", "actor", "action")
 DEEP_FRACTION = 0.9
 ACTOR_CASE = "tanaka"  # a department administrator: a typical person to look up
 ACTION_CASE = "account.password_changed"  # ~3 % of a contract's entries
@@ -55,6 +55,7 @@ class CsvResult:
     megabytes: float
     sql_rows_per_s: float  # the export's query alone, fetched as Django fetches it
     other_cpu: float = 0.0
+    cold_rows_per_second: float | None = None  # median download after make_cold (--cold)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -80,14 +81,12 @@ def log_filter_of(account: Any, params: dict[str, str]) -> Any:
     """What the view makes of these parameters: its own form, in the viewer's timezone."""
     from django.utils import timezone
 
-    from mamori.accounts.selectors import accounts_visible_to
-    from mamori.audit.forms import LogFilterForm
+    from mamori.audit.views import log_filter_form
 
-    data = {k: v for k, v in params.items() if k in FILTER_KEYS}
     with timezone.override(account.zone):
-        form = LogFilterForm(data, accounts=list(accounts_visible_to(account).order_by("name")))
+        form = log_filter_form(account, params)
         if not form.is_valid():
-            raise ValueError(f"the log filter rejects {data}: {form.errors.as_text()}")
+            raise ValueError(f"the log filter rejects {params}: {form.errors.as_text()}")
         return form.log_filter()
 
 
@@ -287,3 +286,23 @@ def summary(result: PageResult) -> dict[str, float]:
         "sql_p95": sql_p95 * 1000,
         "ratio": http_p95 / sql_p95,
     }
+
+
+def measure_csv_cold(
+    client: Client, path: str, url: str, data: Path, params: dict[str, str], runs: int
+) -> float:
+    """Median rows/s of ``runs`` full downloads, each right after ``bench.cold.make_cold``
+    (the cluster restarted, its files out of the page cache)."""
+    from bench.cold import make_cold
+
+    rates = []
+    for _ in range(runs):
+        how = make_cold(url, data)
+        client.get("/healthz", {})  # the server's connection reopens: not part of the export
+        started = time.perf_counter()
+        body = client.get(path, params)
+        seconds = time.perf_counter() - started
+        rows = body.count(b"\n") - 1
+        rates.append(rows / seconds)
+        print(f"[measure] cold CSV ({how}): {rows:,} rows in {seconds:.2f} s", flush=True)
+    return sorted(rates)[len(rates) // 2]

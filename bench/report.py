@@ -145,6 +145,16 @@ def csv_table(result: CsvResult) -> str:
             f"| {_params_text(result.params)} | {result.rows:,} | {result.megabytes:.1f} | "
             f"{result.seconds:.2f} | {rate:,.0f} | {result.sql_rows_per_s:,.0f} | "
             f"≥ {CSV_ROWS_PER_S:,} rows/s | {verdict} | {result.other_cpu:.0%} |",
+            *(
+                [
+                    "",
+                    "| cold export (cluster restarted, page cache dropped; median) | rows/s |",
+                    "|---|--:|",
+                    f"| {_params_text(result.params)} | {result.cold_rows_per_second:,.0f} |",
+                ]
+                if result.cold_rows_per_second is not None
+                else []
+            ),
         ]
     )
 

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -26,13 +28,19 @@ from mamori.core.replica import replica_reads
 FILTERS = ("since", "until", "actor", "action", "organization")
 
 
-def _filter_form(request: HttpRequest, account: Principal) -> LogFilterForm:
-    data = {k: v for k, v in request.GET.items() if k in FILTERS}
+def log_filter_form(account: Principal, params: Mapping[str, str]) -> LogFilterForm:
+    """The log screen's filter form for ``account``, bound to the filters among ``params`` (a
+    query string's values; other names are ignored). Also what ``bench`` measures."""
+    data = {k: v for k, v in params.items() if k in FILTERS}
     return LogFilterForm(
         data,
         accounts=log_actors_of(account).values_list("pk", "name", "user__name"),
         organizations=organization_filter(account),
     )
+
+
+def _filter_form(request: HttpRequest, account: Principal) -> LogFilterForm:
+    return log_filter_form(account, request.GET)
 
 
 def _position(request: HttpRequest, name: str) -> Position | None:

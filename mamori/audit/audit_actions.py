@@ -15,8 +15,10 @@ APPLIED_KEYS = ("removed", "cutoff", "retention_months", "first_seq", "archives"
 
 
 class LogAction(StrEnum):
-    SETTINGS_CHANGED = "log_settings.changed"
-    RETENTION_APPLIED = "log.retention_applied"
+    # "contract.": the log's settings are the contract's, and the log screen's action filter
+    # groups actions by what comes before the dot (these join "Contract").
+    SETTINGS_CHANGED = "contract.log_settings_changed"
+    RETENTION_APPLIED = "contract.log_retention_applied"
 
 
 def audit_actions_register() -> None:

@@ -24,7 +24,7 @@ may repeat entries of the first). ``archive_verify`` checks a file's digests and
 link to the kept chain (``mamori audit verify-archive FILE``).
 
 One operation-log entry per contract and run that removed anything
-(``log.retention_applied``, the system as actor).
+(``contract.log_retention_applied``, the system as actor).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def log_retention_apply(
     contract: Contract, *, now: datetime.datetime | None = None
 ) -> RetentionResult:
     """Remove the contract's entries older than its cutoff, month by month (archived first when
-    ``archive`` is on), and write one ``log.retention_applied`` entry when any were removed.
+    ``archive`` is on), and write one ``contract.log_retention_applied`` entry when any were removed.
     Nothing happens without a retention."""
     now = now or timezone.now()
     chain = log_settings_of(contract)

@@ -225,11 +225,11 @@ def test_a_run_killed_midway_leaves_a_chain_that_verifies_and_the_next_run_goes_
     real = retention._batch_delete
     calls = []
 
-    def dying(contract, start, end):
+    def dying(contract, start, end, **kwargs):
         calls.append(start)
         if start == k + 3:
             raise KeyboardInterrupt  # the worker killed between batches
-        return real(contract, start, end)
+        return real(contract, start, end, **kwargs)
 
     monkeypatch.setattr(retention, "_batch_delete", dying)
     with pytest.raises(KeyboardInterrupt):
@@ -406,3 +406,19 @@ def test_the_api_refuses_bad_settings(cast: Cast, body: dict, code: str) -> None
     assert error["code"] == code
     assert any(d["field"] in ("retention_months", "archive", "keep") for d in error["details"])
     assert not LogChain.objects.filter(retention_months__isnull=False).exists()
+
+
+def test_an_archive_that_cannot_be_written_stops_that_contract_only(
+    cast: Cast, history: int, _archive_dir: Path
+) -> None:
+    keep(cast, 1, contract=cast.b)
+    _archive_dir.mkdir(parents=True)
+    (_archive_dir / "alpha").write_text("a file where the directory should be")
+    older = LogEntry.objects.filter(contract=cast.b, created_at__lt=at(2026, 2, 1)).count()
+    a, b = run(at(2026, 3, 20))
+    # B: its opening entries and January's (its setting's entry, numbered after March's, stays).
+    assert (a.removed, b.removed) == (0, older - 1)
+    assert seqs(cast.b)[0] == b.removed + 1
+    assert "cannot be written" in a.stopped and b.stopped == ""
+    assert seqs(cast.a)[0] == 1
+    assert log_chain_verify(cast.a) is None and log_chain_verify(cast.b) is None

@@ -190,7 +190,8 @@ def log_retention_run(*, now: datetime.datetime | None = None) -> list[Retention
     """Apply every contract's retention (those with ``retention_months`` set), by contract id.
 
     Idempotent: a second run with nothing older than the cutoff removes nothing and logs
-    nothing. ``OSError`` when an archive cannot be written (nothing of that month is removed).
+    nothing. A contract whose archive cannot be written (``OSError``: nothing of that month is
+    removed) is logged as an error and stopped (``RetentionResult.stopped``); the others go on.
     """
     now = now or timezone.now()
     chains = (
@@ -214,10 +215,13 @@ def log_retention_apply(
     if months is None or chain._state.adding:
         return result
     result.cutoff = retention_cutoff(now, months)
-    while not result.stopped:
-        month = _month_remove(contract, result, archive=chain.archive)
-        if month is None:
-            break
+    try:
+        while not result.stopped:
+            if _month_remove(contract, result, archive=chain.archive) is None:
+                break
+    except OSError as exc:
+        result.stopped = f"an archive file cannot be written: {exc}"
+        logger.error("Log retention of %s: %s", contract.domain, result.stopped)
     if result.removed:
         with transaction.atomic():
             head = LogChain.objects.get(pk=contract.pk)
@@ -275,7 +279,7 @@ def _month_remove(contract: Contract, result: RetentionResult, *, archive: bool)
         result.archives.append(name)
     for batch_start in range(start, last + 1, BATCH):
         batch_end = min(batch_start + BATCH - 1, last)
-        if not _batch_delete(contract, batch_start, batch_end):
+        if not _batch_delete(contract, batch_start, batch_end, before=end_time):
             result.stopped = "another run moved the chain's start"
             logger.warning("Log retention of %s: %s", contract.domain, result.stopped)
             break
@@ -324,10 +328,11 @@ def _month_walk(
             return seq - 1
 
 
-def _batch_delete(contract: Contract, start: int, end: int) -> bool:
-    """Delete entries ``start`` … ``end`` and move the kept start past them, in one transaction
-    under the chain head's lock; False (nothing changed) when the start moved meanwhile or an
-    entry of the range is gone."""
+def _batch_delete(contract: Contract, start: int, end: int, *, before: datetime.datetime) -> bool:
+    """Delete entries ``start`` … ``end`` (all older than ``before``: the bound lets a table
+    partitioned by time skip the other partitions) and move the kept start past them, in one
+    transaction under the chain head's lock; False (nothing changed) when the start moved
+    meanwhile or an entry of the range is gone."""
     with transaction.atomic():
         chain = LogChain.objects.select_for_update().get(pk=contract.pk)
         if chain.first_seq != start:
@@ -337,7 +342,9 @@ def _batch_delete(contract: Contract, start: int, end: int) -> bool:
             .values_list("digest", flat=True)
             .first()
         )
-        entries = LogEntry.objects.filter(contract_id=contract.pk, seq__gte=start, seq__lte=end)
+        entries = LogEntry.objects.filter(
+            contract_id=contract.pk, seq__gte=start, seq__lte=end, created_at__lt=before
+        )
         deleted, _by_model = entries.delete()
         if digest is None or deleted != end - start + 1:
             transaction.set_rollback(True)

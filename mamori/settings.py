@@ -522,6 +522,9 @@ MAMORI_AUDIT_CHECKPOINT_FILE = env_str("MAMORI_AUDIT_CHECKPOINT_FILE", "") or st
 # POSTed as JSON to this URL when it is set (a SIEM's collector), through durable work.
 MAMORI_AUDIT_CHECKPOINT_MINUTES = env_int("MAMORI_AUDIT_CHECKPOINT_MINUTES", 5, minimum=1)
 MAMORI_AUDIT_CHECKPOINT_WEBHOOK = env_str("MAMORI_AUDIT_CHECKPOINT_WEBHOOK", "")
+# Entries removed by a contract's log retention (Settings → Operation log) are first written
+# here, gzip'd JSON lines per contract and month: <dir>/<domain>/<YYYY-MM>.jsonl.gz.
+MAMORI_AUDIT_ARCHIVE_DIR = env_str("MAMORI_AUDIT_ARCHIVE_DIR", "") or str(VAR_DIR / "audit-archive")
 
 # Log lines as plain text (the message alone) or as JSON lines carrying the request id.
 MAMORI_LOG_FORMAT = env_str("MAMORI_LOG_FORMAT", "text")

@@ -14,6 +14,7 @@ from mamori.alerts.audit_actions import AlertsAction
 from mamori.alerts.webhooks.audit_actions import WebhookAction
 from mamori.android.audit_actions import AndroidAction
 from mamori.android.commands.audit_actions import CommandAction
+from mamori.audit.audit_actions import LogAction
 from mamori.audit.models import LogChain, LogEntry
 from mamori.audit.registry import UnknownAction, action_choices, action_exists, action_register
 from mamori.audit.selectors import log_entries_about
@@ -256,6 +257,7 @@ class TestEnums:
             CommandAction,
             WebhookAction,
             AlertsAction,
+            LogAction,
         )
         assert set(codes) == {str(code) for enum in enums for code in enum}
         assert len(codes) == 38 + sum(len(enum) for enum in enums[5:])

@@ -13,12 +13,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
 
 from mamori.audit.labels import actor_kind_label, actor_label
 from mamori.audit.models import LogEntry
 from mamori.audit.registry import action_exists, action_label, target_label
+from mamori.audit.retention import (
+    RETENTION_MAX,
+    SETTINGS_PERMISSION,
+    log_settings_of,
+    log_settings_update,
+    settings_values,
+)
 from mamori.audit.selectors import LOG_ORDER, LogFilter, log_actors_of, log_entry_get, log_page
+from mamori.core.access import Principal, permission_require
+from mamori.core.actor import Actor, ActorKind
 from mamori.core.fields import IsoDatetime
+from mamori.core.inputs import InputSchema
 from mamori.core.keyset import Position
 from mamori.core.timezones import instant_errors
 
@@ -158,3 +169,43 @@ def logs(
 def log_entry(request: HttpRequest, entry_id: int) -> LogEntryOut:
     account = request.auth  # type: ignore[attr-defined]
     return LogEntryOut.of(log_entry_get(account, entry_id), zoneinfo.ZoneInfo(account.timezone))
+
+
+class LogSettingsIO(InputSchema):
+    """The contract's operation-log retention."""
+
+    retention_months: int | None = Field(
+        description="entries older than the start (00:00 UTC) of the month this many months "
+        f"before the current month (UTC) are removed by a daily run; 1 … {RETENTION_MAX}; "
+        "null: kept forever"
+    )
+    archive: bool = Field(
+        description="write removed entries to a gzip'd JSON-lines file per month on the server "
+        "first (MAMORI_AUDIT_ARCHIVE_DIR)"
+    )
+
+
+def _settings_account(request: HttpRequest) -> Principal:
+    me: Principal = request.auth  # type: ignore[attr-defined]
+    permission_require(me, SETTINGS_PERMISSION)
+    return me
+
+
+@router.get("/settings/log", response=LogSettingsIO, summary="Operation log settings")
+def log_settings(request: HttpRequest) -> LogSettingsIO:
+    """System administrators only (as the security settings)."""
+    me = _settings_account(request)
+    return LogSettingsIO(**settings_values(log_settings_of(me.contract)))  # type: ignore[attr-defined]
+
+
+@router.put("/settings/log", response=LogSettingsIO, summary="Change the operation log settings")
+def log_settings_update_endpoint(request: HttpRequest, payload: LogSettingsIO) -> LogSettingsIO:
+    """Every field is given; a months value out of 1 … 1200 is a 422 ``invalid``.
+    One operation-log entry names what changed; the next daily run applies it."""
+    me = _settings_account(request)
+    chain = log_settings_update(
+        actor=Actor.from_request(request, kind=ActorKind.API),
+        contract=me.contract,  # type: ignore[attr-defined]
+        values=payload.model_dump(),
+    )
+    return LogSettingsIO(**settings_values(chain))

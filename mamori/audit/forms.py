@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mamori.audit.registry import action_choices
+from mamori.audit.retention import RETENTION_MAX, RETENTION_MIN
 from mamori.audit.selectors import LogFilter, log_organizations_of
 from mamori.audit.targets import target_type_label
 from mamori.contracts.versions import ORGANIZATIONS, cached
@@ -96,3 +97,17 @@ class LogFilterForm(PanelForm):
             action=data.get("action") or None,
             organization_path=self.paths.get(organization) if organization else None,
         )
+
+
+class LogSettingsForm(PanelForm):
+    """Settings → Operation log: the contract's retention (``retention.log_settings_update``
+    validates; the form only reads the values, empty months meaning forever)."""
+
+    retention_months = forms.IntegerField(
+        label=_("Retention (months)"),
+        required=False,
+        widget=forms.NumberInput(
+            attrs={"min": RETENTION_MIN, "max": RETENTION_MAX, "placeholder": _("Forever")}
+        ),
+    )
+    archive = forms.BooleanField(label=_("Archive entries before removing them"), required=False)

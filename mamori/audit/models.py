@@ -126,6 +126,18 @@ class LogChain(models.Model):
     )
     last_seq = models.BigIntegerField(default=0)
     last_digest = models.CharField(max_length=64, default="0" * 64)
+    # Retention (mamori.audit.retention). The setting lives here rather than in a model of its
+    # own: the chain's kept start (first_seq, first_prev_digest) must move under this row's lock
+    # in the transaction that deletes the entries before it, as the head moves under it when
+    # entries are added; the setting that drives it is one more column of the same per-contract
+    # row (no join for the daily job, no second row to keep in step). Writers update only
+    # last_seq and last_digest (``services._heads_save``): these columns are never overwritten.
+    retention_months = models.PositiveSmallIntegerField(
+        _("retention (months)"), null=True, blank=True
+    )  # null: kept forever
+    archive = models.BooleanField(_("archive before removing"), default=True)
+    first_seq = models.BigIntegerField(default=1)  # the oldest kept entry's number
+    first_prev_digest = models.CharField(max_length=64, default="0" * 64)  # its prev_digest
 
     def __str__(self) -> str:
         return f"{self.contract_id}#{self.last_seq}"

@@ -456,15 +456,39 @@ def log_chain_verify(
     every checkpoint of this contract given (signatures are checked by the caller, see
     ``mamori.audit.checkpoints.checkpoint_file_read``); the chain must reach the head recorded in
     ``LogChain`` and the highest checkpoint. ``ImproperlyConfigured`` without an audit key.
+
+    After retention (``mamori.audit.retention``) the chain starts at ``LogChain.first_seq``,
+    linked to ``first_prev_digest`` (the last removed entry's digest) instead of #1 and
+    ``GENESIS``; a checkpoint of a removed entry is not checked, but one of the last removed
+    entry must match ``first_prev_digest``. An entry older than the kept start still present is
+    a break: retention removes entries and moves the start in one transaction, so it cannot be
+    left behind (an entry put back, or the start moved by hand).
     """
     marks = sorted((c for c in checkpoints if c.contract_id == contract.pk), key=lambda c: c.seq)
     at_seq = {c.seq: c for c in marks}
     chain = LogChain.objects.filter(contract=contract).first()
-    expected_prev, expected_seq, keyed = GENESIS, 1, False
+    first_seq = chain.first_seq if chain else 1
+    expected_prev = chain.first_prev_digest if chain else GENESIS
+    expected_seq, keyed = first_seq, False
 
     def broken(seq: int, entry_id: int | None, reason: str) -> ChainBreak:
         return ChainBreak(contract.domain, seq, entry_id, reason)
 
+    stale = LogEntry.objects.filter(contract=contract, seq__lt=first_seq).order_by("seq").first()
+    if stale is not None:
+        return broken(
+            stale.seq,
+            stale.pk,
+            f"it is older than the kept start of the chain (#{first_seq}), which retention removed",
+        )
+    mark = at_seq.get(first_seq - 1)
+    if mark is not None and mark.digest != expected_prev:
+        return broken(
+            first_seq - 1,
+            None,
+            f"the kept chain's link to the removed entry #{first_seq - 1} does not match "
+            f"the checkpoint of {mark.when}",
+        )
     for entry in _entries_in_order(contract):
         if entry.seq != expected_seq:
             return broken(

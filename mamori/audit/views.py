@@ -1,16 +1,29 @@
+import datetime
 from collections.abc import Mapping
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from mamori.audit.changes import change_rows, target_text
 from mamori.audit.export import log_csv_chunks
-from mamori.audit.forms import LogFilterForm, organization_filter
+from mamori.audit.forms import LogFilterForm, LogSettingsForm, organization_filter
+from mamori.audit.retention import (
+    RETENTION_MAX,
+    SETTINGS_PERMISSION,
+    log_settings_of,
+    log_settings_update,
+    oldest_kept,
+    retention_cutoff,
+    retention_next_run,
+    settings_values,
+)
 from mamori.audit.selectors import (
     LOG_ORDER,
     log_actors_of,
@@ -20,8 +33,10 @@ from mamori.audit.selectors import (
     log_rows,
 )
 from mamori.contracts.middleware import contract_of
-from mamori.core.access import Principal
+from mamori.core.access import Principal, permission_require
+from mamori.core.actor import Actor
 from mamori.core.decorators import account_required
+from mamori.core.forms import add_service_errors
 from mamori.core.keyset import Position
 from mamori.core.replica import replica_reads
 
@@ -124,3 +139,50 @@ def log_export(request: HttpRequest) -> HttpResponseBase:
     filename = f"mamori-log-{contract_of(request).domain}-{stamp}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _local(moment: datetime.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+
+@account_required
+def log_settings(request: HttpRequest) -> HttpResponse:
+    """Settings → Operation log: the contract's retention (System administrators, as Settings
+    → Security), with the oldest kept entry's time and the next daily run."""
+    account: Principal = request.user  # type: ignore[assignment]
+    permission_require(account, SETTINGS_PERMISSION)
+    contract = contract_of(request)
+    data = request.POST if request.method == "POST" else None
+    saved = log_settings_of(contract)
+    form = LogSettingsForm(data, initial=settings_values(saved))
+    if data is not None and form.is_valid():
+        try:
+            log_settings_update(
+                actor=Actor.from_request(request), contract=contract, values=form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The operation log settings have been saved."))
+            return HttpResponseRedirect(
+                reverse("panel:log_settings", kwargs={"domain": contract.domain})
+            )
+    next_run = retention_next_run()
+    months = saved.retention_months
+    return render(
+        request,
+        "audit/log_settings.html",
+        {
+            "form": form,
+            "saved_months": months,
+            "retention_max": RETENTION_MAX,
+            "oldest": _local(oldest_kept(contract)),
+            "next_run": _local(next_run),
+            "next_cutoff": retention_cutoff(next_run, months).strftime("%Y-%m-%d %H:%M UTC")
+            if months
+            else "",
+            "first_seq": saved.first_seq,
+            "tab": "settings",
+            "section": "log",
+        },
+    )

@@ -1,5 +1,5 @@
-"""What the audit app gives the durable-work layer: the periodic checkpoint job and the delivery
-of checkpoints to a webhook (an operator's SIEM collector)."""
+"""What the audit app gives the durable-work layer: the periodic checkpoint job, the delivery
+of checkpoints to a webhook (an operator's SIEM collector), and the daily log retention."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from mamori.audit.checkpoints import audit_checkpoint_write
+from mamori.audit.retention import log_retention_run
 from mamori.core.actor import Actor
 from mamori.core.models import Work
 from mamori.core.work import WorkFailed, WorkRetry, work_submit
@@ -29,6 +30,13 @@ def checkpoint_job(work: Work, actor: Actor) -> str:
         lines = [json.loads(c.to_json()) for c in checkpoints]
         work_submit(kind=WEBHOOK, payload={"url": url, "checkpoints": lines}, actor=actor)
     return f"{len(checkpoints)} checkpoint(s)"
+
+
+def retention_job(work: Work, actor: Actor) -> str:
+    """Daily: apply each contract's log retention (``retention.log_retention_run``)."""
+    results = log_retention_run()
+    removed = [f"{r.domain} {r.removed}" + (" (stopped)" if r.stopped else "") for r in results]
+    return "removed: " + (", ".join(removed) or "nothing to do")
 
 
 def checkpoint_webhook_post(work: Work, actor: Actor) -> str:

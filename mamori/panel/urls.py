@@ -9,6 +9,7 @@ app_name = "panel"
 urlpatterns = [
     path("", panel.home, name="home"),
     path("settings/", panel.settings_basic, name="settings"),
+    path("settings/log/", audit.log_settings, name="log_settings"),
     path("logs/", audit.log_list, name="logs"),
     path("logs/export.csv", audit.log_export, name="logs_export"),
     path("logs/<int:pk>/", audit.log_detail, name="log_detail"),

@@ -1,4 +1,5 @@
-"""``mamori audit verify [domain] [--checkpoints FILE]`` and ``mamori audit checkpoint``."""
+"""``mamori audit verify [domain] [--checkpoints FILE]``, ``mamori audit verify-archive FILE…``,
+``mamori audit checkpoint`` and ``mamori audit retention``."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -7,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from mamori.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_file_read
+from mamori.audit.retention import archive_verify, log_retention_run
 from mamori.audit.services import log_chain_verify
 from mamori.contracts.models import Contract
 
@@ -27,11 +29,23 @@ class Command(BaseCommand):
             "checkpoint", help="Append a signed checkpoint of every chain head that moved."
         )
         checkpoint.add_argument("--file", help="Instead of MAMORI_AUDIT_CHECKPOINT_FILE.")
+        archive = sub.add_parser(
+            "verify-archive",
+            help="Check archive files of removed entries (digests, links, the link to the log).",
+        )
+        archive.add_argument("files", nargs="+", metavar="FILE")
+        sub.add_parser(
+            "retention", help="Apply each contract's log retention now (as the daily job does)."
+        )
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         try:
             if subcommand == "checkpoint":
                 self._checkpoint(options["file"])
+            elif subcommand == "verify-archive":
+                self._verify_archive(options["files"])
+            elif subcommand == "retention":
+                self._retention()
             else:
                 self._verify(options["domain"], options["checkpoints"])
         except ImproperlyConfigured as exc:  # no audit key: say so, without a traceback
@@ -46,6 +60,34 @@ class Command(BaseCommand):
             self.stdout.write(f"{checkpoint.domain}: checkpoint at entry #{checkpoint.seq}")
         if not written:
             self.stdout.write("No chain moved since its last checkpoint.")
+
+    def _verify_archive(self, files: list[str]) -> None:
+        broken = 0
+        for name in files:
+            try:
+                problems = archive_verify(name)
+            except (OSError, ValueError, EOFError) as exc:
+                problems = [f"it cannot be read as an archive ({exc})"]
+            for problem in problems:
+                self.stderr.write(f"{name}: BROKEN: {problem}")
+            if not problems:
+                self.stdout.write(f"{name}: OK")
+            broken += bool(problems)
+        if broken:
+            raise CommandError(f"{broken} archive file(s) do not verify.")
+
+    def _retention(self) -> None:
+        try:
+            results = log_retention_run()
+        except OSError as exc:
+            raise CommandError(f"An archive file cannot be written: {exc}") from exc
+        for result in results:
+            files = ", ".join(result.archives) or "no archive"
+            self.stdout.write(f"{result.domain}: {result.removed} removed ({files})")
+            if result.stopped:
+                self.stderr.write(f"{result.domain}: stopped: {result.stopped}")
+        if not results:
+            self.stdout.write("No contract has a log retention.")
 
     def _verify(self, domain: str | None, path: str | None) -> None:
         contracts = Contract.objects.order_by("domain")

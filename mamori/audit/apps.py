@@ -28,6 +28,7 @@ class AuditConfig(AppConfig):
         every = datetime.timedelta(minutes=settings.MAMORI_AUDIT_CHECKPOINT_MINUTES)
         periodic_job(work.CHECKPOINT_JOB, every=every)(work.checkpoint_job)
         periodic_job(retention.JOB, every=retention.EVERY)(work.retention_job)
+        periodic_job(work.PARTITIONS_JOB, every=datetime.timedelta(days=1))(work.partitions_job)
         # Up to a day of retries: an operator's collector may be down for a while.
         work_handler(work.WEBHOOK, retry=Retry(base=30, cap=3600, max_attempts=30))(
             work.checkpoint_webhook_post

@@ -11,12 +11,14 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from mamori.audit.checkpoints import audit_checkpoint_write
+from mamori.audit.partitions import partitions_maintain
 from mamori.audit.retention import log_retention_run
 from mamori.core.actor import Actor
 from mamori.core.models import Work
 from mamori.core.work import WorkFailed, WorkRetry, work_submit
 
 CHECKPOINT_JOB = "audit.checkpoint"
+PARTITIONS_JOB = "audit.partitions"
 WEBHOOK = "audit.checkpoint.webhook"
 WEBHOOK_TIMEOUT_SECONDS = 10
 
@@ -63,3 +65,10 @@ def checkpoint_webhook_post(work: Work, actor: Actor) -> str:
         raise WorkRetry(
             _("The checkpoint webhook cannot be reached: %(error)s") % {"error": exc}
         ) from exc
+
+
+def partitions_job(work: Work, actor: Actor) -> str:
+    """Daily, on PostgreSQL: the log's month partitions made ahead, finished months rewritten
+    in contract order, empty finished months dropped (``mamori.audit.partitions``)."""
+    done = partitions_maintain()
+    return ", ".join(f"{step}: {' '.join(names) or '-'}" for step, names in done.items())

@@ -161,6 +161,9 @@ def measure_all(args: argparse.Namespace, account: Any, conn: Any) -> tuple[list
                 client, csv_path, args.database_url, args.cold, csv_params(account), args.csv_runs
             )
             csv = dataclasses.replace(csv, cold_rows_per_second=cold)
+            from django.db import connection
+
+            connection.close()  # cut by the restarts; the in-process measurements reconnect
     return results, csv
 
 

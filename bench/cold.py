@@ -34,7 +34,15 @@ def _as_owner(data: Path, *command: str) -> None:
         import pwd
 
         prefix = ["runuser", "-u", pwd.getpwuid(data.stat().st_uid).pw_name, "--"]
-    subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=300)
+    # No pipes: the server pg_ctl starts would hold them open, and run() would wait for ever.
+    subprocess.run(
+        [*prefix, *command],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
 
 
 def _page_cache_drop(data: Path) -> str:
@@ -63,5 +71,6 @@ def make_cold(url: str, data: Path) -> str:
         if row is None or Path(row[0]).resolve() != data.resolve():
             raise RuntimeError(f"--cold {data}: the database's cluster lives in {row and row[0]}")
         conn.execute("CHECKPOINT")
-    _as_owner(data, _pg_ctl(), "-D", str(data), "-m", "fast", "-w", "restart")
+    log = data / "cold-restart.log"  # the server's output from now on
+    _as_owner(data, _pg_ctl(), "-D", str(data), "-l", str(log), "-m", "fast", "-w", "restart")
     return _page_cache_drop(data)

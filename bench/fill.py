@@ -65,6 +65,7 @@ def fill(url: str, *, entries: int, contracts: int, bench_share: float) -> None:
         _entries_load(conn, writer)
         _chain_heads_write(conn, histories, writer)
         _finish(conn)
+        _months_order(conn)
         bench_entries = writer.heads[0].last_seq
         seconds = time.monotonic() - started
         database.marker_write(
@@ -241,7 +242,8 @@ def _secondary_definitions(conn: psycopg.Connection) -> tuple[list[str], list[st
     ).fetchall()
     drops = [f'ALTER TABLE audit_logentry DROP CONSTRAINT "{name}"' for name, _ in constraints]
     drops += [f'DROP INDEX "{name}"' for name, _ in indexes]
-    creates = [definition for _, definition in indexes]
+    # A partitioned table's index is defined "ON ONLY" the parent (not built on partitions).
+    creates = [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in indexes]
     creates += [
         f'ALTER TABLE audit_logentry ADD CONSTRAINT "{name}" {definition}'
         for name, definition in constraints
@@ -259,18 +261,38 @@ def _entries_load(conn: psycopg.Connection, writer: HistoryWriter) -> None:
     and index-only scans work from the start, as on a table autovacuum has caught up with.
     """
     drops, creates = _secondary_definitions(conn)
+    partitioned = _partitions_make(conn)
     started = time.monotonic()
     with conn.transaction():
         conn.execute("TRUNCATE audit_logentry")  # also the entries contract_create wrote
         for statement in drops:
             conn.execute(statement)
         columns = ", ".join(COLUMNS)
-        with conn.cursor().copy(
-            f"COPY audit_logentry ({columns}) FROM STDIN WITH (FREEZE)"
-        ) as copy:
+        # PostgreSQL refuses FREEZE on a partitioned table: _finish freezes it instead.
+        freeze = "" if partitioned else " WITH (FREEZE)"
+        with conn.cursor().copy(f"COPY audit_logentry ({columns}) FROM STDIN{freeze}") as copy:
             _copy_history(copy, writer, started)
     log(f"COPY of {writer.total:,} entries: {time.monotonic() - started:.0f} s")
     _indexes_build(conn, creates)
+
+
+def _partitions_make(conn: psycopg.Connection) -> bool:
+    """On the log partitioned by month (migration audit.0006), the partitions of the fill's
+    two years (the migration made only this month's and the next two); False if it is not."""
+    kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = 'audit_logentry'::regclass")
+    if kind.fetchone()[0] != "p":
+        return False
+    from mamori.audit.partitions import month_add, month_start, partition_name
+
+    current = month_start(datetime.datetime.now(datetime.UTC))
+    for back in range(1, 26):
+        start = month_add(current, -back)
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{partition_name(start)}" PARTITION OF audit_logentry '
+            "FOR VALUES FROM (%s) TO (%s)",
+            [start, month_add(start, 1)],
+        )
+    return True
 
 
 def _copy_history(copy: psycopg.Copy, writer: HistoryWriter, started: float) -> None:
@@ -312,9 +334,26 @@ def _chain_heads_write(
         )
 
 
+def _months_order(conn: psycopg.Connection) -> None:
+    """On the partitioned log, what the daily job ``audit.partitions`` does to finished months
+    in production: each rewritten in contract order (timed; then analysed and checkpointed)."""
+    from mamori.audit.partitions import log_partitioned, partitions_maintain
+
+    if not log_partitioned():
+        return
+    started = time.monotonic()
+    done = partitions_maintain()
+    conn.execute("VACUUM (FREEZE, ANALYZE) audit_logentry")
+    conn.execute("CHECKPOINT")
+    log(
+        f"{len(done['ordered'])} finished months rewritten in contract order: "
+        f"{time.monotonic() - started:.0f} s"
+    )
+
+
 def _finish(conn: psycopg.Connection) -> None:
     started = time.monotonic()
-    conn.execute("VACUUM (ANALYZE) audit_logentry")
+    conn.execute("VACUUM (FREEZE, ANALYZE) audit_logentry")  # as FREEZE would have left it
     conn.execute("ANALYZE")
     # Flush the fill's dirty pages now, not during the measurements.
     conn.execute("CHECKPOINT")

@@ -242,6 +242,21 @@ def test_csv_export_in_two_viewers_timezones_and_languages(cast: Cast) -> None:
     assert next(r for r in tokyo[1:] if r[-1] == str(entry.pk))[0] == "2026-11-24T09:15:02+09:00"
 
 
+def test_csv_export_writes_addresses_as_the_log_page_shows_them(cast: Cast) -> None:
+    # PostgreSQL hands the export the address as text (host(ip)): no prefix length, IPv6
+    # compressed, an IPv4-mapped one as Python prints it.
+    shown = ["2001:db8::1", "192.0.2.77", "::ffff:192.0.2.5"]
+    for ip in ["2001:0db8:0000:0000:0000:0000:0000:0001", "192.0.2.77", "::ffff:192.0.2.5"]:
+        log_record(
+            contract=cast.a, actor=Actor(ip=ip), action="account.login_failed", success=False
+        )
+    rows = export(logged_in(cast.a1), action="account.login_failed")
+    assert [r[4] for r in rows[1:4]] == list(reversed(shown))
+    page = logged_in(cast.a1).get("/alpha/logs/", {"action": "account.login_failed"})
+    for ip in shown:
+        assert ip in page.content.decode()
+
+
 def test_csv_export_follows_the_filters(cast: Cast) -> None:
     record(cast, action="account.logout")
     rows = export(logged_in(cast.a1), action="account.logout")

@@ -29,6 +29,7 @@ from mamori.audit.partitions import (
     partition_name,
     partitions_maintain,
 )
+from mamori.audit.selectors import LOG_ORDER, LogFilter, log_entries_filtered, log_page
 from mamori.audit.services import log_chain_verify, log_record
 from mamori.audit.work import PARTITIONS_JOB
 from mamori.core.actor import Actor
@@ -116,7 +117,8 @@ def test_an_entry_of_a_month_without_partition_waits_in_the_default_one_until_it
         )
     assert partition_of(entry.pk) == DEFAULT_PARTITION
 
-    assert partition_create(datetime.datetime(2031, 5, 1, tzinfo=UTC))
+    # The daily job makes the months whose entries wait there, and moves them.
+    assert "audit_logentry_y2031m05" in partitions_maintain()["made"]
     assert not partition_create(datetime.datetime(2031, 5, 1, tzinfo=UTC))  # made once
 
     assert partition_of(entry.pk) == "audit_logentry_y2031m05"
@@ -178,3 +180,21 @@ def test_an_empty_finished_month_is_dropped_and_a_busy_log_is_left_for_the_next_
     assert partition_name(month_add(month, 1)) in done["ordered"]
     assert partition_name(month) not in {p.name for p in log_partitions()}
     assert log_chain_verify(cast.a) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_page_read_in_time_windows_is_the_page_read_at_once(cast: Cast) -> None:
+    now = datetime.datetime.now(UTC)
+    for days in (500, 400, 200, 40, 20, 1):  # across the 31-day and one-year windows
+        with time_machine.travel(now - datetime.timedelta(days=days), tick=False):
+            log_record(contract=cast.a, actor=Actor(account=cast.a1), action=AccountAction.LOGOUT)
+    everything = list(LOG_ORDER.order(log_entries_filtered(cast.a1, LogFilter())))
+    seen, before = [], None
+    for _ in range(10):
+        page = log_page(cast.a1, LogFilter(), before=before, size=2)
+        seen += page.entries
+        if page.older is None:
+            break
+        before = LOG_ORDER.decode(page.older)
+    assert [e.pk for e in seen] == [e.pk for e in everything]

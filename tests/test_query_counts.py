@@ -42,6 +42,8 @@ from mamori.android.models import (
 )
 from mamori.android.policy.defaults import initial_policy
 from mamori.android.services import profile_assign, profile_create, profile_save
+from mamori.audit.partitions import log_partitioned
+from mamori.audit.selectors import PAGE_WINDOWS
 from mamori.audit.services import Target, log_record
 from mamori.core.actor import Actor
 from mamori.directory.models import Organization, User
@@ -295,6 +297,9 @@ def command_ids(orgs: OrgCast) -> dict[str, int]:
     }
 
 
+WINDOWED = ("page /alpha/logs/", "api /api/v1/logs")
+
+
 def count(client: Client, url: str) -> int:
     client.get(url)  # warm: the session's once-a-minute touch and the token's last use
     with CaptureQueriesContext(connection) as queries:
@@ -323,6 +328,13 @@ def test_every_list_view_and_endpoint_runs_its_baseline_number_of_queries(
     small = measure(orgs)
     grow(orgs, 4, start=1)
     large = measure(orgs)
+    if log_partitioned():
+        # The partitioned log's pages look for their rows in growing time windows first
+        # (mamori.audit.selectors._newest): a short log takes up to that many more queries,
+        # whatever the number of rows, which is no N+1; the baseline is the one-window count.
+        for key in WINDOWED:
+            if 0 < small[key] - large[key] <= len(PAGE_WINDOWS):
+                small[key] = large[key]
     grown = {key: (small[key], large[key]) for key in small if small[key] != large[key]}
     assert not grown, f"queries grow with the rows shown (an N+1): {grown}"
     if UPDATE:

@@ -86,14 +86,27 @@ def partition_name(start: datetime.datetime) -> str:
     return f"{TABLE}_y{start.year:04d}m{start.month:02d}"
 
 
+_partitioned: set[tuple[str, str]] = set()  # (host:port, database) seen partitioned by this process
+
+
 def log_partitioned() -> bool:
-    """Whether the log table is partitioned (PostgreSQL after migration ``audit.0006``)."""
+    """Whether the log table is partitioned (PostgreSQL after migration ``audit.0006``).
+
+    Asked of the database until it says yes, then remembered for the process (a table is not
+    turned back)."""
     if connection.vendor != "postgresql":
         return False
+    settings = connection.settings_dict
+    key = (f"{settings['HOST']}:{settings['PORT']}", str(settings["NAME"]))
+    if key in _partitioned:
+        return True
     with connection.cursor() as cursor:
         cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
         row = cursor.fetchone()
-    return row is not None and row[0] == "p"
+    if row is not None and row[0] == "p":
+        _partitioned.add(key)
+        return True
+    return False
 
 
 def log_partitions() -> list[Partition]:
@@ -178,14 +191,18 @@ def _partition_make(
 
 
 def partitions_ahead(now: datetime.datetime | None = None) -> list[str]:
-    """Make the partitions of this month and the next ``MONTHS_AHEAD``; the names made."""
+    """Make the partitions of this month and the next ``MONTHS_AHEAD``, and of every month
+    whose entries wait in the DEFAULT partition (a clock that was off, months of no job);
+    returns the names made."""
     current = month_start(now or timezone.now())
-    made = []
-    for months in range(MONTHS_AHEAD + 1):
-        start = month_add(current, months)
-        if partition_create(start):
-            made.append(partition_name(start))
-    return made
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC') "  # noqa: S608 (our name)
+            f"FROM {_quote(DEFAULT_PARTITION)}"
+        )
+        waiting = [row[0].replace(tzinfo=datetime.UTC) for row in cursor.fetchall()]
+    months = sorted({*(month_add(current, n) for n in range(MONTHS_AHEAD + 1)), *waiting})
+    return [partition_name(start) for start in months if partition_create(start)]
 
 
 def _index_definitions(name: str, new: str) -> list[str]:
@@ -362,6 +379,13 @@ def log_table_partition(schema_editor: BaseDatabaseSchemaEditor, model: type[Mod
         "UNIQUE (contract_id, seq, created_at)"
     )
     contract = model._meta.get_field("contract")
-    execute(schema_editor._create_fk_sql(model, contract, "_fk_%(to_table)s_%(to_column)s"))
+    # The foreign key as Django names it (what a later AlterField of the field looks for).
+    fk_sql = schema_editor._create_fk_sql(  # type: ignore[attr-defined]
+        model, contract, "_fk_%(to_table)s_%(to_column)s"
+    )
+    execute(fk_sql)
     for index in model._meta.indexes:
         schema_editor.add_index(model, index)
+    # The new tables have no statistics yet: without them the planner guesses until autovacuum
+    # gets round to them (a few seconds per million entries).
+    execute(f"ANALYZE {_quote(TABLE)}")

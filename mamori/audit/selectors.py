@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from mamori.audit import labels, registry
 from mamori.audit.models import LogEntry
+from mamori.audit.partitions import log_partitioned
 from mamori.core.access import Principal, object_get, permission_code, restrict
 from mamori.core.keyset import Keyset, Position
 
@@ -174,7 +175,7 @@ def log_page(
     else:
         if before is not None:
             entries = LOG_ORDER.after(entries, before)
-        rows = list(LOG_ORDER.order(entries)[: size + 1])
+        rows = _newest(entries, size + 1, below=before.value if before else None)
         has_older = len(rows) > size
         rows = rows[:size]
         has_newer = before is not None
@@ -183,6 +184,33 @@ def log_page(
         older=LOG_ORDER.encode(rows[-1]) if rows and has_older else None,
         newer=LOG_ORDER.encode(rows[0]) if rows and has_newer else None,
     )
+
+
+# Windows a page of the partitioned log is looked for in, newest first (see _newest).
+PAGE_WINDOWS = (datetime.timedelta(days=31), datetime.timedelta(days=366))
+
+
+def _newest(
+    entries: QuerySet[LogEntry], count: int, *, below: datetime.datetime | None
+) -> list[LogEntry]:
+    """The first ``count`` of ``entries`` in the log's order (newest first); ``below``: the
+    time of the previous page's last row (``entries`` hold only rows older than it), if any.
+
+    On the log partitioned by month, a query without a lower time bound is planned over every
+    month's partition and its eight indexes: 6-7 ms of planning at 28 partitions, against
+    0.8 ms for the query itself before partitioning. So the rows are first looked for in the
+    31 days before ``below`` (or now), then the year before (a constant bound lets PostgreSQL
+    prune the older months when planning), and only then everywhere; a window that yields
+    ``count`` rows holds the newest ones, since every row outside it is older.
+    """
+    ordered = LOG_ORDER.order(entries)
+    if log_partitioned():
+        upper = below if isinstance(below, datetime.datetime) else timezone.now()
+        for window in PAGE_WINDOWS:
+            rows = list(ordered.filter(created_at__gte=upper - window)[:count])
+            if len(rows) == count:
+                return rows
+    return list(ordered[:count])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 import psycopg
+import psycopg.sql
 
 from bench import database
 from bench.history import COLUMNS, ContractHistory, HistoryWriter
@@ -288,9 +289,13 @@ def _partitions_make(conn: psycopg.Connection) -> bool:
     for back in range(1, 26):
         start = month_add(current, -back)
         conn.execute(
-            f'CREATE TABLE IF NOT EXISTS "{partition_name(start)}" PARTITION OF audit_logentry '
-            "FOR VALUES FROM (%s) TO (%s)",
-            [start, month_add(start, 1)],
+            psycopg.sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF audit_logentry FOR VALUES FROM ({}) TO ({})"
+            ).format(
+                psycopg.sql.Identifier(partition_name(start)),
+                psycopg.sql.Literal(start),
+                psycopg.sql.Literal(month_add(start, 1)),
+            )
         )
     return True
 
@@ -324,10 +329,12 @@ def _chain_heads_write(
     with conn.transaction():
         conn.execute("DELETE FROM audit_logchain")
         with conn.cursor().copy(
-            "COPY audit_logchain (contract_id, last_seq, last_digest) FROM STDIN"
+            "COPY audit_logchain (contract_id, last_seq, last_digest, archive, first_seq, "
+            "first_prev_digest) FROM STDIN"
         ) as copy:
             for history, head in zip(histories, writer.heads, strict=True):
-                copy.write_row((history.id, head.last_seq, head.last_digest))
+                # Kept forever (retention_months NULL), from the first entry on.
+                copy.write_row((history.id, head.last_seq, head.last_digest, True, 1, "0" * 64))
         conn.execute(
             "SELECT setval(pg_get_serial_sequence('audit_logentry', 'id'), "
             "(SELECT max(id) FROM audit_logentry))"

@@ -271,7 +271,10 @@ def test_the_audit_command_verifies_archives_and_the_kept_chain(
     out = io.StringIO()
     with time_machine.travel(at(2026, 3, 20), tick=False):
         call_command("audit", "retention", stdout=out)
-    assert f"alpha: {history + 3} removed" in out.getvalue()
+    assert (
+        f"alpha: {history + 3} entries removed, archived in alpha/2025-11.jsonl.gz"
+        in out.getvalue()
+    )
     call_command("audit", "verify", stdout=io.StringIO())  # raises when broken
     files = sorted((_archive_dir / "alpha").glob("*.gz"))
     assert verify_archive(*files)[0] == 0

@@ -32,3 +32,18 @@ def test_a_server_error_keeps_its_traceback() -> None:
     failed = record(500)
     RefusalTracebackFilter().filter(failed)
     assert "Traceback" in logging.Formatter().format(failed)
+
+
+def test_a_host_not_served_is_a_warning_line_without_traceback() -> None:
+    try:
+        raise ValueError("Invalid HTTP_HOST header: 'evil.example.com'.")
+    except ValueError:
+        import sys
+
+        made = logging.LogRecord(
+            "django.security.DisallowedHost", logging.ERROR, __file__, 1,
+            "Invalid HTTP_HOST header: %s", ("'evil.example.com'",), sys.exc_info(),
+        )  # fmt: skip
+    assert RefusalTracebackFilter().filter(made) is True
+    assert (made.levelname, made.exc_info) == ("WARNING", None)
+    assert "Traceback" not in logging.Formatter().format(made)

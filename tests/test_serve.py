@@ -70,6 +70,14 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     assert "MAMORI_SECRET_KEY is not set" in result.stderr
 
 
+def test_serve_refuses_to_start_without_the_audit_key(tmp_path: Path) -> None:
+    # Every logged change (a login among them) would fail with a 500 while /readyz said ok.
+    result = run(tmp_path, MAMORI_AUDIT_KEY="")
+    assert result.returncode == 1
+    assert "audit.E002" in result.stderr
+    assert "MAMORI_AUDIT_KEY (or MAMORI_AUDIT_KEY_FILE) is not set" in result.stderr
+
+
 def get(url: str) -> tuple[int, dict]:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback http
         return response.status, json.loads(response.read())
@@ -82,7 +90,10 @@ def test_serve_answers_and_lets_a_request_in_flight_finish_on_sigterm(tmp_path: 
         [MAMORI, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2"],
         cwd=tmp_path,
         env=environment(
-            tmp_path, DJANGO_SETTINGS_MODULE="tests.serve_settings", PYTHONPATH=str(ROOT)
+            tmp_path,
+            DJANGO_SETTINGS_MODULE="tests.serve_settings",
+            PYTHONPATH=str(ROOT),
+            MAMORI_LOG_FORMAT="json",
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -125,3 +136,9 @@ def test_serve_answers_and_lets_a_request_in_flight_finish_on_sigterm(tmp_path: 
     output = server.stdout.read() if server.stdout else ""
     assert f"Mamori at http://127.0.0.1:{port}/ (2 processes × 2 threads)" in output
     assert "Traceback" not in output
+    # With MAMORI_LOG_FORMAT=json every line but the command's own first one is JSON, granian's
+    # (start, workers, shutdown) included.
+    first, *rest = output.splitlines()
+    assert first.startswith("Mamori at ")
+    lines = [json.loads(line) for line in rest if line.strip()]
+    assert {line.get("logger") for line in lines} >= {"_granian"}

@@ -10,7 +10,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 
 class RefusalTracebackFilter(logging.Filter):
-    """Keep the line of a refused request (403, 404) but drop its traceback.
+    """Keep the line of a refused request (403, 404, a host not served) but drop its traceback.
 
     Django logs ``Forbidden (Permission denied): /path`` with the ``PermissionDenied`` it caught
     as ``exc_info``: a page refused to a person who may not see it is no fault of the server, and
@@ -21,6 +21,12 @@ class RefusalTracebackFilter(logging.Filter):
         if record.name == "django.request" and getattr(record, "status_code", 500) < 500:
             record.exc_info = None
             record.exc_text = None
+        elif record.name == "django.security.DisallowedHost":
+            # A request for a host name not served (scanners, a wrong DNS record): Django logs
+            # it as an ERROR with a traceback; it is a refused request like the others.
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

@@ -114,12 +114,20 @@ class UnstorableTextMiddleware:
         content_type = request.content_type or ""
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
-        if content_type == "application/json":
+        forms = ("application/x-www-form-urlencoded", "multipart/form-data")
+        # The API reads any body but an upload as JSON, whatever its Content-Type says (curl's
+        # --data-binary sends a form type; a client may send text/plain): look at it as JSON.
+        as_json = content_type == "application/json" or (
+            is_api(request) and content_type != "multipart/form-data"
+        )
+        if as_json:
             try:
                 yield from _strings(json.loads(request.body or b"null"))
+                return
             except (ValueError, UnicodeDecodeError):
-                return  # malformed JSON: the API answers that itself
-        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                if content_type not in forms:
+                    return  # malformed JSON: the API answers that itself
+        if content_type in forms:
             try:
                 for key, values in request.POST.lists():
                     yield key

@@ -82,8 +82,14 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"An archive file cannot be written: {exc}") from exc
         for result in results:
-            files = ", ".join(result.archives) or "no archive"
-            self.stdout.write(f"{result.domain}: {result.removed} removed ({files})")
+            line = f"{result.domain}: {result.removed} entries removed"
+            if result.archives:
+                line += f", archived in {', '.join(result.archives)}"
+            elif result.removed:
+                line += " (archiving is off for this contract)"
+            else:
+                line += " (nothing older than the cutoff)"
+            self.stdout.write(line)
             if result.stopped:
                 self.stderr.write(f"{result.domain}: stopped: {result.stopped}")
         if not results:

@@ -8,7 +8,8 @@ connection (``MAMORI_CONN_MAX_AGE``, health-checked before reuse), so a request 
 new connection (~9 ms of CPU, PERFORMANCE.md). SIGTERM (or Ctrl-C) stops accepting connections
 and lets the requests in flight finish, for at most ``--graceful-seconds``.
 
-It refuses to start with ``MAMORI_DEBUG`` on (debug pages show settings and code to anyone) and,
+It refuses to start with ``MAMORI_DEBUG`` on (debug pages show settings and code to anyone), on
+an error of the deployment checks (``mamori check --deploy``: a missing ``MAMORI_AUDIT_KEY``) and,
 like every entry point, without ``MAMORI_SECRET_KEY`` (the settings raise); Django's system
 checks run first (the operation-log key, the top-level paths). Its processes add up their
 metrics in ``MAMORI_METRICS_DIR`` (``core.metrics``).
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 
 from mamori.core.metrics import stale_files_remove
@@ -65,6 +67,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.DEBUG:
             raise CommandError(DEBUG_REFUSED)
+        # The deployment checks' errors stop it too (a missing audit key: every logged change,
+        # a login among them, would fail); their warnings are `mamori check --deploy`'s to show.
+        errors = [
+            message
+            for message in checks.run_checks(include_deployment_checks=True)
+            if message.level >= checks.ERROR and not message.is_silenced()
+        ]
+        if errors:
+            raise CommandError("\n".join(str(message) for message in errors))
         try:
             host, port = bind_parse(options["bind"])
         except ValueError as exc:
@@ -98,4 +109,19 @@ class Command(BaseCommand):
             backpressure=options["threads"],
             respawn_failed_workers=True,
             log_access=False,
+            log_dictconfig=granian_logging(),
         ).serve()
+
+
+def granian_logging() -> dict[str, Any]:
+    """granian's own lines (start, workers, shutdown) through Mamori's console handler, so that
+    ``MAMORI_LOG_FORMAT=json`` makes every line of the server JSON (``settings.LOGGING``)."""
+    logging = settings.LOGGING
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": logging["filters"],
+        "formatters": logging["formatters"],
+        "handlers": {"console": logging["handlers"]["console"]},
+        "loggers": {"_granian": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }

@@ -116,7 +116,7 @@ class Command(BaseCommand):
 def granian_logging() -> dict[str, Any]:
     """granian's own lines (start, workers, shutdown) through Mamori's console handler, so that
     ``MAMORI_LOG_FORMAT=json`` makes every line of the server JSON (``settings.LOGGING``)."""
-    logging = settings.LOGGING
+    logging: dict[str, Any] = settings.LOGGING
     return {
         "version": 1,
         "disable_existing_loggers": False,
